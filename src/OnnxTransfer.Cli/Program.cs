@@ -1,0 +1,1 @@
+return OnnxTransfer.Cli.CliApp.Run(args);
