@@ -1,17 +1,46 @@
 using System.CommandLine;
 
 namespace OnnxTransfer.Cli;
+
+/// <summary>The `onnxtransfer` command tree. Each command lives in Commands/ and only parses and calls the library.</summary>
 public static class CliApp
 {
+    /// <summary>Builds the root command with every subcommand.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("OnnxTransfer: transfer learning on ONNX Runtime — cut a pretrained backbone, train a new head, ship one ONNX file.");
+        foreach (var command in Commands())
+            root.Subcommands.Add(command);
+        return root;
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        // One line per command; keep alphabetical.
+        yield break;
+    }
+
+    /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
     public static int Run(string[] args)
     {
-        var root = new RootCommand("OnnxTransfer");
-        var model = new Argument<string>("model") { Description = "x" };
-        var json = new Option<bool>("--json") { Description = "json" };
-        var at = new Option<string>("--at", "-a") { Description = "at", DefaultValueFactory = _ => "auto" };
-        var cmd = new Command("inspect", "Inspect") { model, json, at };
-        cmd.SetAction(pr => { Console.WriteLine($"{pr.GetValue(model)} {pr.GetValue(json)} {pr.GetValue(at)}"); return 0; });
-        root.Subcommands.Add(cmd);
-        return root.Parse(args).Invoke();
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        try
+        {
+            return Build().Parse(args).InvokeAsync(cancellationToken: cancel.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (Unwrap(e) is OnnxTransferException ote)
+        {
+            Console.Error.WriteLine($"error: {ote.Message}");
+            return 1;
+        }
+        catch (Exception e) when (Unwrap(e) is OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled.");
+            return 130;
+        }
     }
+
+    private static Exception Unwrap(Exception e) =>
+        e is AggregateException { InnerExceptions.Count: 1 } a ? Unwrap(a.InnerException!) : e;
 }
