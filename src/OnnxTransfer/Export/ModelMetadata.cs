@@ -1,0 +1,109 @@
+using System.Text.Json;
+using OnnxTransfer.Onnx;
+
+namespace OnnxTransfer.Export;
+
+/// <summary>What an exported model's input expects.</summary>
+public enum ModelInputKind
+{
+    /// <summary>Float pixels, already resized, cropped and normalised per <see cref="ModelMetadata.Preprocessing"/>.</summary>
+    ImageTensor,
+    /// <summary>Raw uint8 RGB HWC pixels at the crop size (preprocessing embedded in the graph).</summary>
+    ImageBytes,
+    /// <summary>A window of speech embeddings from the named audio front end.</summary>
+    SpeechEmbeddings,
+    /// <summary>A feature vector (a head exported alone).</summary>
+    Features,
+}
+
+/// <summary>
+/// The facts an exported model carries in its ONNX <c>metadata_props</c>, so one file is enough to use it:
+/// labels, preprocessing, provenance, head and metrics. Keys are prefixed <c>onnxtransfer.</c>.
+/// </summary>
+public sealed record ModelMetadata
+{
+    private const string Prefix = "onnxtransfer.";
+
+    /// <summary>Class labels in output order.</summary>
+    public required string[] Labels { get; init; }
+
+    /// <summary>What the input is.</summary>
+    public required ModelInputKind InputKind { get; init; }
+
+    /// <summary>Image preprocessing text (see <see cref="Imaging.ImagePreprocessing"/>), or null for audio.</summary>
+    public string? Preprocessing { get; init; }
+
+    /// <summary>Audio front end description (e.g. "openwakeword"), or null for images.</summary>
+    public string? FrontEnd { get; init; }
+
+    /// <summary>Backbone name (or file name) and its sha256.</summary>
+    public string? Backbone { get; init; }
+
+    /// <summary>sha256 of the backbone file.</summary>
+    public string? BackboneSha256 { get; init; }
+
+    /// <summary>The backbone tensor the features were taken from.</summary>
+    public string? FeatureTensor { get; init; }
+
+    /// <summary>Head spec text (see Training.HeadSpec).</summary>
+    public string? Head { get; init; }
+
+    /// <summary>Task: binary, multiclass or multilabel.</summary>
+    public string? Task { get; init; }
+
+    /// <summary>Validation metrics as JSON.</summary>
+    public string? MetricsJson { get; init; }
+
+    /// <summary>The toolkit version that wrote the model.</summary>
+    public string ToolVersion { get; init; } = ToolInfo.Version;
+
+    /// <summary>Writes every non-null field into <paramref name="model"/>'s metadata_props.</summary>
+    public void WriteTo(OnnxModel model)
+    {
+        foreach (var (key, value) in Entries())
+            if (value is not null) model.SetMetadata(Prefix + key, value);
+    }
+
+    /// <summary>Reads the metadata of a model exported by this toolkit.</summary>
+    public static ModelMetadata Read(OnnxModel model) => Read(model.Metadata, model.DisplayName);
+
+    /// <summary>Reads from a metadata dictionary (e.g. InferenceSession.ModelMetadata.CustomMetadataMap).</summary>
+    public static ModelMetadata Read(IReadOnlyDictionary<string, string> map, string modelName)
+    {
+        string? Get(string key) => map.TryGetValue(Prefix + key, out var v) ? v : null;
+        var labelsJson = Get("labels")
+            ?? throw new OnnxFormatException($"{modelName}: no '{Prefix}labels' metadata; it was not exported by OnnxTransfer (use `onnxtransfer export`).");
+        string[] labels;
+        try { labels = JsonSerializer.Deserialize<string[]>(labelsJson) ?? []; }
+        catch (JsonException) { throw new OnnxFormatException($"{modelName}: the '{Prefix}labels' metadata is not a JSON array of strings."); }
+        return new ModelMetadata
+        {
+            Labels = labels,
+            InputKind = Enum.TryParse<ModelInputKind>(Get("input_kind"), true, out var kind) ? kind : ModelInputKind.ImageTensor,
+            Preprocessing = Get("preprocessing"),
+            FrontEnd = Get("front_end"),
+            Backbone = Get("backbone"),
+            BackboneSha256 = Get("backbone_sha256"),
+            FeatureTensor = Get("feature_tensor"),
+            Head = Get("head"),
+            Task = Get("task"),
+            MetricsJson = Get("metrics"),
+            ToolVersion = Get("tool_version") ?? "unknown",
+        };
+    }
+
+    private IEnumerable<(string Key, string? Value)> Entries()
+    {
+        yield return ("labels", JsonSerializer.Serialize(Labels));
+        yield return ("input_kind", InputKind.ToString());
+        yield return ("preprocessing", Preprocessing);
+        yield return ("front_end", FrontEnd);
+        yield return ("backbone", Backbone);
+        yield return ("backbone_sha256", BackboneSha256);
+        yield return ("feature_tensor", FeatureTensor);
+        yield return ("head", Head);
+        yield return ("task", Task);
+        yield return ("metrics", MetricsJson);
+        yield return ("tool_version", ToolVersion);
+    }
+}
