@@ -96,7 +96,9 @@ public static class GraphEditor
     /// Keeps only the nodes the graph outputs depend on, then drops initializers, inputs, value_info and
     /// quantization annotations that nothing uses any more. Node order (topological) is preserved.
     /// </summary>
-    public static void Prune(GraphProto graph)
+    /// <param name="graph">The graph, edited in place.</param>
+    /// <param name="keepInputs">Keep every real graph input even when unused (the model's interface stays as it was).</param>
+    public static void Prune(GraphProto graph, bool keepInputs = false)
     {
         var needed = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
         var keep = new bool[graph.Node.Count];
@@ -112,8 +114,10 @@ public static class GraphEditor
         graph.Node.AddRange(nodes);
 
         var produced = new HashSet<string>(nodes.SelectMany(n => n.Output), StringComparer.Ordinal);
+        var initializers = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
         RemoveWhere(graph.Initializer, t => !needed.Contains(t.Name));
-        RemoveWhere(graph.Input, i => !needed.Contains(i.Name));
+        // Old IR versions list initializers as inputs too; those go with their initializer either way.
+        RemoveWhere(graph.Input, i => !needed.Contains(i.Name) && (!keepInputs || initializers.Contains(i.Name)));
         RemoveWhere(graph.ValueInfo, v => !produced.Contains(v.Name) && !needed.Contains(v.Name));
         var present = new HashSet<string>(produced.Concat(graph.Initializer.Select(t => t.Name)).Concat(graph.Input.Select(i => i.Name)), StringComparer.Ordinal);
         RemoveWhere(graph.QuantizationAnnotation, a => !present.Contains(a.TensorName) || a.QuantParameterTensorNames.Any(p => !present.Contains(p.Value)));

@@ -50,6 +50,16 @@ public class GraphEditorTests
     }
 
     [Fact]
+    public void Prune_can_keep_the_model_interface()
+    {
+        var (model, a, _, _) = TwoBranches();
+        GraphEditor.SetOutputs(model.Graph, GraphEditor.DeclaredInfo(model.Graph, a)!.ToValueInfo());
+        GraphEditor.Prune(model.Graph, keepInputs: true);
+        Assert.Equal(["x", "y"], model.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["w1"], model.Graph.Initializer.Select(t => t.Name));
+    }
+
+    [Fact]
     public void Exposed_intermediate_is_typed_from_value_info_and_runs()
     {
         var (model, a, _, b) = TwoBranches();
