@@ -43,7 +43,9 @@ public static class BackboneCutter
                 throw new OnnxFormatException(candidates.Count == 0
                     ? $"{model.DisplayName}: no feature tensor candidate found; name one with --at TENSOR (see `onnxtransfer inspect`)."
                     : $"{model.DisplayName}: no candidate needs --pool {Name(options.Pool!.Value)}; candidates: {Top(candidates)}; name one with --at TENSOR.");
-            return MakePlan(model, pick.Tensor, pick.Info, pick.Pool, pick.Reason);
+            // Find lists candidates even when shapes could not be measured; measuring again surfaces the reason.
+            var info = pick.Info.IsCompleteBeyondBatch ? pick.Info : TensorShapeProbe.Infer(model, pick.Tensor);
+            return MakePlan(model, pick.Tensor, info, pick.Pool, pick.Reason);
         }
 
         var at = options.At;
