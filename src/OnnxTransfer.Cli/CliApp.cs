@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnnxTransfer.Cli.Commands;
 
 namespace OnnxTransfer.Cli;
 
@@ -17,7 +18,8 @@ public static class CliApp
     private static IEnumerable<Command> Commands()
     {
         // One line per command; keep alphabetical.
-        yield break;
+        yield return CutCommand.Create();
+        yield return InspectCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
@@ -27,7 +29,9 @@ public static class CliApp
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         try
         {
-            return Build().Parse(args).InvokeAsync(cancellationToken: cancel.Token).GetAwaiter().GetResult();
+            // The default handler would print OnnxTransferExceptions as crashes with stack traces; let them reach the catch below.
+            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            return Build().Parse(args).InvokeAsync(invocation, cancel.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (Unwrap(e) is OnnxTransferException ote)
         {
