@@ -63,7 +63,7 @@ public static class ModelMerger
         foreach (var import in b.Proto.OpsetImport)
             if (a.OpsetVersion(import.Domain) == 0) a.Proto.OpsetImport.Add(import.Clone());
         foreach (var kv in b.Metadata) a.SetMetadata(kv.Key, kv.Value);
-        GraphPruner.RemoveUnused(a.Graph);
+        GraphEditor.Prune(a.Graph, keepInputs: true);
         return a;
     }
 
