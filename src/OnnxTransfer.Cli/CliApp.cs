@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnnxTransfer.Cli.Commands;
 
 namespace OnnxTransfer.Cli;
 
@@ -17,7 +18,9 @@ public static class CliApp
     private static IEnumerable<Command> Commands()
     {
         // One line per command; keep alphabetical.
-        yield break;
+        yield return BackbonesCommand.Create();
+        yield return DoctorCommand.Create();
+        yield return PullCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
@@ -27,7 +30,9 @@ public static class CliApp
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         try
         {
-            return Build().Parse(args).InvokeAsync(cancellationToken: cancel.Token).GetAwaiter().GetResult();
+            // Our handler below prints user errors as one line; System.CommandLine's default one would dump a stack trace.
+            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            return Build().Parse(args).InvokeAsync(invocation, cancel.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (Unwrap(e) is OnnxTransferException ote)
         {

@@ -119,10 +119,10 @@ public sealed class BackboneRegistry
         var missing = Enumerable.Range(0, resolved.Length).Where(i => resolved[i] is null).ToArray();
         if (missing.Length > 0)
         {
-            var details = string.Join("; ", missing.Select(i => $"{manifest.Files[i].Name}: {string.Join(", ", tried[i])}"));
+            var details = string.Join("; ", missing.Select(i => $"for {manifest.Files[i].Name} in {string.Join(", ", tried[i])}"));
             var offline = Locations.AllowNetwork ? "" : $" (network disabled by {BackboneLocations.OfflineVariable})";
             throw new OnnxTransferException(
-                $"backbone '{manifest.Name}': could not get {string.Join(", ", missing.Select(i => manifest.Files[i].Name))}{offline}; looked in {details}. " +
+                $"backbone '{manifest.Name}': could not get {string.Join(", ", missing.Select(i => manifest.Files[i].Name))}{offline}; looked {details}. " +
                 $"Put the files in a folder and set {BackboneLocations.MirrorVariable}=FOLDER, or connect to the network.");
         }
         return new ResolvedBackbone(manifest, resolved.Select(r => r!).ToArray());

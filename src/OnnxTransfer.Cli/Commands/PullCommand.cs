@@ -1,0 +1,37 @@
+using System.CommandLine;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Cli.Rendering;
+using Spectre.Console;
+
+namespace OnnxTransfer.Cli.Commands;
+
+/// <summary><c>onnxtransfer pull NAME</c>: fetch a backbone into the local cache (cache, mirrors, then network).</summary>
+public static class PullCommand
+{
+    public static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "Backbone name (see `onnxtransfer backbones`)." };
+        var offline = new Option<bool>("--offline") { Description = "Never download: use the cache and mirror folders only." };
+        var command = new Command("pull", "Fetch a backbone into the local cache (cache -> ONNXTRANSFER_MIRROR folders -> download), checking SHA-256.")
+        {
+            name, offline,
+        };
+        command.SetAction(async (parseResult, ct) =>
+        {
+            var registry = BackboneRegistry.Default;
+            if (parseResult.GetValue(offline))
+                registry = new BackboneRegistry(registry.Manifests, registry.Locations with { AllowNetwork = false });
+            var manifest = registry.Get(parseResult.GetValue(name)!);
+            var resolved = await ProgressRenderer.RunAsync($"pull {manifest.Name}",
+                progress => registry.ResolveAsync(manifest, progress, ct));
+
+            var console = AnsiConsole.Console;
+            console.MarkupLine($"[bold]{Markup.Escape(manifest.Name)}[/]: {Markup.Escape(manifest.Description)}");
+            foreach (var file in resolved.Files)
+                console.MarkupLine($"  {Markup.Escape(file.File)}  [grey]from[/] {Markup.Escape(file.Source)}\n    -> {Markup.Escape(file.Path)}");
+            console.MarkupLine($"licence: [yellow]{Markup.Escape(manifest.Licence)}[/]");
+            return 0;
+        });
+        return command;
+    }
+}
