@@ -1,7 +1,6 @@
 using System.CommandLine;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli.Rendering;
-using Spectre.Console;
 
 namespace OnnxTransfer.Cli.Commands;
 
@@ -25,11 +24,11 @@ public static class PullCommand
             var resolved = await ProgressRenderer.RunAsync($"pull {manifest.Name}",
                 progress => registry.ResolveAsync(manifest, progress, ct));
 
-            var console = AnsiConsole.Console;
-            console.MarkupLine($"[bold]{Markup.Escape(manifest.Name)}[/]: {Markup.Escape(manifest.Description)}");
+            // Plain lines (no wrapping): paths get copied and grepped.
+            Console.WriteLine($"{manifest.Name}: {manifest.Description}");
             foreach (var file in resolved.Files)
-                console.MarkupLine($"  {Markup.Escape(file.File)}  [grey]from[/] {Markup.Escape(file.Source)}\n    -> {Markup.Escape(file.Path)}");
-            console.MarkupLine($"licence: [yellow]{Markup.Escape(manifest.Licence)}[/]");
+                Console.WriteLine($"  {file.File} from {file.Source}\n    -> {file.Path}");
+            Console.WriteLine($"licence: {manifest.Licence}");
             return 0;
         });
         return command;

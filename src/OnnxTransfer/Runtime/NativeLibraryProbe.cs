@@ -19,6 +19,8 @@ public static class NativeLibraryProbe
         ("libcudnn", ["libcudnn.so.9", "libcudnn.so.8", "libcudnn.so", "cudnn64_9.dll"]),
         ("libcublas", ["libcublas.so.12", "libcublas.so.13", "libcublas.so.11", "libcublas.so", "cublas64_12.dll"]),
         ("libcublasLt", ["libcublasLt.so.12", "libcublasLt.so.13", "libcublasLt.so.11", "libcublasLt.so", "cublasLt64_12.dll"]),
+        ("libcufft", ["libcufft.so.11", "libcufft.so.12", "libcufft.so.10", "libcufft.so", "cufft64_11.dll"]),
+        ("libcurand", ["libcurand.so.10", "libcurand.so", "curand64_10.dll"]),
     ];
 
     /// <summary>Probes every library in <see cref="CudaLibraries"/>.</summary>

@@ -31,7 +31,7 @@ public class DoctorTests
             Assert.Equal(cuda.Reason, root.GetProperty("cudaReason").GetString());
             Assert.NotEmpty(cuda.Reason);
         }
-        Assert.Equal(["libcudart", "libcudnn", "libcublas", "libcublasLt"],
+        Assert.Equal(["libcudart", "libcudnn", "libcublas", "libcublasLt", "libcufft", "libcurand"],
             root.GetProperty("cudaLibraries").EnumerateArray().Select(l => l.GetProperty("library").GetString()));
 
         Assert.Equal(home.Path, root.GetProperty("cacheDir").GetString());
