@@ -34,7 +34,7 @@ public sealed class BackboneRegistry
         _httpFactory = httpFactory ?? FileDownloader.CreateHttpClient;
     }
 
-    /// <summary>The built-in manifests with locations from the environment (see <see cref="BackboneLocations.FromEnvironment"/>).</summary>
+    /// <summary>The built-in manifests with locations read from the environment now (see <see cref="BackboneLocations.FromEnvironment"/>); a new instance per call.</summary>
     public static BackboneRegistry Default => new(BuiltInManifests, BackboneLocations.FromEnvironment());
 
     /// <summary>The manifests shipped in this assembly (from the repository's models/ folder).</summary>
