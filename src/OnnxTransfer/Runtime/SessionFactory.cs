@@ -157,11 +157,29 @@ public sealed class SessionFactory : IDisposable
                 $"give its plugin library with --ep {name}:library=/path/to/libprovider.so.");
         if (fullName == CpuProvider) return CpuProvider;
         var shortName = fullName.EndsWith("ExecutionProvider", StringComparison.Ordinal) ? fullName[..^"ExecutionProvider".Length] : fullName;
+        var deviceId = providerOptions.TryGetValue("device_id", out var idText) && int.TryParse(idText, out var id) ? id : 0;
         try
         {
-            options.AppendExecutionProvider(shortName, providerOptions);
+            // Providers with a dedicated C API entry point cannot be appended by name.
+            switch (shortName)
+            {
+                case "Tensorrt": options.AppendExecutionProvider_Tensorrt(deviceId); break;
+                case "Dnnl": options.AppendExecutionProvider_Dnnl(1); break;
+                case "ROCM": options.AppendExecutionProvider_ROCm(deviceId); break;
+                case "MIGraphX": options.AppendExecutionProvider_MIGraphX(deviceId); break;
+                case "DML": options.AppendExecutionProvider_DML(deviceId); break;
+                case "CUDA":
+                    // Reached with CUDA options beyond device_id (e.g. gpu_mem_limit); plain cuda goes through DeviceKind.Cuda.
+                    using (var cudaOptions = new OrtCUDAProviderOptions())
+                    {
+                        cudaOptions.UpdateOptions(providerOptions);
+                        options.AppendExecutionProvider_CUDA(cudaOptions);
+                    }
+                    break;
+                default: options.AppendExecutionProvider(shortName, providerOptions); break;
+            }
         }
-        catch (OnnxRuntimeException e)
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException)
         {
             throw new OnnxTransferException($"--ep {name}: could not attach {fullName} ({CudaSupport.FirstLine(e.Message)}).", e);
         }

@@ -89,6 +89,21 @@ public class SessionFactoryTests
     }
 
     [Fact]
+    public void Cuda_provider_options_need_a_cuda_build()
+    {
+        var device = ExecutionDevice.ParseProvider("CUDA:device_id=0,gpu_mem_limit=1000000");
+        Assert.Equal(DeviceKind.Provider, device.Kind);
+        if (CudaSupport.Check().Usable)
+        {
+            using var factory = SessionFactory.Create(device);
+            Assert.Equal(CudaSupport.ProviderName, factory.Provider);
+            return;
+        }
+        var e = Assert.Throws<OnnxTransferException>(() => SessionFactory.Create(device));
+        Assert.Contains("--ep CUDA", e.Message);
+    }
+
+    [Fact]
     public void Plugin_library_that_is_missing_or_not_a_provider_is_a_clear_error()
     {
         var missing = Assert.Throws<OnnxTransferException>(() => SessionFactory.Create(ExecutionDevice.ParseProvider("PlugA:library=/no/such/libep.so")));
