@@ -18,8 +18,11 @@ public static class CliApp
     private static IEnumerable<Command> Commands()
     {
         // One line per command; keep alphabetical.
+        yield return BackbonesCommand.Create();
         yield return CutCommand.Create();
+        yield return DoctorCommand.Create();
         yield return InspectCommand.Create();
+        yield return PullCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
@@ -29,7 +32,7 @@ public static class CliApp
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         try
         {
-            // The default handler would print OnnxTransferExceptions as crashes with stack traces; let them reach the catch below.
+            // Our handler below prints user errors as one line; System.CommandLine's default one would dump a stack trace.
             var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
             return Build().Parse(args).InvokeAsync(invocation, cancel.Token).GetAwaiter().GetResult();
         }

@@ -10,6 +10,11 @@ namespace OnnxTransfer.Cli.Rendering;
 public static class ProgressRenderer
 {
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
+    private const string BytesKey = "unit-is-bytes";
+
+    /// <summary>"12.3 MB" style text for byte counts.</summary>
+    internal static string FormatBytes(double bytes) =>
+        bytes >= 1e9 ? $"{bytes / 1e9:F2} GB" : bytes >= 1e6 ? $"{bytes / 1e6:F1} MB" : bytes >= 1e3 ? $"{bytes / 1e3:F0} kB" : $"{bytes:F0} B";
 
     /// <summary>Runs <paramref name="work"/>, rendering the progress it reports.</summary>
     public static async Task<T> RunAsync<T>(string title, Func<IProgress<ProgressUpdate>, Task<T>> work)
@@ -28,7 +33,10 @@ public static class ProgressRenderer
                 var progress = new SynchronousProgress(u =>
                 {
                     if (!tasks.TryGetValue(u.Stage, out var task))
+                    {
                         tasks[u.Stage] = task = ctx.AddTask(u.Stage, maxValue: u.Total ?? 1);
+                        task.State.Update<bool>(BytesKey, _ => u.Unit == "bytes");
+                    }
                     if (u.Total is { } total) { task.MaxValue = Math.Max(total, 1); task.IsIndeterminate = false; }
                     else task.IsIndeterminate = true;
                     task.Value = u.Done;
@@ -60,6 +68,12 @@ public static class ProgressRenderer
                 if (!finished && _clock.Elapsed - _last < PlainInterval) return;
                 _last = _clock.Elapsed;
                 var rate = u.Done / Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
+                if (u.Unit == "bytes")
+                {
+                    var of = u.Total is { } tb ? $" of {FormatBytes(tb)}" : "";
+                    Console.Error.WriteLine($"{title}: {u.Stage} {FormatBytes(u.Done)}{of} ({FormatBytes(rate)}/s){(u.Message is null ? "" : $" — {u.Message}")}");
+                    return;
+                }
                 var total = u.Total is { } tt ? $"/{tt}" : "";
                 var eta = u.Total is { } t2 && rate > 0 && !finished ? $", eta {TimeSpan.FromSeconds((t2 - u.Done) / rate):hh\\:mm\\:ss}" : "";
                 var msg = u.Message is null ? "" : $" — {u.Message}";
@@ -72,6 +86,6 @@ public static class ProgressRenderer
     private sealed class TransferSpeedColumnOrRate : ProgressColumn
     {
         public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            new Text(task.Speed is { } s ? $"{s:F1}/s" : "", new Style(Color.Grey));
+            new Text(task.Speed is not { } s ? "" : task.State.Get<bool>(BytesKey) ? $"{FormatBytes(s)}/s" : $"{s:F1}/s", new Style(Color.Grey));
     }
 }

