@@ -3,6 +3,7 @@ using System.Globalization;
 namespace OnnxTransfer.Training;
 
 /// <summary>What a head predicts and which loss trains it.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<HeadTask>))]
 public enum HeadTask
 {
     /// <summary>Two classes, one logit: sigmoid + binary cross-entropy with logits.</summary>

@@ -5,6 +5,7 @@ using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 namespace OnnxTransfer.Training;
 
 /// <summary>The update rule.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<OptimizerKind>))]
 public enum OptimizerKind
 {
     /// <summary>Stochastic gradient descent with optional (Nesterov) momentum; weight decay is L2 added to the gradient.</summary>
