@@ -64,6 +64,19 @@ public sealed record HeadInfo
     /// <summary>The parsed <see cref="Spec"/>.</summary>
     [JsonIgnore] public HeadSpec HeadSpec => HeadSpec.Parse(Spec);
 
+    /// <summary>Metadata key prefix used on head models (e.g. "onnxtransfer.head.spec").</summary>
+    public const string MetadataPrefix = "onnxtransfer.head.";
+
+    /// <summary>Records spec, task, classes (JSON array), feature dimension and source in <paramref name="model"/>'s metadata_props.</summary>
+    public void WriteMetadata(Onnx.OnnxModel model)
+    {
+        model.SetMetadata(MetadataPrefix + "spec", Spec);
+        model.SetMetadata(MetadataPrefix + "task", Task.ToString());
+        model.SetMetadata(MetadataPrefix + "classes", JsonSerializer.Serialize(Classes));
+        model.SetMetadata(MetadataPrefix + "feature_dimension", FeatureDimension.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        model.SetMetadata(MetadataPrefix + "feature_source", FeatureSource);
+    }
+
     /// <summary>Writes head.json into <paramref name="headDir"/> atomically.</summary>
     public void Save(string headDir) => AtomicFile.WriteText(Path.Combine(headDir, FileName), JsonSerializer.Serialize(this, Json));
 

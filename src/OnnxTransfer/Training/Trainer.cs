@@ -323,8 +323,10 @@ public static class Trainer
             }
 
             var kept = val is not null && state.BestEpoch > 0 ? state.BestParameters : state.Parameters;
-            HeadGraphBuilder.BuildEval(spec, task, dim, classes, kept).Save(Path.Combine(headDir, EvalGraphFile));
             var info = Describe(state, options, train, val);
+            var eval = HeadGraphBuilder.BuildEval(spec, task, dim, classes, kept);
+            info.WriteMetadata(eval);
+            eval.Save(Path.Combine(headDir, EvalGraphFile));
             info.Save(headDir);
             return new TrainingResult(headDir, info, state.History);
         }
