@@ -22,7 +22,7 @@ public sealed record TrainingResult(string HeadDirectory, HeadInfo Info, IReadOn
 /// <remarks>
 /// A head directory holds train.onnx, eval.onnx (the kept parameters as initializers), optimizer.onnx,
 /// checkpoint.bin (rewritten after every epoch) and head.json. Cancelling stops at the next batch; the
-/// last epoch's checkpoint stays valid for <see cref="Resume"/>.
+/// last epoch's checkpoint stays valid for <c>Resume</c>.
 /// </remarks>
 public static class Trainer
 {

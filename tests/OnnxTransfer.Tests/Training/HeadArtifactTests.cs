@@ -164,6 +164,18 @@ public class HeadArtifactTests
         Assert.Contains("fox", e.Message);
     }
 
+    [Fact]
+    public void Multi_label_tables_separate_labels_with_semicolons()
+    {
+        var table = new FeatureTable(["a.wav", "b.wav", "c.wav", "d.wav"], ["speech;music", "music", "", "noise; speech"], ["", "", "", ""],
+            new float[8], 2);
+        var e = Assert.Throws<OnnxTransferException>(() => TrainingSet.FromTable(table, multiLabel: true));
+        Assert.Contains("c.wav", e.Message);
+        var set = TrainingSet.FromTable(table with { Labels = ["speech;music", "music", "noise", "noise; speech"] }, multiLabel: true);
+        Assert.Equal(["music", "noise", "speech"], set.Classes);
+        Assert.Equal([1f, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 1], set.Targets!);
+    }
+
     private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
