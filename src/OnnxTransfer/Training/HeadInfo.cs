@@ -40,6 +40,7 @@ public sealed record HeadInfo
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep '+' in specs readable
     };
 
     /// <summary>Format version of this file.</summary>

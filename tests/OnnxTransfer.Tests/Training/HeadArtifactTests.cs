@@ -49,6 +49,13 @@ public class HeadArtifactTests
             Assert.True(File.Exists(dir.File(f)), f);
         Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
 
+        Assert.Contains("\"spec\": \"mlp:5+dropout=0.1\"", File.ReadAllText(dir.File(HeadInfo.FileName)));
+        foreach (var graph in new[] { Trainer.TrainGraphFile, Trainer.EvalGraphFile, Trainer.OptimizerGraphFile })
+        {
+            var m = OnnxModel.Load(dir.File(graph));
+            Assert.Equal(OnnxModel.DefaultOpset, m.OpsetVersion());
+            Assert.All(m.Graph.Node, n => Assert.Equal("", n.Domain)); // standard ai.onnx operators only
+        }
         var info = HeadInfo.Load(dir.Path);
         Assert.Equal("mlp:5+dropout=0.1", info.Spec);
         Assert.Equal(HeadTask.MultiClass, info.Task);
