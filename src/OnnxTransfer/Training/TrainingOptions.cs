@@ -69,7 +69,7 @@ public sealed record TrainingOptions
     public double ValidationFraction { get; init; } = 0.1;
     /// <summary>Seed of every random choice.</summary>
     public ulong Seed { get; init; } = 1;
-    /// <summary>Intra-op threads of the training sessions (1 keeps results bit-identical across machines with the same ORT build).</summary>
+    /// <summary>Intra-op threads of the training sessions. Results are bit-identical for a seed at a fixed thread count on one machine (1 is safest; other CPUs may pick other kernels).</summary>
     public int Threads { get; init; } = 1;
     /// <summary>Free text describing where the features came from (backbone, layer, preprocessing), kept in head.json.</summary>
     public string FeatureSource { get; init; } = "";
