@@ -209,10 +209,11 @@ public static class Trainer
             foreach (var p in parameters) _ = Take(checkpoint.Parameters, p, headDir);
         }
 
+        foreach (var s in stateNames)
+            if (!state.OptimizerState.ContainsKey(s))
+                throw new OnnxTransferException($"{headDir}: checkpoint lacks optimizer state '{s}'; resume with the same optimizer or train anew.");
         var paramValues = parameters.Select(p => OrtValue.CreateTensorValueFromMemory(state.Parameters[p.Name].ToArray(), p.Dims)).ToArray();
-        var stateValues = stateNames.Select(s => OrtValue.CreateTensorValueFromMemory(
-            state.OptimizerState.TryGetValue(s, out var v) ? v.ToArray() : throw new OnnxTransferException($"{headDir}: checkpoint lacks optimizer state '{s}'; resume with the same optimizer or train anew."),
-            Shape(parameters, s).Dims)).ToArray();
+        var stateValues = stateNames.Select(s => OrtValue.CreateTensorValueFromMemory(state.OptimizerState[s].ToArray(), Shape(parameters, s).Dims)).ToArray();
         try
         {
             var batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
