@@ -12,6 +12,10 @@ public static class OnnxTensor
     public static TensorProto FromFloats(string name, ReadOnlySpan<float> values, params long[] dims) =>
         Raw(name, DataType.Float, MemoryMarshal.AsBytes(values), dims, values.Length);
 
+    /// <summary>A float64 tensor.</summary>
+    public static TensorProto FromDoubles(string name, ReadOnlySpan<double> values, params long[] dims) =>
+        Raw(name, DataType.Double, MemoryMarshal.AsBytes(values), dims, values.Length);
+
     /// <summary>An int64 tensor.</summary>
     public static TensorProto FromInt64s(string name, ReadOnlySpan<long> values, params long[] dims) =>
         Raw(name, DataType.Int64, MemoryMarshal.AsBytes(values), dims, values.Length);
