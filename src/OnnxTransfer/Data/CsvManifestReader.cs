@@ -12,6 +12,26 @@ internal sealed class CsvManifestReader(string csvPath, DatasetLoadOptions optio
 
     private readonly string _root = Path.GetDirectoryName(csvPath)!;
 
+    /// <summary>
+    /// Whether the CSV looks like a manifest: its first row names a path and a label column, or one of its first
+    /// two rows starts with an existing file. Used to tell a manifest from an unrelated CSV beside image folders.
+    /// </summary>
+    public bool LooksLikeManifest()
+    {
+        var rows = File.ReadLines(csvPath).Where(l => !string.IsNullOrWhiteSpace(l)).Take(2).ToList();
+        for (var i = 0; i < rows.Count; i++)
+        {
+            List<string> row;
+            try { row = ParseRow(rows[i], i + 1); }
+            catch (OnnxTransferException) { return false; }
+            if (i == 0 && NamedColumns(row) is not null)
+                return true;
+            if (row.Count >= 2 && row[0].Length > 0 && File.Exists(Path.Combine(_root, row[0].Replace('\\', '/'))))
+                return true;
+        }
+        return false;
+    }
+
     public Dataset Read()
     {
         var items = new List<DatasetItem>();
@@ -58,18 +78,24 @@ internal sealed class CsvManifestReader(string csvPath, DatasetLoadOptions optio
     // nor a name with an accepted extension (e.g. "img,species").
     private bool TryHeader(List<string> row, ref int pathColumn, ref int labelColumn, ref int splitColumn)
     {
-        var names = row.Select(f => f.ToLowerInvariant()).ToList();
-        var p = names.FindIndex(PathNames.Contains);
-        var l = names.FindIndex(LabelNames.Contains);
-        if (p >= 0 && l >= 0)
+        if (NamedColumns(row) is var (p, l, s))
         {
-            (pathColumn, labelColumn) = (p, l);
-            var s = names.FindIndex(SplitNames.Contains);
-            splitColumn = s >= 0 ? s : int.MaxValue;
+            (pathColumn, labelColumn, splitColumn) = (p, l, s);
             return true;
         }
         var candidate = Path.Combine(_root, row[0]);
         return !options.Accepts(row[0]) && !File.Exists(candidate);
+    }
+
+    // Column positions from a header naming its path and label columns (split: int.MaxValue when absent).
+    private static (int Path, int Label, int Split)? NamedColumns(List<string> row)
+    {
+        var names = row.Select(f => f.ToLowerInvariant()).ToList();
+        var p = names.FindIndex(PathNames.Contains);
+        var l = names.FindIndex(LabelNames.Contains);
+        if (p < 0 || l < 0) return null;
+        var s = names.FindIndex(SplitNames.Contains);
+        return (p, l, s >= 0 ? s : int.MaxValue);
     }
 
     private List<string> ParseRow(string line, int lineNumber)

@@ -2,7 +2,7 @@ namespace OnnxTransfer.Data;
 
 /// <summary>
 /// Finds the items of a dataset on disk. Layouts, detected in this order: a CSV manifest (the path is a .csv
-/// file, or the folder holds exactly one .csv at its top), split folders (<c>root/train/&lt;label&gt;/*</c>,
+/// file, or the folder holds exactly one .csv at its top that reads as a manifest), split folders (<c>root/train/&lt;label&gt;/*</c>,
 /// <c>val</c>/<c>valid</c>/<c>validation</c>, <c>test</c>, any case), class folders (<c>root/&lt;label&gt;/*</c>),
 /// or loose files (unlabeled). Class folders are searched recursively. Hidden entries and files with other
 /// extensions are skipped and counted in <see cref="Dataset.Scan"/>.
@@ -60,7 +60,8 @@ public static class DatasetLoader
         var csvs = options.Extensions.Any(e => e.Equals(".csv", StringComparison.OrdinalIgnoreCase))
             ? [] : TopLevel(root, dirs: false).Where(IsCsv).ToArray();
         var subdirs = TopLevel(root, dirs: true).ToArray();
-        if (csvs.Length == 1)
+        // A lone CSV beside folders may be unrelated (e.g. a submission template): only take it when it reads as a manifest.
+        if (csvs.Length == 1 && (subdirs.Length == 0 || new CsvManifestReader(csvs[0], options).LooksLikeManifest()))
             return DatasetLayout.CsvManifest;
         if (csvs.Length > 1 && subdirs.Length == 0)
             throw new OnnxTransferException($"{root}: {csvs.Length} CSV files at the top ({string.Join(", ", csvs.Select(Path.GetFileName))}); pass the manifest's path instead of the folder.");
@@ -92,6 +93,7 @@ public static class DatasetLoader
             switch (layout)
             {
                 case DatasetLayout.SplitFolders:
+                    CountHiddenAndStray(root, strayIsItem: false);
                     foreach (var splitDir in TopLevel(root, dirs: true))
                     {
                         var split = NormalizeSplit(Path.GetFileName(splitDir))

@@ -129,6 +129,22 @@ public class DatasetLoaderTests
     }
 
     [Fact]
+    public void Unrelated_csv_beside_split_folders_does_not_hide_them()
+    {
+        using var dir = new TempDir();
+        Touch(dir, "train/a/1.jpg", "val/a/2.jpg", ".git/config");
+        File.WriteAllLines(dir.File("sample_submission.csv"), ["id,prediction", "17,0"]);
+        var ds = DatasetLoader.Load(dir.Path);
+        Assert.Equal(DatasetLayout.SplitFolders, ds.Layout);
+        Assert.Equal(2, ds.Items.Count);
+        Assert.Equal(1, ds.Scan.IgnoredHidden);
+        Assert.Equal(1, ds.Scan.IgnoredExtension);
+        // A manifest beside an image folder is taken.
+        File.WriteAllLines(dir.File("sample_submission.csv"), ["train/a/1.jpg,x"]);
+        Assert.Equal(DatasetLayout.CsvManifest, DatasetLoader.Load(dir.Path).Layout);
+    }
+
+    [Fact]
     public void Csv_without_header_and_with_reordered_columns()
     {
         using var dir = new TempDir();

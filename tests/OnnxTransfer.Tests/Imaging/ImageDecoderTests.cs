@@ -113,7 +113,7 @@ public class ImageDecoderTests
             for (var x = 0; x < 7; x++)
                 bitmap.SetPixel(x, y, new SKColor((byte)(x * 30), (byte)(y * 50), (byte)(200 - x * y)));
         using var pixmap = bitmap.PeekPixels();
-        using var webp = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100));
+        using var webp = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100))!;
         using var image = DecodeBytes(dir, "pic.webp", webp.ToArray());
         for (var y = 0; y < 4; y++)
             for (var x = 0; x < 7; x++)
@@ -161,7 +161,7 @@ public class ImageDecoderTests
         {
             canvas.Translate(32, 0);
             canvas.RotateDegrees(90);
-            canvas.DrawBitmap(source, 0, 0);
+            canvas.DrawBitmap(source, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest), null);
         }
         using var image = DecodeBytes(dir, "rot6.jpg", ImageFixtures.JpegWithOrientation(source, 6, quality: 100));
         Assert.Equal(SKEncodedOrigin.RightTop, image.Origin);

@@ -161,6 +161,16 @@ public class ImagePreprocessorTests
     }
 
     [Theory]
+    [InlineData("resize=256,crop=224x224,scale=0.003921569,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,order=rgb,layout=nchw")]
+    [InlineData("resize=direct,crop=96x64,scale=1/127.5,mean=1/1/1,std=1/1/1,order=bgr,layout=nhwc")]
+    public void Text_form_round_trips(string text)
+    {
+        var p = ImagePreprocessing.Parse(text);
+        Assert.Equal(p, ImagePreprocessing.Parse(p.ToString()));
+        Assert.Equal(p.ToString(), ImagePreprocessing.Parse(p.ToString()).ToString());
+    }
+
+    [Theory]
     [InlineData(500, 375, 341, 256)]
     [InlineData(375, 500, 256, 341)]
     [InlineData(256, 256, 256, 256)]
