@@ -20,6 +20,8 @@ public static class DatasetLoader
         var full = Path.GetFullPath(path);
         if (File.Exists(full))
         {
+            if (!IsCsv(full))
+                throw new OnnxTransferException($"{path}: is a file; pass a dataset folder or a .csv manifest.");
             if (options.Layout is { } forced && forced != DatasetLayout.CsvManifest)
                 throw new OnnxTransferException($"{path}: a file was given but layout {forced} needs a folder; pass the dataset folder.");
             return new CsvManifestReader(full, options).Read();

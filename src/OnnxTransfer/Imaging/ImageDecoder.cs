@@ -148,9 +148,10 @@ public sealed class ImageDecoder
     {
         if (width <= 0 || height <= 0)
             throw new ImageDecodeException(name, $"invalid image size {width}x{height}.");
-        if ((long)width * height > MaxPixels)
+        // Beyond ~500 MP the RGBA buffer would not fit one array, whatever the configured limit.
+        if ((long)width * height > MaxPixels || (long)width * height * 4 > Array.MaxLength)
             throw new ImageDecodeException(name,
-                $"image is {width}x{height} ({(long)width * height / 1e6:0.#} MP), over the {MaxPixels / 1e6:0.#} MP limit; downscale it or raise the pixel limit.");
+                $"image is {width}x{height} ({(long)width * height / 1e6:0.#} MP), over the {Math.Min(MaxPixels, Array.MaxLength / 4) / 1e6:0.#} MP limit; downscale it or raise the pixel limit.");
     }
 
     // The smallest scale the codec offers (JPEG only) that keeps the stored image at least

@@ -45,8 +45,8 @@ public sealed record ImagePreprocessing(
         if (Resize == ResizeMode.Direct)
             return (Width, Height);
         return imageWidth <= imageHeight
-            ? (ResizeShorter, (int)((long)ResizeShorter * imageHeight / imageWidth))
-            : ((int)((long)ResizeShorter * imageWidth / imageHeight), ResizeShorter);
+            ? (ResizeShorter, (int)Math.Min(int.MaxValue, (long)ResizeShorter * imageHeight / imageWidth))
+            : ((int)Math.Min(int.MaxValue, (long)ResizeShorter * imageWidth / imageHeight), ResizeShorter);
     }
 
     /// <summary>The text form (round-trips through <see cref="Parse"/>).</summary>
