@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using OnnxTransfer.Data;
 using OnnxTransfer.Imaging;
 using SkiaSharp;
@@ -50,6 +52,25 @@ public class ImageEncoderTests
         });
         for (var i = 0; i < sequential.Length; i++)
             Assert.Equal(sequential[i], parallel[i]);
+    }
+
+    [Fact]
+    public void Shared_photos_get_their_documented_mobilenet_classes()
+    {
+        // The shared README's end-to-end check of the ImageNet preprocessing: top-1 class of each photo.
+        var classes = File.ReadAllLines(SharedAssets.ImageNetClasses);
+        var encoder = new ImageEncoder(ImagePreprocessing.ImageNet);
+        string[] photos = ["dog.jpg", "cat.jpg", "chinese_cat.jpg", "imagenet_finch.jpeg"];
+        var input = new DenseTensor<float>([photos.Length, 3, 224, 224]);
+        for (var i = 0; i < photos.Length; i++)
+            encoder.Encode(SharedAssets.Photo(photos[i]), input.Buffer.Span.Slice(i * 3 * 224 * 224, 3 * 224 * 224));
+        using var session = new InferenceSession(SharedAssets.MobileNetV2Int8);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
+        var logits = results[0].AsTensor<float>();
+        var top = Enumerable.Range(0, photos.Length)
+            .Select(i => classes[Enumerable.Range(0, 1000).MaxBy(k => logits[i, k])])
+            .ToArray();
+        Assert.Equal(["Shih-Tzu", "Persian cat", "lynx", "house finch"], top);
     }
 
     [Fact]
