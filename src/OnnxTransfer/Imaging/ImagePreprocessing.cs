@@ -35,6 +35,20 @@ public sealed record ImagePreprocessing(
     public static ImagePreprocessing ImageNet { get; } =
         new(224, 224, ResizeMode.ShorterSideThenCenterCrop, 256, 1f / 255f, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f], false, TensorLayout.Nchw);
 
+    /// <summary>
+    /// Size of the image after resizing, before the center crop. Shorter-side mode follows torchvision
+    /// <c>Resize(int)</c>: the shorter side becomes <see cref="ResizeShorter"/>, the longer side
+    /// <c>floor(ResizeShorter * long / short)</c>. Direct mode gives <see cref="Width"/> x <see cref="Height"/>.
+    /// </summary>
+    public (int Width, int Height) ResizedSize(int imageWidth, int imageHeight)
+    {
+        if (Resize == ResizeMode.Direct)
+            return (Width, Height);
+        return imageWidth <= imageHeight
+            ? (ResizeShorter, (int)Math.Min(int.MaxValue, (long)ResizeShorter * imageHeight / imageWidth))
+            : ((int)Math.Min(int.MaxValue, (long)ResizeShorter * imageWidth / imageHeight), ResizeShorter);
+    }
+
     /// <summary>The text form (round-trips through <see cref="Parse"/>).</summary>
     public override string ToString()
     {

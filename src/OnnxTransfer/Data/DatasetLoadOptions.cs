@@ -1,0 +1,25 @@
+namespace OnnxTransfer.Data;
+
+/// <summary>Options for <see cref="DatasetLoader.Load"/>.</summary>
+public sealed record DatasetLoadOptions
+{
+    /// <summary>Image file extensions: .jpg .jpeg .png .bmp .gif .webp.</summary>
+    public static IReadOnlyList<string> ImageExtensions { get; } = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
+
+    /// <summary>Audio file extensions: .wav.</summary>
+    public static IReadOnlyList<string> AudioExtensions { get; } = [".wav"];
+
+    /// <summary>Accepted file extensions (with the dot, any case); other files are ignored and counted.</summary>
+    public IReadOnlyList<string> Extensions { get; init; } = ImageExtensions;
+
+    /// <summary>Forces a layout instead of detecting it (null = detect).</summary>
+    public DatasetLayout? Layout { get; init; }
+
+    internal bool Accepts(string path)
+    {
+        var ext = Path.GetExtension(path);
+        foreach (var e in Extensions)
+            if (string.Equals(e, ext, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+}
