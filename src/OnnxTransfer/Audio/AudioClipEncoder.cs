@@ -9,13 +9,15 @@ namespace OnnxTransfer.Audio;
 /// </summary>
 /// <remarks>
 /// Pad/crop rule (openWakeWord's convention that the phrase ends near the end of the clip): the clip is read
-/// with <see cref="WavReader"/>, resampled to 16 kHz, then its END is aligned with the end of the last
-/// embedding window. The encoder embeds exactly the last (count + 9) × 1280 samples (32000 = 2 s for 16):
-/// shorter clips are left-padded with zeros (digital silence), longer clips keep only their end, so trailing
-/// silence longer than ~0.2 s pushes the phrase out of the window — trim it when preparing data. The result
-/// equals the last embeddings <see cref="SpeechStream"/> gives after streaming the padded clip, and the
-/// backbone never sees samples the window does not cover. Thread-safe (no mutable state; the front end's
-/// sessions allow concurrent runs); the front end is not owned.
+/// with <see cref="WavReader"/>, resampled to 16 kHz, and its END is aligned with the end of the last
+/// embedding window. Precisely: the clip is left-padded with zeros (digital silence) to a whole number of
+/// 1280-sample chunks, and to at least <see cref="WindowSamples"/> (count + 10 chunks: 33280 samples =
+/// 2.08 s for 16); the result equals the last <see cref="EmbeddingCount"/> embeddings
+/// <see cref="SpeechStream"/> emits when streaming that padded signal. Only its last count + 10 chunks are
+/// computed (count + 9 chunks feed the windows, plus one for the first window's 480-sample mel context), so
+/// long clips cost the same as short ones, and audio before the last ~2 s has no influence: trailing silence
+/// longer than ~0.2 s pushes the phrase out of the window, so trim it when preparing data. Thread-safe (no
+/// mutable state; the front end's sessions allow concurrent runs); the front end is not owned.
 /// </remarks>
 public sealed class AudioClipEncoder : ISampleEncoder
 {
@@ -33,8 +35,8 @@ public sealed class AudioClipEncoder : ISampleEncoder
     /// <summary>Embeddings per clip (rows of the sample).</summary>
     public int EmbeddingCount { get; }
 
-    /// <summary>16 kHz samples the window covers: (count + 9) × 1280.</summary>
-    public int WindowSamples => (EmbeddingCount + SpeechFrontEnd.WarmupChunks - 1) * SpeechFrontEnd.ChunkSamples;
+    /// <summary>16 kHz samples that influence the encoding: (count + 10) × 1280.</summary>
+    public int WindowSamples => (EmbeddingCount + SpeechFrontEnd.WarmupChunks) * SpeechFrontEnd.ChunkSamples;
 
     /// <inheritdoc />
     public IReadOnlyList<long> SampleShape { get; }
@@ -54,9 +56,10 @@ public sealed class AudioClipEncoder : ISampleEncoder
         var size = EmbeddingCount * SpeechFrontEnd.EmbeddingSize;
         if (destination.Length != size)
             throw new ArgumentException($"destination holds {destination.Length} floats, the sample needs {size}", nameof(destination));
+        // End-aligned: the clip's last sample is the window's last sample; the rest is zero padding.
         var window = new float[WindowSamples];
         var take = Math.Min(samples16k.Length, window.Length);
         samples16k[^take..].CopyTo(window.AsSpan(window.Length - take));
-        _frontEnd.Embed(window).CopyTo(destination);
+        _frontEnd.EmbedLast(window, EmbeddingCount).CopyTo(destination);
     }
 }

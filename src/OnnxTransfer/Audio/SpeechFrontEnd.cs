@@ -13,17 +13,24 @@ namespace OnnxTransfer.Audio;
 /// int16 values as floats; for 16-bit PCM read by <see cref="WavReader"/> this restores the exact integers
 /// openWakeWord feeds. The mel output is mapped by x/10 + 2 (openWakeWord's transform).</para>
 /// <para><b>Frames.</b> The mel model does not pad: N samples give 1 + floor((N − 512)/160) frames, frame i
-/// covering samples [160·i, 160·i + 512). Frames are local (each depends only on its 512 samples), so the
-/// mel of a stretch of audio equals the matching frames of the mel of the whole clip.</para>
-/// <para><b>Windows (shared by both modes).</b> Audio is consumed in 80 ms chunks of 1280 samples. After m
-/// whole chunks, 8m − 3 frames exist (<see cref="FramesAfterChunks"/>), and embedding m is computed from the
-/// 76 frames ending there: frames [8m − 79, 8m − 3). The first embedding therefore comes after
-/// <see cref="WarmupChunks"/> = 10 chunks (0.8 s) and a clip of N samples gives floor(N/1280) − 9
-/// embeddings (<see cref="EmbeddingCount"/>; 16 for 2 s); samples after the last whole chunk are not used.
-/// This is exactly what openWakeWord's streaming <c>AudioFeatures</c> computes (its first call sees 1280
-/// samples and yields 5 frames, later calls the last 1760 samples and 8 frames) except that it pads the first
-/// 0.8 s with dummy frames of ones, where this class emits nothing until 76 real frames exist. openWakeWord's
-/// batch <c>_get_embeddings</c> starts its windows at frame 0 instead, one frame (10 ms) earlier than here.</para>
+/// covering samples [160·i, 160·i + 512). It is not frame-local, though: like librosa's
+/// <c>power_to_db(top_db=80)</c> it floors every value at (largest value in the call − 80 dB), the maximum
+/// taken over the whole input tensor, batch rows included. So both modes run it on exactly the same spans,
+/// one call per 80 ms chunk of 1280 samples (openWakeWord's streaming rule): the first chunk alone (5 frames),
+/// then each later chunk with the 480 samples before it (1760 samples, 8 frames). After m chunks 8m − 3
+/// frames exist (<see cref="FramesAfterChunks"/>), on the grid of frame i starting at sample 160·i
+/// (<see cref="ChunkedMelspectrogram"/>).</para>
+/// <para><b>Windows (shared by both modes).</b> Embedding m is computed from the 76 frames that exist after
+/// chunk m: frames [8m − 79, 8m − 3). The first embedding therefore comes after <see cref="WarmupChunks"/> =
+/// 10 chunks (0.8 s) and a clip of N samples gives floor(N/1280) − 9 embeddings
+/// (<see cref="EmbeddingCount"/>; 16 for 2 s); samples after the last whole chunk are not used.</para>
+/// <para><b>Versus upstream.</b> This is what openWakeWord's streaming <c>AudioFeatures</c> computes (its first
+/// call sees 1280 samples, later calls the last 1760), except that it pads the first 0.8 s with dummy mel
+/// frames of ones where this class emits nothing until 76 real frames exist. openWakeWord's batch
+/// <c>embed_clips</c>/<c>_get_embeddings</c> differ from its own streaming: windows start at frame 0 (one
+/// 10 ms frame earlier than here) and the mel runs on whole clips (or batches of clips) in one call, so quiet
+/// frames floor relative to the loudest frame of the clip/batch rather than of the surrounding 110 ms. Here
+/// training features (batch) and detection (streaming) are identical by construction.</para>
 /// <para><b>Threads.</b> The two ONNX Runtime sessions are created once. <see cref="Melspectrogram"/> and
 /// <see cref="Embed"/> keep no state and may be called from several threads at once (ORT sessions allow
 /// concurrent runs). A <see cref="SpeechStream"/> belongs to one audio source and one thread at a time.</para>
@@ -58,6 +65,7 @@ public sealed class SpeechFrontEnd : IDisposable
     private readonly InferenceSession _mel;
     private readonly InferenceSession _embedding;
     private readonly string _melInput, _melOutput, _embInput, _embOutput;
+    private readonly RunOptions _runOptions = new(); // read-only after creation; shared by concurrent runs
 
     /// <summary>
     /// Loads openWakeWord's <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c>. With no
@@ -107,8 +115,9 @@ public sealed class SpeechFrontEnd : IDisposable
     public static long EmbeddingCount(long samples) => Math.Max(0, samples / ChunkSamples - (WarmupChunks - 1));
 
     /// <summary>
-    /// Log-mel frames of 16 kHz <paramref name="samples"/> in [-1,1], already mapped by x/10 + 2:
-    /// row-major [<see cref="MelFrameCount"/>, 32].
+    /// Log-mel frames of 16 kHz <paramref name="samples"/> in [-1,1] from ONE model call, mapped by x/10 + 2:
+    /// row-major [<see cref="MelFrameCount"/>, 32]. The 80 dB floor is relative to the loudest frame of the
+    /// whole input; the embeddings use <see cref="ChunkedMelspectrogram"/> instead.
     /// </summary>
     public float[] Melspectrogram(ReadOnlySpan<float> samples)
     {
@@ -119,18 +128,41 @@ public sealed class SpeechFrontEnd : IDisposable
     }
 
     /// <summary>
+    /// Mel frames exactly as streaming computes them (see the class remarks): one model call per whole
+    /// 1280-sample chunk, row-major [<see cref="FramesAfterChunks"/>(floor(N/1280)), 32], mapped by x/10 + 2.
+    /// </summary>
+    public float[] ChunkedMelspectrogram(ReadOnlySpan<float> samples)
+    {
+        var chunks = samples.Length / ChunkSamples;
+        var mel = new float[FramesAfterChunks(chunks) * MelBins];
+        var frame = 0;
+        for (var m = 1; m <= chunks; m++)
+        {
+            var end = m * ChunkSamples;
+            var input = m == 1 ? samples[..end] : samples[(end - ChunkSamples - StreamContextSamples)..end];
+            var frames = (int)MelFrameCount(input.Length);
+            MelInto(input, mel.AsSpan(frame * MelBins, frames * MelBins));
+            frame += frames;
+        }
+        return mel;
+    }
+
+    /// <summary>
     /// Embeddings of a whole 16 kHz clip in [-1,1]: row-major [<see cref="EmbeddingCount"/>, 96], row j being
     /// the embedding streaming emits after chunk 10 + j (see the class remarks).
     /// </summary>
-    public float[] Embed(ReadOnlySpan<float> samples)
+    public float[] Embed(ReadOnlySpan<float> samples) => EmbedLast(samples, int.MaxValue);
+
+    /// <summary>The last <paramref name="count"/> (at most) rows of <see cref="Embed"/>, computing only those windows.</summary>
+    public float[] EmbedLast(ReadOnlySpan<float> samples, int count)
     {
-        var count = EmbeddingCount(samples.Length);
-        var result = new float[count * EmbeddingSize];
-        if (count == 0) return result;
-        var chunks = samples.Length / ChunkSamples;
-        var mel = Melspectrogram(samples[..(chunks * ChunkSamples)]);
-        var ends = new int[count];
-        for (var j = 0; j < count; j++) ends[j] = (int)FramesAfterChunks(WarmupChunks + j);
+        var total = EmbeddingCount(samples.Length);
+        var n = (int)Math.Min(total, count);
+        var result = new float[n * EmbeddingSize];
+        if (n == 0) return result;
+        var mel = ChunkedMelspectrogram(samples);
+        var ends = new int[n];
+        for (var j = 0; j < n; j++) ends[j] = (int)FramesAfterChunks(WarmupChunks + total - n + j);
         EmbedWindows(mel, ends, result);
         return result;
     }
@@ -145,7 +177,7 @@ public sealed class SpeechFrontEnd : IDisposable
         var input = new float[samples.Length];
         for (var i = 0; i < input.Length; i++) input[i] = samples[i] * PcmScale;
         using var value = OrtValue.CreateTensorValueFromMemory(input, [1, input.Length]);
-        using var outputs = _mel.Run(null, [_melInput], [value], [_melOutput]);
+        using var outputs = _mel.Run(_runOptions, [_melInput], [value], [_melOutput]);
         var mel = outputs[0].GetTensorDataAsSpan<float>();
         if (mel.Length != destination.Length)
             throw new OnnxTransferException($"melspectrogram model gave {mel.Length / MelBins} frames for {samples.Length} samples, expected {destination.Length / MelBins}; pass openWakeWord's melspectrogram.onnx.");
@@ -170,7 +202,7 @@ public sealed class SpeechFrontEnd : IDisposable
                 mel.Slice((end - WindowFrames) * MelBins, windowValues).CopyTo(input.AsSpan(k * windowValues));
             }
             using var value = OrtValue.CreateTensorValueFromMemory(input, [n, WindowFrames, MelBins, 1]);
-            using var outputs = _embedding.Run(null, [_embInput], [value], [_embOutput]);
+            using var outputs = _embedding.Run(_runOptions, [_embInput], [value], [_embOutput]);
             outputs[0].GetTensorDataAsSpan<float>().CopyTo(destination.Slice(start * EmbeddingSize, n * EmbeddingSize));
         }
     }
@@ -180,6 +212,7 @@ public sealed class SpeechFrontEnd : IDisposable
     {
         _mel?.Dispose();
         _embedding?.Dispose();
+        _runOptions.Dispose();
     }
 
     private static InferenceSession Load(string path, SessionOptions options)
