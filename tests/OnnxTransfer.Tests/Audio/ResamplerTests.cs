@@ -99,6 +99,23 @@ public class ResamplerTests
     }
 
     [Fact]
+    public void A_44_1_khz_wav_file_reads_and_resamples_to_16_khz()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("tone44k.wav");
+        WavWriter.Write(path, Sine(1500, 44100, 1.0), 44100);
+        var clip = WavReader.Read(path);
+        Assert.Equal(44100, clip.SampleRate);
+        var resampled = clip.ResampleTo(16000);
+        Assert.Equal(16000, resampled.SampleRate);
+        Assert.Equal(16000, resampled.Samples.Length);
+        Assert.Same(resampled, resampled.ResampleTo(16000));
+        var body = Interior(resampled.Samples, 320);
+        Assert.InRange(Amplitude(body, 1500, 16000), 0.49, 0.51);
+        Assert.InRange(Rms(body), 0.5 / Math.Sqrt(2) * 0.99, 0.5 / Math.Sqrt(2) * 1.01);
+    }
+
+    [Fact]
     public void Empty_input_and_bad_rates()
     {
         Assert.Empty(Resampler.Resample([], 44100, 16000));

@@ -220,6 +220,22 @@ public class SpeechFrontEndTests(SpeechFrontEndFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public void Encoder_rejects_empty_and_unreadable_clips_naming_the_file()
+    {
+        using var dir = new TempDir();
+        var encoder = new AudioClipEncoder(FrontEnd);
+        var destination = new float[16 * 96];
+        WavWriter.Write(dir.File("empty.wav"), [], 16000);
+        var empty = Assert.Throws<AudioFormatException>(() => encoder.Encode(new DatasetItem(dir.File("empty.wav"), "empty.wav", "", ""), destination));
+        Assert.Contains("empty.wav", empty.Message);
+        File.WriteAllText(dir.File("fake.wav"), "ID3 definitely an mp3");
+        var fake = Assert.Throws<AudioFormatException>(() => encoder.Encode(new DatasetItem(dir.File("fake.wav"), "fake.wav", "", ""), destination));
+        Assert.Contains("fake.wav", fake.Message);
+        Assert.Contains("ffmpeg", fake.Message);
+        Assert.Throws<ArgumentException>(() => encoder.Encode(new float[100], new float[10]));
+    }
+
+    [Fact]
     public void Encoder_is_thread_safe()
     {
         var encoder = new AudioClipEncoder(FrontEnd);
