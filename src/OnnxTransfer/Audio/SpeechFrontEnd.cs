@@ -31,9 +31,8 @@ namespace OnnxTransfer.Audio;
 /// 10 ms frame earlier than here) and the mel runs on whole clips (or batches of clips) in one call, so quiet
 /// frames floor relative to the loudest frame of the clip/batch rather than of the surrounding 110 ms. Here
 /// training features (batch) and detection (streaming) are identical by construction.</para>
-/// <para><b>Threads.</b> The two ONNX Runtime sessions are created once. <see cref="Melspectrogram"/> and
-/// <see cref="Embed"/> keep no state and may be called from several threads at once (ORT sessions allow
-/// concurrent runs). A <see cref="SpeechStream"/> belongs to one audio source and one thread at a time.</para>
+/// <para><b>Threads.</b> The two ONNX Runtime sessions are created once. The methods of this class keep no
+/// state and may be called from several threads at once (ORT sessions allow concurrent runs). A <see cref="SpeechStream"/> belongs to one audio source and one thread at a time.</para>
 /// </remarks>
 public sealed class SpeechFrontEnd : IDisposable
 {
