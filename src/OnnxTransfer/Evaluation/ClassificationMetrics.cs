@@ -50,6 +50,15 @@ public sealed class ClassificationMetrics
     public IReadOnlyList<ThresholdPoint>? ThresholdSweep { get; private init; }
 
     /// <summary>
+    /// One-vs-rest ROC points of each class, for plotting; computed for up to <see cref="MaxClassesForCurves"/>
+    /// classes (a plot with more curves is unreadable), else null.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<ThresholdPoint>>? ClassSweeps { get; private init; }
+
+    /// <summary>The largest class count for which <see cref="ClassSweeps"/> is computed.</summary>
+    public const int MaxClassesForCurves = 10;
+
+    /// <summary>
     /// Computes every metric. <paramref name="probabilities"/> is row-major [N, C] (all samples, even when a
     /// subset is chosen), each row a probability distribution (softmax output, not logits).
     /// </summary>
@@ -131,6 +140,9 @@ public sealed class ClassificationMetrics
             ConfusionMatrix = confusion,
             PerClass = perClass,
             ThresholdSweep = c == 2 ? RocAnalysis.Sweep(scores[1], truth.Select(t => t == 1).ToArray()) : null,
+            ClassSweeps = c <= MaxClassesForCurves
+                ? Enumerable.Range(0, c).Select(k => RocAnalysis.Sweep(scores[k], truth.Select(t => t == k).ToArray())).ToArray()
+                : null,
         };
     }
 

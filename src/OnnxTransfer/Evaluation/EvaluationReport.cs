@@ -57,6 +57,12 @@ public sealed record EvaluationReport
     /// <summary>Free-form context such as model, split, dataset.</summary>
     public IReadOnlyDictionary<string, string> Context { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// In memory only (not in report.json): the curves <see cref="Write"/> draws in roc.png — class 1 for a
+    /// binary task, one-vs-rest per class otherwise (classes with an undefined AUC left out).
+    /// </summary>
+    public IReadOnlyList<RocSeries>? RocCurves { get; init; }
+
     /// <summary>Plot name -> PNG path relative to the report's folder.</summary>
     public IReadOnlyDictionary<string, string> Plots { get; init; } = new Dictionary<string, string>();
 
@@ -74,6 +80,10 @@ public sealed record EvaluationReport
         PerClass = metrics.PerClass,
         ThresholdSweep = metrics.ThresholdSweep,
         Context = context ?? new Dictionary<string, string>(),
+        RocCurves = metrics.Classes.Count == 2
+            ? metrics.ThresholdSweep is { } sweep && !double.IsNaN(metrics.RocAuc) ? [new RocSeries(metrics.Classes[1], sweep, metrics.RocAuc)] : null
+            : metrics.ClassSweeps?.Select((points, k) => new RocSeries(metrics.Classes[k], points, metrics.ClassRocAuc[k]))
+                .Where(s => !double.IsNaN(s.Auc)).ToArray() is { Length: > 0 } curves ? curves : null,
     };
 
     /// <summary>The threshold with the highest F1 in the sweep (binary only), or null.</summary>
@@ -92,9 +102,9 @@ public sealed record EvaluationReport
             var plots = new Dictionary<string, string>(Plots);
             Evaluation.Plots.ConfusionMatrix(Path.Combine(directory, "confusion_matrix.png"), ConfusionMatrix, Classes);
             plots["confusion_matrix"] = "confusion_matrix.png";
-            if (ThresholdSweep is { Count: > 0 } sweep && !double.IsNaN(RocAuc))
+            if (RocCurves is { Count: > 0 })
             {
-                Evaluation.Plots.Roc(Path.Combine(directory, "roc.png"), [new RocSeries(Classes[1], sweep, RocAuc)]);
+                Evaluation.Plots.Roc(Path.Combine(directory, "roc.png"), RocCurves);
                 plots["roc"] = "roc.png";
             }
             report = this with { Plots = plots };

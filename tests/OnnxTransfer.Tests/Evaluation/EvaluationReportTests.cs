@@ -99,7 +99,9 @@ public class EvaluationReportTests
         Assert.Contains("| **d** | 0 | 1 | 1 |", md);
         Assert.Contains("](confusion_matrix.png)", md);
         Assert.Contains("- **split**: val", md);
-        Assert.DoesNotContain("roc.png", md); // ROC is rendered by Write for binary tasks only
+        // One-vs-rest ROC: one curve per class.
+        Assert.Contains("](roc.png)", md);
+        Assert.True(File.Exists(dir.File("roc.png")));
     }
 
     [Fact]

@@ -77,6 +77,28 @@ public class PlotsTests
     }
 
     [Fact]
+    public void Text_is_rendered()
+    {
+        // Both matrices colour every cell the same (each row is 100 % on the diagonal); only the numbers
+        // written in the cells differ. If text did not render (e.g. SkiaSharp's font-less native build),
+        // the two images would be identical.
+        using var dir = new TempDir();
+        Plots.ConfusionMatrix(dir.File("one.png"), [[1, 0], [0, 1]], ["a", "b"]);
+        Plots.ConfusionMatrix(dir.File("eight.png"), [[8, 0], [0, 8]], ["a", "b"]);
+        Assert.NotEqual(Pixels(dir.File("one.png")), Pixels(dir.File("eight.png")));
+        // Same for an axis label alone.
+        Plots.LearningCurves(dir.File("acc.png"), [1, 0.5], [], [0.5, 0.7], metricName: "val accuracy");
+        Plots.LearningCurves(dir.File("f1.png"), [1, 0.5], [], [0.5, 0.7], metricName: "val f1");
+        Assert.NotEqual(Pixels(dir.File("acc.png")), Pixels(dir.File("f1.png")));
+    }
+
+    private static byte[] Pixels(string path)
+    {
+        using var bitmap = SKBitmap.Decode(path);
+        return bitmap.Bytes;
+    }
+
+    [Fact]
     public void Bad_plot_input_is_a_clear_error()
     {
         using var dir = new TempDir();
