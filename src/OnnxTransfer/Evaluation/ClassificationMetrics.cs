@@ -147,6 +147,28 @@ public sealed class ClassificationMetrics
     }
 
     /// <summary>
+    /// As <see cref="Compute(IReadOnlyList{int}, float[], IReadOnlyList{string}, IReadOnlyList{int}?, double)"/>
+    /// with true labels given by name (e.g. <see cref="Features.FeatureTable.Labels"/>); a label that is not
+    /// one of <paramref name="classes"/> is an error.
+    /// </summary>
+    public static ClassificationMetrics Compute(IReadOnlyList<string> trueLabels, float[] probabilities, IReadOnlyList<string> classes,
+        IReadOnlyList<int>? rows = null, double logLossEpsilon = DefaultLogLossEpsilon)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var k = 0; k < classes.Count; k++) index.TryAdd(classes[k], k);
+        var sample = rows ?? Enumerable.Range(0, trueLabels.Count).ToArray();
+        var truth = new int[trueLabels.Count];
+        foreach (var row in sample)
+        {
+            if ((uint)row >= (uint)trueLabels.Count)
+                throw new OnnxTransferException($"subset row {row} is outside the {trueLabels.Count} samples.");
+            truth[row] = index.TryGetValue(trueLabels[row], out var k) ? k
+                : throw new OnnxTransferException($"sample {row} has label '{trueLabels[row]}', which is not one of the model's classes [{string.Join(", ", classes)}].");
+        }
+        return Compute(truth, probabilities, classes, sample, logLossEpsilon);
+    }
+
+    /// <summary>
     /// The ROC points of class <paramref name="classIndex"/> against the rest (for plotting a one-vs-rest
     /// curve per class), computed from the same inputs as <see cref="Compute"/>.
     /// </summary>

@@ -168,6 +168,20 @@ public class ClassificationMetricsTests
     }
 
     [Fact]
+    public void Labels_by_name_give_the_same_metrics_and_unknown_names_fail()
+    {
+        string[] names = ["a", "b", "c"];
+        var byName = ClassificationMetrics.Compute(MultiTruth.Select(t => names[t]).ToArray(), MultiProbabilities, names, rows: [0, 2, 4]);
+        var byIndex = ClassificationMetrics.Compute(MultiTruth, MultiProbabilities, names, rows: [0, 2, 4]);
+        Assert.Equal(byIndex.Accuracy, byName.Accuracy);
+        Assert.Equal(byIndex.PerClass, byName.PerClass);
+        Assert.Equal(byIndex.RocAuc, byName.RocAuc);
+        var e = Assert.Throws<OnnxTransferException>(() =>
+            ClassificationMetrics.Compute(new[] { "a", "zebra" }, [0.5f, 0.5f, 0f, 0.5f, 0.5f, 0f], names));
+        Assert.Contains("'zebra'", e.Message);
+    }
+
+    [Fact]
     public void Log_loss_clips_a_zero_probability()
     {
         // True class gets probability 0: clipped to 1e-15 -> -ln(1e-15) = 34.5388; the other sample is certain and right.
