@@ -147,7 +147,7 @@ public sealed class ClassificationMetrics
     }
 
     /// <summary>
-    /// As <see cref="Compute(IReadOnlyList{int}, float[], IReadOnlyList{string}, IReadOnlyList{int}?, double)"/>
+    /// As the index-based overload,
     /// with true labels given by name (e.g. <see cref="Features.FeatureTable.Labels"/>); a label that is not
     /// one of <paramref name="classes"/> is an error.
     /// </summary>
