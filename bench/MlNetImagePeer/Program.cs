@@ -18,6 +18,8 @@ string Opt(string name, string fallback) { var i = Array.IndexOf(args, name); re
 var inputName = Opt("--input", "input");
 var outputName = Opt("--output", "output");
 var size = int.Parse(Opt("--size", "224"));
+// --no-model stops after ExtractPixels: the decode + resize + pixel cost alone, to split the total.
+var noModel = args.Contains("--no-model");
 
 string[] extensions = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
 var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
@@ -32,12 +34,14 @@ var scale = (float)(1 / (255 * std.Average()));
 
 var ml = new MLContext(seed: 0);
 var data = ml.Data.LoadFromEnumerable(files.Select(f => new ImageRow { Path = f }));
-var pipeline = ml.Transforms.LoadImages("image", imageFolder: "", inputColumnName: nameof(ImageRow.Path))
+var preprocessing = ml.Transforms.LoadImages("image", imageFolder: "", inputColumnName: nameof(ImageRow.Path))
     // IsoCrop: scale so the shorter side is `size`, then crop the centre (no 256-then-224 margin).
     .Append(ml.Transforms.ResizeImages("image", size, size, "image", ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center))
     .Append(ml.Transforms.ExtractPixels(inputName, "image", ImagePixelExtractingEstimator.ColorBits.Rgb,
-        ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, offsetImage: offset, scaleImage: scale))
-    .Append(ml.Transforms.ApplyOnnxModel(outputColumnNames: [outputName], inputColumnNames: [inputName], modelFile: modelPath));
+        ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, offsetImage: offset, scaleImage: scale));
+IEstimator<ITransformer> pipeline = noModel ? preprocessing
+    : preprocessing.Append(ml.Transforms.ApplyOnnxModel(outputColumnNames: [outputName], inputColumnNames: [inputName], modelFile: modelPath));
+var column = noModel ? inputName : outputName;
 
 var clock = Stopwatch.StartNew();
 var model = pipeline.Fit(data);
@@ -50,9 +54,9 @@ var failed = new List<string>();
 var top1 = new Dictionary<int, int>();
 double firstRowSeconds = 0;
 clock.Restart();
-using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name == outputName)))
+using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name == column)))
 {
-    var getter = cursor.GetGetter<VBuffer<float>>(transformed.Schema[outputName]);
+    var getter = cursor.GetGetter<VBuffer<float>>(transformed.Schema[column]);
     var buffer = default(VBuffer<float>);
     while (true)
     {
@@ -67,9 +71,12 @@ using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Nam
             failed.Add($"{files[Math.Min(rows, files.Length - 1)]}: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
             break;
         }
-        var values = buffer.DenseValues().ToArray();
-        var arg = Array.IndexOf(values, values.Max());
-        top1[arg] = top1.GetValueOrDefault(arg) + 1;
+        if (!noModel)
+        {
+            var values = buffer.DenseValues().ToArray();
+            var arg = Array.IndexOf(values, values.Max());
+            top1[arg] = top1.GetValueOrDefault(arg) + 1;
+        }
         if (rows++ == 0) firstRowSeconds = clock.Elapsed.TotalSeconds;
     }
 }
@@ -77,7 +84,7 @@ var seconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine(JsonSerializer.Serialize(new
 {
     peer = "mlnet-image",
-    model = Path.GetFileName(modelPath),
+    model = noModel ? "(none: --no-model)" : Path.GetFileName(modelPath),
     files = files.Length,
     images = rows,
     failed,

@@ -85,8 +85,6 @@ public sealed class ClassificationMetrics
         var confusion = new int[c][];
         for (var i = 0; i < c; i++) confusion[i] = new int[c];
         var truth = new int[n];
-        var scores = new double[c][];
-        for (var k = 0; k < c; k++) scores[k] = new double[n];
         double logLoss = 0;
         for (var j = 0; j < n; j++)
         {
@@ -99,11 +97,8 @@ public sealed class ClassificationMetrics
             var p = probabilities.AsSpan(row * c, c);
             CheckDistribution(p, row);
             var predicted = 0;
-            for (var k = 0; k < c; k++)
-            {
-                scores[k][j] = p[k];
+            for (var k = 1; k < c; k++)
                 if (p[k] > p[predicted]) predicted = k;
-            }
             confusion[y][predicted]++;
             truth[j] = y;
             logLoss -= Math.Log(Math.Clamp(p[y], logLossEpsilon, 1 - logLossEpsilon));
@@ -121,11 +116,20 @@ public sealed class ClassificationMetrics
         }
         var present = Enumerable.Range(0, c).Where(k => perClass[k].Support > 0 || confusion.Any(r => r[k] > 0)).ToArray();
 
+        // One class's scores at a time: memory stays O(N) even for 1000-class models.
+        var classScores = new double[n];
+        var isClass = new bool[n];
+        void Select(int k)
+        {
+            for (var j = 0; j < n; j++) { classScores[j] = probabilities[sample[j] * c + k]; isClass[j] = truth[j] == k; }
+        }
         var classAuc = new double[c];
+        var classSweeps = c <= MaxClassesForCurves ? new IReadOnlyList<ThresholdPoint>[c] : null;
         for (var k = 0; k < c; k++)
         {
-            var kk = k;
-            classAuc[k] = RocAnalysis.Auc(scores[k], truth.Select(t => t == kk).ToArray());
+            Select(k);
+            classAuc[k] = RocAnalysis.Auc(classScores, isClass);
+            if (classSweeps is not null) classSweeps[k] = RocAnalysis.Sweep(classScores, isClass);
         }
         var definedAuc = classAuc.Where(a => !double.IsNaN(a)).ToArray();
 
@@ -139,10 +143,8 @@ public sealed class ClassificationMetrics
             LogLoss = logLoss / n,
             ConfusionMatrix = confusion,
             PerClass = perClass,
-            ThresholdSweep = c == 2 ? RocAnalysis.Sweep(scores[1], truth.Select(t => t == 1).ToArray()) : null,
-            ClassSweeps = c <= MaxClassesForCurves
-                ? Enumerable.Range(0, c).Select(k => RocAnalysis.Sweep(scores[k], truth.Select(t => t == k).ToArray())).ToArray()
-                : null,
+            ThresholdSweep = c == 2 ? classSweeps![1] : null,
+            ClassSweeps = classSweeps,
         };
     }
 
