@@ -172,7 +172,7 @@ public sealed class ClassificationMetrics
 
     /// <summary>
     /// The ROC points of class <paramref name="classIndex"/> against the rest (for plotting a one-vs-rest
-    /// curve per class), computed from the same inputs as <see cref="Compute"/>.
+    /// curve per class), computed from the same inputs as Compute.
     /// </summary>
     public static IReadOnlyList<ThresholdPoint> OneVsRestSweep(IReadOnlyList<int> trueClasses, float[] probabilities, int classCount, int classIndex,
         IReadOnlyList<int>? rows = null)
