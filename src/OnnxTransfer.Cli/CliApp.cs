@@ -17,7 +17,7 @@ public static class CliApp
     private static IEnumerable<Command> Commands()
     {
         // One line per command; keep alphabetical.
-        yield break;
+        yield return OnnxTransfer.Cli.Commands.MergeCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
