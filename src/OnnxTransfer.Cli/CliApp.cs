@@ -22,6 +22,7 @@ public static class CliApp
         yield return CutCommand.Create();
         yield return DoctorCommand.Create();
         yield return InspectCommand.Create();
+        yield return MergeCommand.Create();
         yield return PullCommand.Create();
     }
 

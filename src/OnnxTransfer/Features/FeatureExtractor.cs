@@ -1,0 +1,327 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.ML.OnnxRuntime;
+using OnnxTransfer.Data;
+
+namespace OnnxTransfer.Features;
+
+/// <summary>Settings of a <see cref="FeatureExtractor"/> run.</summary>
+public sealed record FeatureExtractionOptions
+{
+    /// <summary>Items per inference call.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Decode workers running <see cref="ISampleEncoder.Encode"/> in parallel.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Failed items tolerated; one more stops the run with <see cref="TooManyErrorsException"/>. Null: no limit.</summary>
+    public int? MaxErrors { get; init; }
+
+    /// <summary>Extract only this slice and write it to <see cref="Shard.PartPath"/> of the output.</summary>
+    public Shard? Shard { get; init; }
+
+    /// <summary>The errors CSV; by default <c>&lt;output without extension&gt;.errors.csv</c>.</summary>
+    public string? ErrorsPath { get; init; }
+
+    /// <summary>Rows per resume checkpoint (chunk file); a kill loses at most this many extracted rows.</summary>
+    public int CheckpointRows { get; init; } = FeatureStore.RowGroupSize;
+
+    /// <summary>Discard an existing output and unfinished extraction instead of resuming.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>The model input to feed; null: the model's only input.</summary>
+    public string? InputName { get; init; }
+
+    /// <summary>The model output holding the features; null: the metadata's feature tensor, or the only output.</summary>
+    public string? OutputName { get; init; }
+}
+
+/// <summary>What a <see cref="FeatureExtractor"/> run did.</summary>
+/// <param name="Output">The feature store written (a part file when sharded).</param>
+/// <param name="ErrorsFile">The errors CSV of this run.</param>
+/// <param name="Items">Items this run was responsible for (its shard's slice, or all).</param>
+/// <param name="Written">Items extracted by this run.</param>
+/// <param name="Skipped">Items already stored by an earlier, interrupted run (or in an existing output).</param>
+/// <param name="Errors">Items that failed.</param>
+/// <param name="Seconds">Wall time.</param>
+public sealed record FeatureExtractionSummary(string Output, string ErrorsFile, int Items, int Written, int Skipped, int Errors, double Seconds)
+{
+    /// <summary>Extracted items per second.</summary>
+    public double ItemsPerSecond => Seconds > 0 ? Written / Seconds : 0;
+}
+
+/// <summary>
+/// Runs a (cut) backbone over a dataset and stores one feature vector per item in a <see cref="FeatureStore"/>.
+/// Decode workers encode items into pooled buffers and feed a bounded channel; one consumer batches them
+/// through the model (the next batches decode meanwhile) and checkpoints rows in chunks, so an interrupted
+/// run resumes where it stopped. Items that fail to decode go to the errors file and the run goes on.
+/// The output depends only on the items and the model, not on threads, batching or interruptions.
+/// </summary>
+public sealed class FeatureExtractor
+{
+    private readonly InferenceSession _session;
+    private readonly ISampleEncoder _encoder;
+    private readonly FeatureStoreMetadata _description;
+
+    /// <summary>
+    /// Uses an already-created <paramref name="session"/> (created once by the caller, with its thread and
+    /// provider settings) and <paramref name="encoder"/>. <paramref name="description"/> names the backbone,
+    /// its hash, feature tensor and preprocessing; its dimension, dataset and shard fields are filled in.
+    /// </summary>
+    public FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description)
+    {
+        _session = session;
+        _encoder = encoder;
+        _description = description;
+    }
+
+    /// <summary>
+    /// Extracts <paramref name="items"/> (the whole dataset listing; <see cref="FeatureExtractionOptions.Shard"/>
+    /// picks a slice) into <paramref name="outPath"/>, resuming an interrupted run with the same settings.
+    /// Cancellation keeps the rows extracted so far for the next run and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<FeatureExtractionSummary> RunAsync(IReadOnlyList<DatasetItem> items, string outPath,
+        FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        options ??= new FeatureExtractionOptions();
+        var clock = Stopwatch.StartNew();
+        var duplicate = items.GroupBy(i => i.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new OnnxTransferException($"dataset: the id '{duplicate.Key}' occurs {duplicate.Count()} times; item ids must be unique.");
+        var (inputName, outputName) = ResolveNames(options);
+        var metadata = _description with
+        {
+            FeatureTensor = _description.FeatureTensor.Length > 0 ? _description.FeatureTensor : outputName,
+            Dimension = 0,
+            DatasetItems = items.Count,
+            DatasetSha256 = FeatureStoreMetadata.DatasetFingerprint(items.Select(i => i.Id)),
+            Shard = options.Shard,
+            Tool = ToolInfo.NameAndVersion,
+        };
+        var selected = options.Shard?.Select(items) ?? items;
+        var output = Path.GetFullPath(options.Shard?.PartPath(outPath) ?? outPath);
+        var errorsPath = options.ErrorsPath ?? Path.ChangeExtension(output, null) + ".errors.csv";
+
+        if (options.Overwrite)
+        {
+            if (File.Exists(output)) File.Delete(output);
+            if (Directory.Exists(FeatureStore.PartialPath(output))) Directory.Delete(FeatureStore.PartialPath(output), recursive: true);
+        }
+        SortedFeatureMerge.Source? existing = null;
+        if (File.Exists(output))
+        {
+            existing = await SortedFeatureMerge.ScanAsync(output, ct);
+            if (metadata.Difference(existing.Metadata) is { } diff)
+                throw new OnnxTransferException($"{output} already holds other features ({diff}); delete it, use another --out, or overwrite it.");
+        }
+
+        using var partial = PartialFeatureStore.Open(output, metadata, ct);
+        var dimension = partial.Metadata.Dimension != 0 ? partial.Metadata.Dimension : existing?.Metadata.Dimension ?? 0;
+        if (existing is not null && existing.Metadata.Dimension != 0 && dimension != existing.Metadata.Dimension)
+            throw new OnnxTransferException($"{output}: dimension {existing.Metadata.Dimension} differs from the unfinished run in {partial.Folder} ({dimension}); delete one of them.");
+        if (dimension == 0) dimension = StaticDimension(outputName);
+
+        var stored = new HashSet<string>(partial.StoredIds, StringComparer.Ordinal);
+        if (existing is not null) stored.UnionWith(existing.Ids);
+        var pending = selected.Where(i => !stored.Contains(i.Id)).OrderBy(i => i.Id, StringComparer.Ordinal).ToArray();
+        var skipped = selected.Count - pending.Length;
+
+        using var errors = ErrorLog.Create(errorsPath);
+        var run = new Run(this, pending, partial, errors, options, inputName, outputName, dimension, skipped, selected.Count, progress);
+        var written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None);
+        dimension = run.Dimension;
+
+        if (partial.Chunks.Count > 0 || existing is null)
+        {
+            var sources = new List<SortedFeatureMerge.Source>(partial.Chunks);
+            if (existing is not null) sources.Insert(0, existing);
+            SortedFeatureMerge.Write(output, sources, metadata with { Dimension = dimension }, FeatureStore.RowGroupSize, progress, "write", null, ct);
+        }
+        partial.Delete();
+        return new FeatureExtractionSummary(output, errorsPath, selected.Count, written, skipped, errors.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    private (string Input, string Output) ResolveNames(FeatureExtractionOptions options)
+    {
+        var inputs = _session.InputNames;
+        var outputs = _session.OutputNames;
+        var input = options.InputName ?? (inputs.Count == 1 ? inputs[0]
+            : throw new OnnxTransferException($"the backbone has {inputs.Count} inputs ({string.Join(", ", inputs)}); name the one to feed."));
+        if (!inputs.Contains(input))
+            throw new OnnxTransferException($"the backbone has no input '{input}' (inputs: {string.Join(", ", inputs)}).");
+        var output = options.OutputName
+            ?? (outputs.Contains(_description.FeatureTensor) ? _description.FeatureTensor
+            : outputs.Count == 1 ? outputs[0]
+            : throw new OnnxTransferException($"the backbone has {outputs.Count} outputs ({string.Join(", ", outputs)}) and none is '{_description.FeatureTensor}'; name the feature tensor."));
+        if (!outputs.Contains(output))
+            throw new OnnxTransferException($"the backbone has no output '{output}' (outputs: {string.Join(", ", outputs)}); cut it at the feature tensor first.");
+        return (input, output);
+    }
+
+    private int StaticDimension(string output)
+    {
+        var dims = _session.OutputMetadata[output].Dimensions;
+        if (dims.Length < 1 || dims.Skip(1).Any(d => d <= 0)) return 0;
+        return dims.Skip(1).Aggregate(1, (a, b) => checked(a * b));
+    }
+
+    private readonly record struct Decoded(DatasetItem Item, float[]? Buffer, string? Error);
+
+    /// <summary>One extraction pass over the pending items.</summary>
+    private sealed class Run(FeatureExtractor owner, DatasetItem[] pending, PartialFeatureStore partial, ErrorLog errors,
+        FeatureExtractionOptions options, string inputName, string outputName, int dimension, int skipped, int total,
+        IProgress<ProgressUpdate>? progress)
+    {
+        private readonly int _sampleSize = checked((int)owner._encoder.SampleShape.Aggregate(1L, (a, b) => a * b));
+        private readonly int _batchSize = Math.Max(1, options.BatchSize);
+        private readonly List<DatasetItem> _checkpointItems = [];
+        private readonly List<float[]> _checkpointRows = [];
+        private int _written;
+
+        public int Dimension { get; private set; } = dimension;
+
+        public async Task<int> ExecuteAsync(CancellationToken ct)
+        {
+            if (pending.Length == 0)
+            {
+                Report();
+                return 0;
+            }
+            var threads = Math.Max(1, options.Threads);
+            var capacity = _batchSize * 2;
+            var pool = ArrayPool<float>.Create(_sampleSize, capacity + threads + 1);
+            var channel = Channel.CreateBounded<Decoded>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var next = -1;
+
+            async Task Decode()
+            {
+                while (true)
+                {
+                    var i = Interlocked.Increment(ref next);
+                    if (i >= pending.Length || stop.IsCancellationRequested) return;
+                    var item = pending[i];
+                    var buffer = pool.Rent(_sampleSize);
+                    Decoded decoded;
+                    try
+                    {
+                        owner._encoder.Encode(item, buffer.AsSpan(0, _sampleSize));
+                        decoded = new Decoded(item, buffer, null);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        pool.Return(buffer);
+                        decoded = new Decoded(item, null, e is OnnxTransferException ? e.Message : $"{e.GetType().Name}: {e.Message}");
+                    }
+                    try { await channel.Writer.WriteAsync(decoded, stop.Token); }
+                    catch (OperationCanceledException)
+                    {
+                        if (decoded.Buffer is not null) pool.Return(decoded.Buffer);
+                        return;
+                    }
+                }
+            }
+
+            var workers = Enumerable.Range(0, threads).Select(_ => Task.Run(Decode, CancellationToken.None)).ToArray();
+            var decoding = Task.WhenAll(workers).ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
+
+            var batchItems = new List<DatasetItem>(_batchSize);
+            var batchInput = new float[(long)_batchSize * _sampleSize];
+            var tooMany = false;
+            using var runOptions = new RunOptions();
+            using var terminate = ct.Register(() => runOptions.Terminate = true);
+            var completed = false;
+            try
+            {
+                await foreach (var d in channel.Reader.ReadAllAsync(stop.Token))
+                {
+                    if (d.Error is not null)
+                    {
+                        var count = errors.Add(d.Item.Id, d.Item.Path, d.Error);
+                        Report();
+                        if (options.MaxErrors is { } max && count > max) { tooMany = true; break; }
+                        continue;
+                    }
+                    d.Buffer.AsSpan(0, _sampleSize).CopyTo(batchInput.AsSpan(batchItems.Count * _sampleSize, _sampleSize));
+                    pool.Return(d.Buffer!);
+                    batchItems.Add(d.Item);
+                    if (batchItems.Count == _batchSize) RunBatch(batchItems, batchInput, runOptions, ct);
+                }
+                // Items already decoded are finished even when stopping for too many errors.
+                if (batchItems.Count > 0) RunBatch(batchItems, batchInput, runOptions, ct);
+                completed = true;
+            }
+            finally
+            {
+                stop.Cancel();
+                while (channel.Reader.TryRead(out var d)) if (d.Buffer is not null) pool.Return(d.Buffer);
+                await decoding;
+                // Keep what was extracted, also on Ctrl-C or failure, so the next run resumes from here.
+                if (completed) Checkpoint();
+                else try { Checkpoint(); } catch (OnnxTransferException) { /* the original exception matters more */ }
+            }
+            if (tooMany)
+                throw new TooManyErrorsException($"{errors.Count} items failed, more than --max-errors {options.MaxErrors} allows (see {errors.Path}); the {_written} items extracted so far are kept in {partial.Folder}: fix the inputs or raise --max-errors and run again to resume.");
+            Report();
+            return _written;
+        }
+
+        private void RunBatch(List<DatasetItem> batchItems, float[] batchInput, RunOptions runOptions, CancellationToken ct)
+        {
+            var n = batchItems.Count;
+            var shape = new long[owner._encoder.SampleShape.Count + 1];
+            shape[0] = n;
+            for (var i = 1; i < shape.Length; i++) shape[i] = owner._encoder.SampleShape[i - 1];
+            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batchInput.AsMemory(0, n * _sampleSize), shape);
+            IDisposableReadOnlyCollection<OrtValue> outputs;
+            try
+            {
+                outputs = owner._session.Run(runOptions, [inputName], [input], [outputName]);
+            }
+            catch (OnnxRuntimeException) when (ct.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(ct);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new OnnxTransferException($"the backbone rejected a batch of shape [{string.Join(',', shape)}] ({FeatureParquet.OneLine(e.Message)}); check the preprocessing matches the model's input.", e);
+            }
+            using (outputs)
+            {
+                var values = outputs[0].GetTensorDataAsSpan<float>();
+                var dim = values.Length / n;
+                if (dim == 0 || values.Length % n != 0)
+                    throw new OnnxTransferException($"the backbone output '{outputName}' has {values.Length} values for a batch of {n}; cut the model at a per-item feature tensor.");
+                if (Dimension != 0 && dim != Dimension)
+                    throw new OnnxTransferException($"the backbone output '{outputName}' has {dim} values per item but {Dimension} were expected (stored or declared); delete {partial.Folder} to start over, or use another --out.");
+                Dimension = dim;
+                for (var k = 0; k < n; k++)
+                {
+                    _checkpointItems.Add(batchItems[k]);
+                    _checkpointRows.Add(values.Slice(k * dim, dim).ToArray());
+                }
+            }
+            _written += n;
+            batchItems.Clear();
+            if (_checkpointItems.Count >= Math.Max(1, options.CheckpointRows)) Checkpoint();
+            Report();
+        }
+
+        private void Checkpoint()
+        {
+            if (_checkpointItems.Count == 0) return;
+            var n = _checkpointItems.Count;
+            var features = new float[(long)n * Dimension];
+            for (var k = 0; k < n; k++) _checkpointRows[k].CopyTo(features.AsSpan(k * Dimension));
+            partial.WriteChunk(new FeatureTable(_checkpointItems.Select(i => i.Id).ToArray(), _checkpointItems.Select(i => i.Label).ToArray(),
+                _checkpointItems.Select(i => i.Split).ToArray(), features, Dimension));
+            _checkpointItems.Clear();
+            _checkpointRows.Clear();
+        }
+
+        private void Report() =>
+            progress?.Report(new ProgressUpdate("extract", skipped + _written + errors.Count, total, "items",
+                errors.Count > 0 ? $"{errors.Count} errors" : null));
+    }
+}
