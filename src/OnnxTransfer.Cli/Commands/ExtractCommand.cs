@@ -1,0 +1,63 @@
+using System.CommandLine;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.Data;
+using OnnxTransfer.Features;
+
+namespace OnnxTransfer.Cli.Commands;
+
+/// <summary>`onnxtransfer extract`: dataset → backbone features → a resumable, shardable Parquet feature store.</summary>
+public static class ExtractCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", Required = true };
+        var data = new Option<string>("--data", "-d") { Description = "Dataset: a folder of class folders, of train/val/test split folders, or a CSV manifest (path,label[,split]).", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Feature store to write (.parquet). Re-running resumes it.", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Items per model run.", DefaultValueFactory = _ => 32 };
+        var threads = new Option<int>("--threads") { Description = "Decode workers.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var shard = new Option<string?>("--shard") { Description = "Extract slice i/N only (or 'env': from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID/COUNT); writes a part file for `merge`." };
+        var shardCount = new Option<int?>("--shard-count") { Description = "N for --shard env with Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX has no count)." };
+        var maxErrors = new Option<int?>("--max-errors") { Description = "Fail (exit 2) when more items than this cannot be read." };
+        var errors = new Option<string?>("--errors") { Description = "Errors file (CSV: path,reason). Default: beside --out." };
+        var at = new Option<string?>("--at") { Description = "Feature tensor to cut at (default: the backbone's, or auto)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Start over instead of resuming." };
+        var command = new Command("extract", "Extract backbone features of a dataset into a Parquet feature store (resumable, shardable).")
+        {
+            backbone, data, output, batch, threads, shard, shardCount, maxErrors, errors, at, overwrite,
+        };
+        var device = new DeviceOptions().AddTo(command);
+        command.SetAction(async (pr, ct) =>
+        {
+            using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
+                new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at) }, p, ct));
+            if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
+            var dataset = fb.LoadDataset(pr.GetValue(data)!);
+            DatasetRenderer.Summarize(dataset);
+            var options = new FeatureExtractionOptions
+            {
+                BatchSize = pr.GetValue(batch),
+                Threads = Math.Max(1, pr.GetValue(threads)),
+                MaxErrors = pr.GetValue(maxErrors),
+                ErrorsPath = pr.GetValue(errors),
+                Overwrite = pr.GetValue(overwrite),
+                Shard = ReadShard(pr.GetValue(shard), pr.GetValue(shardCount)),
+            };
+            Console.Error.WriteLine($"{fb.Name}: {fb.FeatureTensor} → {fb.Dimension}-d features on {fb.Provider}");
+            var summary = await ProgressRenderer.RunAsync("extract", p => fb.ExtractAsync(dataset.Items, pr.GetValue(output)!, options, p, ct));
+            Console.WriteLine($"{summary.Output}: {summary.Written} new rows, {summary.Skipped} already stored, {summary.Errors} errors " +
+                              $"({summary.ItemsPerSecond:F1} items/s, {summary.Seconds:F1} s)");
+            if (summary.Errors > 0) Console.WriteLine($"errors: {summary.ErrorsFile}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Shard? ReadShard(string? text, int? count) => text switch
+    {
+        null => null,
+        "env" => Shard.FromEnvironment(count),
+        _ => Shard.Parse(text),
+    };
+}

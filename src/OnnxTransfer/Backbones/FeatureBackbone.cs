@@ -1,0 +1,175 @@
+using Microsoft.ML.OnnxRuntime;
+using OnnxTransfer.Audio;
+using OnnxTransfer.Data;
+using OnnxTransfer.Features;
+using OnnxTransfer.Imaging;
+using OnnxTransfer.Onnx;
+using OnnxTransfer.Runtime;
+using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace OnnxTransfer.Backbones;
+
+/// <summary>How to turn a backbone into a feature extractor.</summary>
+public sealed record FeatureBackboneOptions
+{
+    /// <summary>Where the models run.</summary>
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+
+    /// <summary>Session tuning (threads, optimisation level).</summary>
+    public SessionSettings? Settings { get; init; }
+
+    /// <summary>Tensor to cut at; null takes the manifest's feature tensor (or auto for plain files).</summary>
+    public string? CutAt { get; init; }
+
+    /// <summary>Spatial pooling at the cut; null lets the cutter choose what the tensor needs.</summary>
+    public FeaturePool? Pool { get; init; }
+
+    /// <summary>Embeddings per speech window (speech backbones): 16 ≈ 1.3 s, openWakeWord's head input.</summary>
+    public int SpeechWindow { get; init; } = 16;
+}
+
+/// <summary>
+/// A pretrained backbone made ready to produce features: resolved (pulled if needed), cut at its feature
+/// tensor with the head removed, one ONNX Runtime session created on the chosen device, and the encoder that
+/// turns dataset files into its input. The same type serves image backbones (decode + preprocess, then the cut
+/// CNN) and speech backbones (WAV → openWakeWord front end → a window of embeddings, flattened).
+/// Dispose it to release the session.
+/// </summary>
+public sealed class FeatureBackbone : IDisposable
+{
+    private readonly SessionFactory _sessions;
+    private readonly SpeechFrontEnd? _frontEnd;
+
+    private FeatureBackbone(ResolvedBackbone source, BackboneKind kind, OnnxModel featureModel, string featureTensor,
+        int dimension, string sha256, SessionFactory sessions, InferenceSession session, ISampleEncoder encoder, SpeechFrontEnd? frontEnd)
+    {
+        Source = source;
+        Kind = kind;
+        FeatureModel = featureModel;
+        FeatureTensor = featureTensor;
+        Dimension = dimension;
+        Sha256 = sha256;
+        _sessions = sessions;
+        Session = session;
+        Encoder = encoder;
+        _frontEnd = frontEnd;
+    }
+
+    /// <summary>The resolved files and manifest.</summary>
+    public ResolvedBackbone Source { get; }
+
+    /// <summary>Backbone name (manifest name or file name).</summary>
+    public string Name => Source.Name;
+
+    /// <summary>Image or speech.</summary>
+    public BackboneKind Kind { get; }
+
+    /// <summary>The cut model whose single output <c>features</c> is float32 [N, <see cref="Dimension"/>].</summary>
+    public OnnxModel FeatureModel { get; }
+
+    /// <summary>The backbone tensor the features come from.</summary>
+    public string FeatureTensor { get; }
+
+    /// <summary>Length of one feature vector.</summary>
+    public int Dimension { get; }
+
+    /// <summary>sha256 of the backbone's main model file.</summary>
+    public string Sha256 { get; }
+
+    /// <summary>Image preprocessing (image backbones), else null.</summary>
+    public ImagePreprocessing? Preprocessing => Kind == BackboneKind.Image ? Source.Preprocessing : null;
+
+    /// <summary>The session running <see cref="FeatureModel"/>.</summary>
+    public InferenceSession Session { get; }
+
+    /// <summary>Turns a dataset item into one input sample (thread-safe).</summary>
+    public ISampleEncoder Encoder { get; }
+
+    /// <summary>The execution provider actually used.</summary>
+    public string Provider => _sessions.Provider;
+
+    /// <summary>A one-line warning when the device fell back (e.g. auto → CPU), else null.</summary>
+    public string? DeviceWarning => _sessions.Warning;
+
+    /// <summary>File extensions this backbone's datasets use.</summary>
+    public IReadOnlyList<string> DatasetExtensions => Kind == BackboneKind.Speech ? DatasetLoadOptions.AudioExtensions : DatasetLoadOptions.ImageExtensions;
+
+    /// <summary>Resolves <paramref name="nameOrPath"/> (registry name or .onnx file), cuts it and opens a session.</summary>
+    public static async Task<FeatureBackbone> LoadAsync(string nameOrPath, FeatureBackboneOptions? options = null,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
+    {
+        options ??= new FeatureBackboneOptions();
+        var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct);
+        var sessions = SessionFactory.Create(options.Device, options.Settings);
+        try
+        {
+            return source.Manifest?.Kind == BackboneKind.Speech
+                ? LoadSpeech(source, options, sessions)
+                : LoadImage(source, options, sessions);
+        }
+        catch
+        {
+            sessions.Dispose();
+            throw;
+        }
+    }
+
+    private static FeatureBackbone LoadImage(ResolvedBackbone source, FeatureBackboneOptions options, SessionFactory sessions)
+    {
+        var model = OnnxModel.Load(source.ModelPath);
+        var at = options.CutAt ?? source.FeatureTensor;
+        var plan = BackboneCutter.Plan(model, new CutOptions { At = at, Pool = options.Pool });
+        var cut = BackboneCutter.Cut(model, plan);
+        var session = sessions.CreateSession(cut.ToBytes());
+        var encoder = new ImageEncoder(source.Preprocessing);
+        return new FeatureBackbone(source, BackboneKind.Image, cut, plan.Tensor, checked((int)plan.Dimension),
+            FileChecksum.Sha256(source.ModelPath), sessions, session, encoder, null);
+    }
+
+    private static FeatureBackbone LoadSpeech(ResolvedBackbone source, FeatureBackboneOptions options, SessionFactory sessions)
+    {
+        var stages = source.Manifest!.Audio?.Stages ?? ["melspectrogram.onnx", "embedding_model.onnx"];
+        var frontEnd = new SpeechFrontEnd(source.PathOf(stages[0]), source.PathOf(stages[^1]));
+        var encoder = new AudioClipEncoder(frontEnd, options.SpeechWindow);
+        var embedding = source.Manifest.Audio?.EmbeddingDim ?? 96;
+        // The front end already yields embeddings; the "cut model" only flattens the window to one vector,
+        // so speech and image datasets share the same extraction pipeline and feature store.
+        var model = SpeechWindowModel(options.SpeechWindow, embedding);
+        var session = sessions.CreateSession(model.ToBytes());
+        var sha = FileChecksum.Sha256(source.PathOf(stages[^1]));
+        return new FeatureBackbone(source, BackboneKind.Speech, model, $"embedding[{options.SpeechWindow}x{embedding}]",
+            options.SpeechWindow * embedding, sha, sessions, session, encoder, frontEnd);
+    }
+
+    /// <summary>[N,window,dim] → features [N,window·dim].</summary>
+    internal static OnnxModel SpeechWindowModel(int window, int dim)
+    {
+        var model = OnnxModel.Create("speech_window");
+        var g = new GraphBuilder(model.Graph);
+        var x = g.Input("embeddings", DataType.Float, [null, window, dim], ["batch"]);
+        var flat = g.Node("Flatten", [x], OnnxAttribute.Int("axis", 1));
+        g.Alias(flat, BackboneCutter.FeaturesOutput);
+        g.Output(BackboneCutter.FeaturesOutput, DataType.Float, [null, window * dim], ["batch"]);
+        return model;
+    }
+
+    /// <summary>The description a feature store records for features from this backbone.</summary>
+    public FeatureStoreMetadata Describe() =>
+        new(Name, Sha256, FeatureTensor, Preprocessing?.ToString() ?? $"speech:{Source.Manifest?.Name}:window={Dimension}", Dimension);
+
+    /// <summary>Loads a dataset with the file types this backbone reads.</summary>
+    public Dataset LoadDataset(string path) => DatasetLoader.Load(path, new DatasetLoadOptions { Extensions = DatasetExtensions });
+
+    /// <summary>Extracts features of <paramref name="items"/> into a Parquet feature store (resumable).</summary>
+    public Task<FeatureExtractionSummary> ExtractAsync(IReadOnlyList<DatasetItem> items, string outPath,
+        FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) =>
+        new FeatureExtractor(Session, Encoder, Describe()).RunAsync(items, outPath, options, progress, ct);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Session.Dispose();
+        _frontEnd?.Dispose();
+        _sessions.Dispose();
+    }
+}
