@@ -86,9 +86,9 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
-    public void A_backbone_given_as_a_path_gets_its_sha256_computed_and_the_same_graph()
+    public async Task A_backbone_given_as_a_path_gets_its_sha256_computed_and_the_same_graph()
     {
-        var byPath = ModelExporter.ExportAsync(SharedAssets.MobileNetV2Int8, fx.HeadDir, registry: fx.Registry).GetAwaiter().GetResult();
+        var byPath = await ModelExporter.ExportAsync(SharedAssets.MobileNetV2Int8, fx.HeadDir, registry: fx.Registry);
         var meta = ModelMetadata.Read(byPath);
         Assert.Equal("mobilenetv2-12-int8", meta.Backbone); // file name without extension
         Assert.Equal(FileChecksum.Sha256(SharedAssets.MobileNetV2Int8), meta.BackboneSha256);
