@@ -95,9 +95,9 @@ public sealed class TransferModel : IDisposable
         try
         {
             try { session = sessions.CreateSession(path); }
-            catch (OnnxTransferException e)
+            catch (OnnxTransferException e) when (e.InnerException is OnnxRuntimeException ort)
             {
-                throw new OnnxFormatException($"{path}: not a loadable ONNX model ({e.Message}).", e);
+                throw new OnnxFormatException($"{path}: ONNX Runtime cannot load it ({OnnxModel.OneLine(ort.Message)}); give a model written by `onnxtransfer export`.", e);
             }
             var metadata = ModelMetadata.Read(session.ModelMetadata.CustomMetadataMap, name);
             var (input, preprocessing, fixedBatch) = Check(name, metadata, session);

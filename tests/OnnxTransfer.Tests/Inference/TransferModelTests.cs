@@ -142,6 +142,7 @@ public class TransferModelTests(ExportFixture fx, ITestOutputHelper log)
         var e2 = Assert.ThrowsAny<OnnxTransferException>(() => TransferModel.Load(notOnnx));
         Assert.Contains("model.onnx", e2.Message);
         Assert.DoesNotContain('\n', e2.Message);
+        log.WriteLine(e.Message + "\n" + e2.Message);
 
         var missing = Assert.ThrowsAny<OnnxTransferException>(() => TransferModel.Load(notOnnx + ".missing"));
         Assert.Contains("not found", missing.Message);
