@@ -22,9 +22,11 @@ public static class CliApp
         yield return CutCommand.Create();
         yield return DoctorCommand.Create();
         yield return EvaluateCommand.Create();
+        yield return ExportCommand.Create();
         yield return ExtractCommand.Create();
         yield return InspectCommand.Create();
         yield return MergeCommand.Create();
+        yield return PredictCommand.Create();
         yield return PullCommand.Create();
         yield return TrainCommand.Create();
     }

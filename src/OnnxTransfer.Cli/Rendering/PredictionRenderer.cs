@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OnnxTransfer.Export;
+using OnnxTransfer.Inference;
+using OnnxTransfer.Onnx;
+using Spectre.Console;
+
+namespace OnnxTransfer.Cli.Rendering;
+
+/// <summary>Prints predictions: one JSON object per line (scripts) or a table (people); and what `export` wrote.</summary>
+public static class PredictionRenderer
+{
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// <c>{"file":...,"label":...,"score":...,"top":[{"label":...,"score":...},...]}</c>, or
+    /// <c>{"file":...,"error":...}</c> for a file that failed.
+    /// </summary>
+    public static void WriteJsonLine(TextWriter output, FilePrediction result, int top)
+    {
+        var line = new JsonObject { ["file"] = result.Path };
+        if (result.Prediction is { } p)
+        {
+            line["label"] = p.Label;
+            line["score"] = Round(p.Score);
+            line["top"] = new JsonArray(p.Top(top).Select(s => (JsonNode?)new JsonObject { ["label"] = s.Label, ["score"] = Round(s.Probability) }).ToArray());
+        }
+        else
+        {
+            line["error"] = result.Error;
+        }
+        output.WriteLine(line.ToJsonString(Json));
+    }
+
+    /// <summary>A table of every result (errors in red), then a count line.</summary>
+    public static void WriteTable(TextWriter output, IReadOnlyList<FilePrediction> results, int top)
+    {
+        var console = Console(output);
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("file", "label", "score");
+        if (top > 1) table.AddColumn($"top {top}");
+        foreach (var r in results)
+        {
+            if (r.Prediction is { } p)
+            {
+                var cells = new List<string> { Markup.Escape(r.Path), $"[bold]{Markup.Escape(p.Label)}[/]", Percent(p.Score) };
+                if (top > 1) cells.Add(Markup.Escape(string.Join(", ", p.Top(top).Select(s => $"{s.Label} {Percent(s.Probability)}"))));
+                table.AddRow(cells.ToArray());
+            }
+            else
+            {
+                // The file column already names the file.
+                var reason = r.Error is { } e && e.StartsWith(r.Path + ": ", StringComparison.Ordinal) ? e[(r.Path.Length + 2)..] : r.Error ?? "";
+                var cells = new List<string> { Markup.Escape(r.Path), "[red]error[/]", $"[red]{Markup.Escape(reason)}[/]" };
+                if (top > 1) cells.Add("");
+                table.AddRow(cells.ToArray());
+            }
+        }
+        console.Write(table);
+        var failed = results.Count(r => !r.Succeeded);
+        console.MarkupLine($"{results.Count - failed} labelled" + (failed > 0 ? $", [red]{failed} failed[/]" : ""));
+    }
+
+    /// <summary>What an export wrote: file, interface, labels, provenance.</summary>
+    public static void WriteExport(TextWriter output, OnnxModel model, string path)
+    {
+        var console = Console(output);
+        var meta = ModelMetadata.Read(model);
+        var inputs = model.Graph.Input.Where(i => model.Graph.Initializer.All(t => t.Name != i.Name)).Select(TensorInfo.FromValueInfo);
+        var outputs = model.Graph.Output.Select(TensorInfo.FromValueInfo);
+        console.MarkupLine($"wrote [bold]{Markup.Escape(path)}[/] ({new FileInfo(path).Length / 1e6:F1} MB, one self-contained file)");
+        console.MarkupLine($"  input  {Markup.Escape(string.Join(", ", inputs.Select(t => $"{t.Name} {t}")))} ({meta.InputKind})");
+        console.MarkupLine($"  output {Markup.Escape(string.Join(", ", outputs.Select(t => $"{t.Name} {t}")))}");
+        console.MarkupLine($"  labels {Markup.Escape(string.Join(", ", meta.Labels))}");
+        console.MarkupLine($"  backbone {Markup.Escape(meta.Backbone ?? "?")} (sha256 {Markup.Escape(meta.BackboneSha256 ?? "?")}) at {Markup.Escape(meta.FeatureTensor ?? "?")}, head {Markup.Escape(meta.Head ?? "?")} ({Markup.Escape(meta.Task ?? "?")})");
+        console.MarkupLine($"  preprocessing {Markup.Escape(meta.Preprocessing ?? "none")}" +
+                           (meta.InputKind == ModelInputKind.ImageBytes ? " (normalisation inside the graph; feed resized, cropped RGB bytes)" : ""));
+    }
+
+    private static double Round(float v) => Math.Round(v, 6);
+
+    private static string Percent(float p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    private static IAnsiConsole Console(TextWriter output) =>
+        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+}

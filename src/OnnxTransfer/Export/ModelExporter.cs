@@ -1,0 +1,181 @@
+using System.Text.Json;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Imaging;
+using OnnxTransfer.Onnx;
+using OnnxTransfer.Onnx.Proto;
+using OnnxTransfer.Training;
+using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace OnnxTransfer.Export;
+
+/// <summary>How <see cref="ModelExporter"/> builds the deployable model.</summary>
+public sealed record ExportOptions
+{
+    /// <summary>
+    /// Put the pixel normalisation into the graph (<see cref="PreprocessingGraph"/>): the model then takes uint8 RGB
+    /// HWC [N,H,W,3] at the crop size (<see cref="ModelInputKind.ImageBytes"/>) and apps only resize and crop.
+    /// The crop is rounded to whole grey levels, so results differ slightly from the float model fed unrounded
+    /// pixels; 8-bit backbones amplify that (MobileNetV2-int8: probabilities moved by up to ~0.1 on hymenoptera photos).
+    /// </summary>
+    public bool EmbedPreprocessing { get; init; }
+
+    /// <summary>Tensor to cut the backbone at; null takes the manifest's feature tensor (auto for a plain file), as extraction does.</summary>
+    public string? CutAt { get; init; }
+
+    /// <summary>Pooling at the cut; null lets the cutter choose, as extraction does.</summary>
+    public FeaturePool? Pool { get; init; }
+}
+
+/// <summary>
+/// Builds ONE self-contained ONNX model from a backbone and a trained head directory: the backbone is cut where
+/// features were extracted, the head's eval graph is appended, and the outputs become <see cref="ProbabilitiesOutput"/>
+/// float [N,C] and <see cref="LabelOutput"/> int64 [N] (ArgMax). Labels, preprocessing, provenance, head and
+/// metrics go into the metadata (<see cref="ModelMetadata"/>), so the .onnx file is all an app needs.
+/// </summary>
+public static class ModelExporter
+{
+    /// <summary>Output: class probabilities [N,C] (binary heads: two columns; multi-label: independent sigmoids).</summary>
+    public const string ProbabilitiesOutput = HeadGraphBuilder.Probabilities;
+
+    /// <summary>Output: index of the most probable class, int64 [N].</summary>
+    public const string LabelOutput = "label";
+
+    /// <summary>
+    /// Resolves <paramref name="backboneNameOrPath"/> (a registry name, pulled if needed, or an .onnx file) and exports it
+    /// with the head in <paramref name="headDir"/>.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">Unknown backbone, a speech backbone, a head that does not fit the cut, or a bad head directory.</exception>
+    public static async Task<OnnxModel> ExportAsync(string backboneNameOrPath, string headDir, ExportOptions? options = null,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
+    {
+        var backbone = await (registry ?? BackboneRegistry.Default).ResolveAsync(backboneNameOrPath, progress, ct);
+        return Export(backbone, headDir, options);
+    }
+
+    /// <summary>Exports a resolved backbone with the head in <paramref name="headDir"/>.</summary>
+    public static OnnxModel Export(ResolvedBackbone backbone, string headDir, ExportOptions? options = null)
+    {
+        options ??= new ExportOptions();
+        if (backbone.Manifest?.Kind == BackboneKind.Speech)
+            throw new OnnxTransferException($"backbone '{backbone.Name}' is a speech backbone; `export` builds image classifiers — export wake-word heads with the wake-word tools.");
+        var head = HeadInfo.Load(headDir);
+        var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
+        var model = OnnxModel.Load(backbone.ModelPath);
+        var plan = BackboneCutter.Plan(model, new CutOptions { At = options.CutAt ?? backbone.FeatureTensor, Pool = options.Pool });
+        if (plan.Dimension != head.FeatureDimension)
+            throw new OnnxTransferException(
+                $"{headDir}: the head reads {head.FeatureDimension}-d features but backbone '{backbone.Name}' cut at '{plan.Tensor}' gives {plan.Dimension}-d; " +
+                "export with the backbone (and --at/--pool) the features were extracted with.");
+        var cut = BackboneCutter.Cut(model, plan);
+
+        var metadata = new ModelMetadata
+        {
+            Labels = head.Classes,
+            InputKind = options.EmbedPreprocessing ? ModelInputKind.ImageBytes : ModelInputKind.ImageTensor,
+            Preprocessing = backbone.Preprocessing.ToString(),
+            Backbone = backbone.Name,
+            BackboneSha256 = backbone.Manifest?.Files[0].Sha256 ?? FileChecksum.Sha256(backbone.ModelPath),
+            FeatureTensor = plan.Tensor,
+            Head = head.Spec,
+            Task = head.Task.ToString().ToLowerInvariant(),
+            MetricsJson = MetricsJson(headDir),
+        };
+        return Compose(cut, eval, metadata, options.EmbedPreprocessing ? backbone.Preprocessing : null, headDir);
+    }
+
+    /// <summary>
+    /// Joins a cut backbone (single output <see cref="BackboneCutter.FeaturesOutput"/>) and a head eval graph (input
+    /// <see cref="HeadGraphBuilder.Features"/>, output <see cref="HeadGraphBuilder.Probabilities"/>), adds the ArgMax
+    /// label, optionally puts <paramref name="embed"/>'s normalisation in front, and writes <paramref name="metadata"/>.
+    /// </summary>
+    public static OnnxModel Compose(OnnxModel cutBackbone, OnnxModel headEval, ModelMetadata metadata, ImagePreprocessing? embed = null, string? headName = null)
+    {
+        var name = headName ?? headEval.DisplayName;
+        if (headEval.Graph.Output.All(o => o.Name != HeadGraphBuilder.Probabilities))
+            throw new OnnxFormatException($"{name}: the head graph has no '{HeadGraphBuilder.Probabilities}' output; it is not an OnnxTransfer eval graph — retrain the head.");
+        var eval = headEval.Clone();
+        if (eval.Graph.Input.Any(i => i.Name != HeadGraphBuilder.Features && eval.Graph.Initializer.All(t => t.Name != i.Name)))
+            throw new OnnxFormatException($"{name}: the head graph takes inputs other than '{HeadGraphBuilder.Features}' (its parameters are not stored in it); retrain or re-save the head.");
+        // Only the probabilities leave the head; logits would be a third, undocumented output.
+        GraphEditor.SetOutputs(eval.Graph, eval.Graph.Output.First(o => o.Name == HeadGraphBuilder.Probabilities));
+        GraphEditor.Prune(eval.Graph);
+
+        var merged = ModelMerger.Merge(cutBackbone, BackboneCutter.FeaturesOutput, eval, HeadGraphBuilder.Features, "head/");
+        if (embed is not null)
+        {
+            var input = RealInputs(merged.Graph).ToArray();
+            if (input.Length != 1)
+                throw new OnnxFormatException($"{cutBackbone.DisplayName}: --embed-preprocessing needs a backbone with one image input, found {input.Length} ({string.Join(", ", input.Select(i => i.Name))}).");
+            CheckImageInput(cutBackbone, input[0], embed);
+            // No prefix: the backbone's tensor names stay as they are (only clashes get a suffix).
+            merged = ModelMerger.Merge(PreprocessingGraph.Build(embed), PreprocessingGraph.OutputName, merged, input[0].Name);
+        }
+
+        var graph = merged.Graph;
+        var g = new GraphBuilder(graph);
+        if (GraphEditor.Contains(graph, LabelOutput))
+            GraphEditor.RenameTensor(graph, LabelOutput, g.UniqueName(LabelOutput + "_source"));
+        g.NodeWithOutputs("ArgMax", [ProbabilitiesOutput], [LabelOutput], "",
+            OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0));
+
+        // The outputs share the input's batch dimension (a fixed 1 stays 1, a symbol keeps its name).
+        var batch = BatchDim(RealInputs(graph).First());
+        var classes = metadata.Labels.Length;
+        GraphEditor.SetOutputs(graph,
+            GraphBuilder.ValueInfo(ProbabilitiesOutput, DataType.Float, [batch.Value, classes], [batch.Symbol, ""]),
+            GraphBuilder.ValueInfo(LabelOutput, DataType.Int64, [batch.Value], [batch.Symbol]));
+        GraphEditor.Prune(graph, keepInputs: true);
+
+        graph.Name = "onnxtransfer_classifier";
+        merged.Proto.ProducerName = "OnnxTransfer";
+        merged.Proto.ProducerVersion = ToolInfo.Version;
+        merged.Proto.DocString = $"{metadata.Backbone} + {metadata.Head} head: {string.Join(", ", metadata.Labels)}";
+        metadata.WriteTo(merged);
+        CheckSelfContained(merged);
+        return merged;
+    }
+
+    /// <summary>The "metrics" object of head.json as compact JSON, or null when absent.</summary>
+    private static string? MetricsJson(string headDir)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(headDir, HeadInfo.FileName)));
+        return doc.RootElement.TryGetProperty("metrics", out var metrics) ? JsonSerializer.Serialize(metrics) : null;
+    }
+
+    private static IEnumerable<ValueInfoProto> RealInputs(GraphProto graph)
+    {
+        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        return graph.Input.Where(i => !initializers.Contains(i.Name));
+    }
+
+    private static TensorDim BatchDim(ValueInfoProto input)
+    {
+        var shape = TensorInfo.FromValueInfo(input).Shape;
+        if (shape is null || shape.Count == 0) return TensorDim.Symbolic("batch");
+        var d = shape[0];
+        return d.Value is null && d.Symbol.Length == 0 ? TensorDim.Symbolic("batch") : d;
+    }
+
+    private static void CheckImageInput(OnnxModel backbone, ValueInfoProto input, ImagePreprocessing spec)
+    {
+        var info = TensorInfo.FromValueInfo(input);
+        if (info.ElementType != DataType.Float)
+            throw new OnnxFormatException($"{backbone.DisplayName}: input '{input.Name}' is {info.ElementTypeName}; --embed-preprocessing feeds float32 pixels.");
+        if (info.Shape is not { Count: 4 } s) return; // unknown shape: trust the manifest
+        long?[] expected = spec.Layout == TensorLayout.Nchw ? [3, spec.Height, spec.Width] : [spec.Height, spec.Width, 3];
+        for (var k = 0; k < 3; k++)
+            if (s[k + 1].Value is { } v && v != expected[k])
+                throw new OnnxFormatException($"{backbone.DisplayName}: input '{input.Name}' is {info.ShapeText} but the preprocessing '{spec}' makes {string.Join("x", expected)}; fix the backbone's preprocessing.");
+    }
+
+    // A model loaded from disk has its external data inlined; a tensor still pointing outside would make the file unusable alone.
+    private static void CheckSelfContained(OnnxModel model)
+    {
+        foreach (var t in model.Graph.Initializer)
+            if (t.DataLocation == TensorProto.Types.DataLocation.External)
+                throw new OnnxFormatException($"{model.DisplayName}: initializer '{t.Name}' still refers to external data; load the backbone with OnnxModel.Load so its weights are inlined.");
+        var bytes = model.Proto.CalculateSize();
+        if (bytes > OnnxModel.MaxProtobufBytes)
+            throw new OnnxFormatException($"the exported model would be {bytes:N0} bytes, over protobuf's 2 GB limit; use a smaller backbone.");
+    }
+}
