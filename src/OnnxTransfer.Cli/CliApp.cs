@@ -24,6 +24,7 @@ public static class CliApp
         yield return EvaluateCommand.Create();
         yield return ExportCommand.Create();
         yield return ExtractCommand.Create();
+        yield return FitCommand.Create();
         yield return InspectCommand.Create();
         yield return MergeCommand.Create();
         yield return PredictCommand.Create();

@@ -1,6 +1,7 @@
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
+using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
 
@@ -105,6 +106,52 @@ public sealed class Learner : IDisposable
         using var head = HeadModel.Load(headDir);
         var report = EvaluationReport.From(HeadEvaluation.Evaluate(head, holdout), context);
         return reportPath is null ? report : report.Write(reportPath);
+    }
+
+    /// <summary>
+    /// Merges the backbone and the head in <paramref name="headDir"/> into one self-contained ONNX model (labels and
+    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>.
+    /// </summary>
+    public OnnxTransfer.Onnx.OnnxModel Export(string headDir, string modelPath, bool embedPreprocessing = false)
+    {
+        if (Backbone.Kind != BackboneKind.Image)
+            throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; export speech heads with `onnxtransfer wakeword train`.");
+        var model = ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
+        {
+            EmbedPreprocessing = embedPreprocessing, CutAt = Options.Backbone.CutAt, Pool = Options.Backbone.Pool,
+        });
+        model.Save(modelPath);
+        return model;
+    }
+
+    /// <summary>
+    /// The main job in one call: load the dataset, extract its features (cached and resumable in
+    /// <c>MODEL.features.parquet</c>), train a head (<c>MODEL.head/</c>), evaluate it on the held-out rows
+    /// (<c>MODEL.report/</c>) and export the merged model to <paramref name="modelPath"/>.
+    /// </summary>
+    public async Task<FitResult> FitAsync(string dataPath, string modelPath, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
+        var dataset = LoadDataset(dataPath);
+        var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct);
+        if (table.Count == 0)
+            throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
+        var headDir = stem + ".head";
+        var (training, splits) = Train(table, headDir, progress, ct);
+        EvaluationReport? report = null;
+        string? reportPath = null;
+        if (splits.Holdout is { } holdout)
+        {
+            reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
+            var split = splits.Test is not null && splits.Test.Splits.All(s => s.Length == 0) ? $"stratified hold-out ({Options.HoldoutFraction:P0})" : holdout.Splits[0];
+            report = Evaluate(headDir, holdout, reportPath, new Dictionary<string, string>
+            {
+                ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split,
+                ["backbone"] = Backbone.Name, ["train_rows"] = splits.Train.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+        Export(headDir, modelPath);
+        return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction);
     }
 
     /// <inheritdoc />
