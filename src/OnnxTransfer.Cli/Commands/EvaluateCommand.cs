@@ -1,5 +1,7 @@
 using System.CommandLine;
 using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.Data;
+using OnnxTransfer.Inference;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
@@ -16,20 +18,25 @@ public static class EvaluateCommand
         var head = new Option<string?>("--head") { Description = "Head directory from `onnxtransfer train`." };
         var split = new Option<string?>("--split") { Description = "Split to evaluate: val, test, or any split name (default: test if present, else val, else all rows)." };
         var report = new Option<string?>("--report") { Description = "Where to write the report: a .json path or a folder (report.json, report.md, plots)." };
-        var command = new Command("evaluate", "Evaluate a trained head on stored features: accuracy, balanced accuracy, per-class P/R/F1, ROC-AUC, log-loss, confusion matrix.")
+        var model = new Option<string?>("--model", "-m") { Description = "An exported model (.onnx) to evaluate on --data instead of a head on --features." };
+        var data = new Option<string?>("--data", "-d") { Description = "Labelled images (class folders, split folders or CSV) for --model; folder names must be the model's labels." };
+        var command = new Command("evaluate", "Evaluate a head on stored features, or an exported model on labelled images: accuracy, balanced accuracy, per-class P/R/F1, ROC-AUC, log-loss, confusion matrix.")
         {
-            features, head, split, report,
+            features, head, model, data, split, report,
         };
         command.SetAction(async (pr, ct) =>
         {
+            if (pr.GetValue(model) is { } modelPath)
+                return EvaluateModel(modelPath, pr.GetValue(data) ?? throw new OnnxTransferException("evaluate --model needs --data DIR|CSV (labelled images)."),
+                    pr.GetValue(split), pr.GetValue(report), ct);
             var featuresPath = pr.GetValue(features) ?? throw new OnnxTransferException("evaluate needs --features FILE.parquet and --head DIR.");
             var headDir = pr.GetValue(head) ?? throw new OnnxTransferException("evaluate needs --head DIR (from `onnxtransfer train`).");
             var table = await FeatureStore.ReadAsync(featuresPath, ct);
             var (rows, splitName) = pr.GetValue(split) is { } s
                 ? (FeatureSplits.Select(table, s), s)
                 : FeatureSplits.From(table).Holdout is { } h ? (h, h.Splits[0]) : (table, "all");
-            using var model = HeadModel.Load(headDir);
-            var metrics = HeadEvaluation.Evaluate(model, rows);
+            using var headModel = HeadModel.Load(headDir);
+            var metrics = HeadEvaluation.Evaluate(headModel, rows);
             var result = EvaluationReport.From(metrics, new Dictionary<string, string>
             {
                 ["head"] = Path.GetFullPath(headDir), ["features"] = Path.GetFullPath(featuresPath), ["split"] = splitName,
@@ -39,5 +46,24 @@ public static class EvaluateCommand
             return 0;
         });
         return command;
+    }
+
+    private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, CancellationToken ct)
+    {
+        using var model = TransferModel.Load(modelPath);
+        var dataset = DatasetLoader.Load(dataPath);
+        if (split is not null) dataset = dataset.InSplit(split);
+        DatasetRenderer.Summarize(dataset);
+        var evaluation = ProgressRenderer.RunAsync("evaluate", p => Task.Run(() => ModelEvaluation.Evaluate(model, dataset.Items, progress: p, ct: ct), ct))
+            .GetAwaiter().GetResult();
+        foreach (var (path, reason) in evaluation.Errors) Console.Error.WriteLine($"skipped {path}: {reason}");
+        var result = EvaluationReport.From(evaluation.Metrics, new Dictionary<string, string>
+        {
+            ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split ?? "all",
+            ["unreadable_files"] = evaluation.Errors.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        if (reportPath is not null) result = result.Write(reportPath);
+        ReportRenderer.Show(result, reportPath);
+        return 0;
     }
 }
