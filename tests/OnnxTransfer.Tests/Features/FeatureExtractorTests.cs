@@ -170,6 +170,22 @@ public class FeatureExtractorTests
     }
 
     [Fact]
+    public async Task Rerun_after_fixing_bad_files_adds_only_them_to_the_finished_store()
+    {
+        using var dir = new TempDir();
+        var items = FeatureTestKit.Dataset(dir.File("data"), 25, 6, 13);
+        var output = dir.File("f.parquet");
+        Assert.Equal(2, (await Extract(items, output, Options())).Errors);
+        foreach (var bad in items.Where(i => File.ReadAllText(i.Path) == "bad")) File.WriteAllText(bad.Path, "1.5");
+
+        var encoder = new NumberEncoder();
+        var summary = await Extract(items, output, Options(), encoder);
+        Assert.Equal((2, 23, 0, 2), (summary.Written, summary.Skipped, summary.Errors, encoder.Encoded));
+        await Extract(items, dir.File("fresh.parquet"), Options());
+        Assert.Equal(FeatureTestKit.Bytes(dir.File("fresh.parquet")), FeatureTestKit.Bytes(output));
+    }
+
+    [Fact]
     public async Task Fixed_batch_models_get_padded_batches_and_the_same_result()
     {
         using var dir = new TempDir();
