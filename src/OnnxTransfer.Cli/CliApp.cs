@@ -27,10 +27,7 @@ public static class CliApp
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         try
         {
-            // Errors propagate to the handlers below (one line, no stack trace); Ctrl-C only cancels the
-            // token, so long commands can checkpoint instead of being terminated after a timeout.
-            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
-            return Build().Parse(args).InvokeAsync(invocation, cancel.Token).GetAwaiter().GetResult();
+            return Build().Parse(args).InvokeAsync(cancellationToken: cancel.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (Unwrap(e) is OnnxTransferException ote)
         {
