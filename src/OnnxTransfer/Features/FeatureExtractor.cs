@@ -90,6 +90,7 @@ public sealed class FeatureExtractor
         if (duplicate is not null)
             throw new OnnxTransferException($"dataset: the id '{duplicate.Key}' occurs {duplicate.Count()} times; item ids must be unique.");
         var (inputName, outputName) = ResolveNames(options);
+        var fixedBatch = CheckInputShape(inputName);
         var metadata = _description with
         {
             FeatureTensor = _description.FeatureTensor.Length > 0 ? _description.FeatureTensor : outputName,
@@ -128,7 +129,7 @@ public sealed class FeatureExtractor
         var skipped = selected.Count - pending.Length;
 
         using var errors = ErrorLog.Create(errorsPath);
-        var run = new Run(this, pending, partial, errors, options, inputName, outputName, dimension, skipped, selected.Count, progress);
+        var run = new Run(this, pending, partial, errors, options, inputName, outputName, fixedBatch, dimension, skipped, selected.Count, progress);
         var written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None);
         dimension = run.Dimension;
 
@@ -159,6 +160,18 @@ public sealed class FeatureExtractor
         return (input, output);
     }
 
+    /// <summary>Checks the encoder's sample shape fits the model input; returns the model's fixed batch size, or 0 when dynamic.</summary>
+    private int CheckInputShape(string input)
+    {
+        var dims = _session.InputMetadata[input].Dimensions;
+        var sample = _encoder.SampleShape;
+        var fits = dims.Length == sample.Count + 1;
+        for (var i = 0; fits && i < sample.Count; i++) fits = dims[i + 1] <= 0 || dims[i + 1] == sample[i];
+        if (!fits)
+            throw new OnnxTransferException($"the backbone input '{input}' takes [{string.Join(',', dims.Select(d => d > 0 ? d.ToString() : "?"))}] but samples are encoded as [N,{string.Join(',', sample)}]; make the preprocessing size and layout match the model.");
+        return dims.Length > 0 && dims[0] > 0 ? dims[0] : 0;
+    }
+
     private int StaticDimension(string output)
     {
         var dims = _session.OutputMetadata[output].Dimensions;
@@ -170,11 +183,12 @@ public sealed class FeatureExtractor
 
     /// <summary>One extraction pass over the pending items.</summary>
     private sealed class Run(FeatureExtractor owner, DatasetItem[] pending, PartialFeatureStore partial, ErrorLog errors,
-        FeatureExtractionOptions options, string inputName, string outputName, int dimension, int skipped, int total,
+        FeatureExtractionOptions options, string inputName, string outputName, int fixedBatch, int dimension, int skipped, int total,
         IProgress<ProgressUpdate>? progress)
     {
         private readonly int _sampleSize = checked((int)owner._encoder.SampleShape.Aggregate(1L, (a, b) => a * b));
-        private readonly int _batchSize = Math.Max(1, options.BatchSize);
+        // A model with a fixed batch dimension gets exactly that many samples per call (the last batch padded).
+        private readonly int _batchSize = fixedBatch > 0 ? fixedBatch : Math.Max(1, options.BatchSize);
         private readonly List<DatasetItem> _checkpointItems = [];
         private readonly List<float[]> _checkpointRows = [];
         private int _written;
@@ -270,10 +284,12 @@ public sealed class FeatureExtractor
         private void RunBatch(List<DatasetItem> batchItems, float[] batchInput, RunOptions runOptions, CancellationToken ct)
         {
             var n = batchItems.Count;
+            var rows = fixedBatch > 0 ? fixedBatch : n;
+            batchInput.AsSpan(n * _sampleSize, (rows - n) * _sampleSize).Clear();
             var shape = new long[owner._encoder.SampleShape.Count + 1];
-            shape[0] = n;
+            shape[0] = rows;
             for (var i = 1; i < shape.Length; i++) shape[i] = owner._encoder.SampleShape[i - 1];
-            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batchInput.AsMemory(0, n * _sampleSize), shape);
+            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, batchInput.AsMemory(0, rows * _sampleSize), shape);
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
@@ -290,9 +306,9 @@ public sealed class FeatureExtractor
             using (outputs)
             {
                 var values = outputs[0].GetTensorDataAsSpan<float>();
-                var dim = values.Length / n;
-                if (dim == 0 || values.Length % n != 0)
-                    throw new OnnxTransferException($"the backbone output '{outputName}' has {values.Length} values for a batch of {n}; cut the model at a per-item feature tensor.");
+                var dim = values.Length / rows;
+                if (dim == 0 || values.Length % rows != 0)
+                    throw new OnnxTransferException($"the backbone output '{outputName}' has {values.Length} values for a batch of {rows}; cut the model at a per-item feature tensor.");
                 if (Dimension != 0 && dim != Dimension)
                     throw new OnnxTransferException($"the backbone output '{outputName}' has {dim} values per item but {Dimension} were expected (stored or declared); delete {partial.Folder} to start over, or use another --out.");
                 Dimension = dim;

@@ -84,7 +84,7 @@ internal static class FeatureParquet
         var labels = new string?[n];
         var splits = new string?[n];
         var leaf = reader.Schema.GetDataFields()[3];
-        var count = rg.GetMetadata(leaf).MetaData?.NumValues ?? -1;
+        var count = rg.GetMetadata(leaf)?.MetaData?.NumValues ?? -1;
         if (count != (long)n * dimension)
             throw new OnnxTransferException($"{file}: row group {index} holds {count} feature values for {n} rows of dimension {dimension}; the file is damaged, re-extract it.");
         var values = new float[count];

@@ -169,6 +169,48 @@ public class FeatureExtractorTests
         Assert.Equal(before, FeatureTestKit.Bytes(output));
     }
 
+    [Fact]
+    public async Task Rerun_after_fixing_bad_files_adds_only_them_to_the_finished_store()
+    {
+        using var dir = new TempDir();
+        var items = FeatureTestKit.Dataset(dir.File("data"), 25, 6, 13);
+        var output = dir.File("f.parquet");
+        Assert.Equal(2, (await Extract(items, output, Options())).Errors);
+        foreach (var bad in items.Where(i => File.ReadAllText(i.Path) == "bad")) File.WriteAllText(bad.Path, "1.5");
+
+        var encoder = new NumberEncoder();
+        var summary = await Extract(items, output, Options(), encoder);
+        Assert.Equal((2, 23, 0, 2), (summary.Written, summary.Skipped, summary.Errors, encoder.Encoded));
+        await Extract(items, dir.File("fresh.parquet"), Options());
+        Assert.Equal(FeatureTestKit.Bytes(dir.File("fresh.parquet")), FeatureTestKit.Bytes(output));
+    }
+
+    [Fact]
+    public async Task Fixed_batch_models_get_padded_batches_and_the_same_result()
+    {
+        using var dir = new TempDir();
+        var items = FeatureTestKit.Dataset(dir.File("data"), 7);
+        await Extract(items, dir.File("dynamic.parquet"), Options());
+        using var fixedSession = FeatureTestKit.Session(batch: 2);
+        var summary = await new FeatureExtractor(fixedSession, new NumberEncoder(), FeatureTestKit.Description())
+            .RunAsync(items, dir.File("fixed.parquet"), Options(batch: 5));
+        Assert.Equal(7, summary.Written);
+        Assert.Equal(FeatureTestKit.Bytes(dir.File("dynamic.parquet")), FeatureTestKit.Bytes(dir.File("fixed.parquet")));
+    }
+
+    [Fact]
+    public async Task Encoder_shape_that_does_not_fit_the_model_is_a_clear_error()
+    {
+        using var dir = new TempDir();
+        var items = FeatureTestKit.Dataset(dir.File("data"), 3);
+        using var session = FeatureTestKit.Session(side: 8);
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() =>
+            new FeatureExtractor(session, new NumberEncoder(), FeatureTestKit.Description()).RunAsync(items, dir.File("f.parquet"), Options()));
+        Assert.Contains("[?,3,8,8]", e.Message);
+        Assert.Contains("[N,3,4,4]", e.Message);
+        Assert.False(File.Exists(dir.File("f.parquet")));
+    }
+
     private sealed class SynchronousProgress(Action<ProgressUpdate> report) : IProgress<ProgressUpdate>
     {
         private readonly object _gate = new();

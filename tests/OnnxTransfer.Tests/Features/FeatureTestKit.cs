@@ -12,23 +12,23 @@ internal static class FeatureTestKit
 {
     public const int Channels = 3, Side = 4;
 
-    /// <summary>x [N,3,4,4] -> GlobalAveragePool -> Flatten -> features [N,3].</summary>
-    public static byte[] TinyBackbone()
+    /// <summary>x [N,3,4,4] -> GlobalAveragePool -> Flatten -> features [N,3] (N fixed when <paramref name="batch"/> is given).</summary>
+    public static byte[] TinyBackbone(long? batch = null, long side = Side)
     {
         var model = OnnxModel.Create();
         var g = new GraphBuilder(model.Graph);
-        var x = g.Input("x", DataType.Float, [null, Channels, Side, Side], ["batch"]);
+        var x = g.Input("x", DataType.Float, [batch, Channels, side, side], ["batch"]);
         var pooled = g.Node("GlobalAveragePool", [x]);
         var flat = g.Node("Flatten", [pooled]);
         g.Alias(flat, "features");
-        g.Output("features", DataType.Float, [null, Channels], ["batch"]);
+        g.Output("features", DataType.Float, [batch, Channels], ["batch"]);
         return model.ToBytes();
     }
 
-    public static InferenceSession Session()
+    public static InferenceSession Session(long? batch = null, long side = Side)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1 };
-        return new InferenceSession(TinyBackbone(), options);
+        return new InferenceSession(TinyBackbone(batch, side), options);
     }
 
     public static FeatureStoreMetadata Description(string preprocessing = "numbers") =>

@@ -1,0 +1,14 @@
+namespace OnnxTransfer.Tests;
+
+/// <summary>
+/// Entry point of the test assembly when a test starts it as a child process (`dotnet OnnxTransfer.Tests.dll
+/// MODE ...`), for behaviour that needs a real process, such as surviving SIGKILL. Test runners never call it.
+/// </summary>
+public static class TestProgram
+{
+    public static int Main(string[] args) => args.FirstOrDefault() switch
+    {
+        Features.KilledExtractionTests.ChildMode => Features.KilledExtractionTests.Child(args[1..]),
+        _ => 2,
+    };
+}
