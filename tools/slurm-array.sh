@@ -2,7 +2,7 @@
 # Feature extraction as a Slurm job array, then a merge job that runs when every task succeeded.
 #
 #   tools/slurm-array.sh DATASET OUT.parquet [N] [extra extract options...]
-#   e.g. tools/slurm-array.sh /data/flowers /scratch/flowers.parquet 8 --backbone mobilenetv2 --max-errors 100
+#   e.g. tools/slurm-array.sh /data/flowers /scratch/flowers.parquet 8 --backbone mobilenetv2-12-int8 --max-errors 100
 #
 # Task i extracts shard i/N into OUT.part-i-of-N.parquet (`--shard auto` reads SLURM_ARRAY_TASK_ID and
 # SLURM_ARRAY_TASK_COUNT). A preempted or failed task can simply be run again (`scontrol requeue`, or this
@@ -27,7 +27,7 @@ extra="$(printf ' %q' "$@")"
 
 array_id=$(sbatch --parsable ${SBATCH_OPTS:-} --job-name=features-extract --array="0-$((n - 1))" --requeue \
   --output="${stem}.part-%a-of-${n}.log" \
-  --wrap "$(printf '%q' "$cli") extract $(printf '%q' "$dataset") --out $(printf '%q' "$out") --shard auto${extra}")
+  --wrap "$(printf '%q' "$cli") extract --data $(printf '%q' "$dataset") --out $(printf '%q' "$out") --shard auto${extra}")
 
 parts=""
 for ((i = 0; i < n; i++)); do parts+=" $(printf '%q' "${stem}.part-${i}-of-${n}.parquet")"; done

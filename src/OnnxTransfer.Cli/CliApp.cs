@@ -40,7 +40,9 @@ public static class CliApp
         try
         {
             // Our handler below prints user errors as one line; System.CommandLine's default one would dump a stack trace.
-            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            // ProcessTerminationTimeout = null: Ctrl-C cancels the token and lets the command save its checkpoint
+            // instead of the process being killed two seconds later.
+            var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
             return Build().Parse(args).InvokeAsync(invocation, cancel.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (Unwrap(e) is OnnxTransferException ote)

@@ -17,15 +17,14 @@ public static class ExtractCommand
         var output = new Option<string>("--out", "-o") { Description = "Feature store to write (.parquet). Re-running resumes it.", Required = true };
         var batch = new Option<int>("--batch") { Description = "Items per model run.", DefaultValueFactory = _ => 32 };
         var threads = new Option<int>("--threads") { Description = "Decode workers.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var shard = new Option<string?>("--shard") { Description = "Extract slice i/N only (or 'env': from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID/COUNT); writes a part file for `merge`." };
-        var shardCount = new Option<int?>("--shard-count") { Description = "N for --shard env with Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX has no count)." };
+        var shard = new Option<string?>("--shard") { Description = "Extract slice i/N only; 'auto' reads SLURM_ARRAY_TASK_ID/COUNT, 'auto/N' reads JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID. Writes a part file for `merge`." };
         var maxErrors = new Option<int?>("--max-errors") { Description = "Fail (exit 2) when more items than this cannot be read." };
         var errors = new Option<string?>("--errors") { Description = "Errors file (CSV: path,reason). Default: beside --out." };
         var at = new Option<string?>("--at") { Description = "Feature tensor to cut at (default: the backbone's, or auto)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start over instead of resuming." };
         var command = new Command("extract", "Extract backbone features of a dataset into a Parquet feature store (resumable, shardable).")
         {
-            backbone, data, output, batch, threads, shard, shardCount, maxErrors, errors, at, overwrite,
+            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite,
         };
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
@@ -42,7 +41,7 @@ public static class ExtractCommand
                 MaxErrors = pr.GetValue(maxErrors),
                 ErrorsPath = pr.GetValue(errors),
                 Overwrite = pr.GetValue(overwrite),
-                Shard = ReadShard(pr.GetValue(shard), pr.GetValue(shardCount)),
+                Shard = pr.GetValue(shard) is { } s ? Shard.Parse(s) : null,
             };
             Console.Error.WriteLine($"{fb.Name}: {fb.FeatureTensor} → {fb.Dimension}-d features on {fb.Provider}");
             var summary = await ProgressRenderer.RunAsync("extract", p => fb.ExtractAsync(dataset.Items, pr.GetValue(output)!, options, p, ct));
@@ -53,11 +52,4 @@ public static class ExtractCommand
         });
         return command;
     }
-
-    private static Shard? ReadShard(string? text, int? count) => text switch
-    {
-        null => null,
-        "env" => Shard.FromEnvironment(count),
-        _ => Shard.Parse(text),
-    };
 }
