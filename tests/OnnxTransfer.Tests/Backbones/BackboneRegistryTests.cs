@@ -5,6 +5,7 @@ using OnnxTransfer.Imaging;
 
 namespace OnnxTransfer.Tests.Backbones;
 
+[Collection(LocalHttpServer.Collection)]
 public class BackboneRegistryTests
 {
     private static string Metadata(string tarball) =>

@@ -3,6 +3,7 @@ using OnnxTransfer.Backbones;
 
 namespace OnnxTransfer.Tests.Backbones;
 
+[Collection(LocalHttpServer.Collection)]
 public class FileDownloaderTests
 {
     private static byte[] RandomBytes(int n, int seed)

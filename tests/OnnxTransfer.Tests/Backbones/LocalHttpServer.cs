@@ -10,6 +10,9 @@ namespace OnnxTransfer.Tests.Backbones;
 /// </summary>
 public sealed class LocalHttpServer : IDisposable
 {
+    /// <summary>Tests using a server run one at a time: the managed listener's port handling is racy under parallel start/stop.</summary>
+    public const string Collection = "local http server";
+
     private readonly HttpListener _listener = new();
     private readonly ConcurrentDictionary<string, byte[]> _files = new();
     private readonly Task _loop;
@@ -94,8 +97,9 @@ public sealed class LocalHttpServer : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
+        // The managed HttpListener may re-resolve its endpoint while closing and throw "Address already in use"
+        // when another test has taken the port meanwhile; the listener is stopped either way.
+        try { _listener.Stop(); _listener.Close(); } catch (HttpListenerException) { }
         try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
     }
 }

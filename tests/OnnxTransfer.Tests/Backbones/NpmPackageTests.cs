@@ -3,6 +3,7 @@ using OnnxTransfer.Backbones;
 
 namespace OnnxTransfer.Tests.Backbones;
 
+[Collection(LocalHttpServer.Collection)]
 public class NpmPackageTests
 {
     private static string Metadata(string tarball) =>
