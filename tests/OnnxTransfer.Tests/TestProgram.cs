@@ -9,6 +9,7 @@ public static class TestProgram
     public static int Main(string[] args) => args.FirstOrDefault() switch
     {
         Features.KilledExtractionTests.ChildMode => Features.KilledExtractionTests.Child(args[1..]),
+        Training.RealFeatureTrainingTests.ChildMode => Training.RealFeatureTrainingTests.Child(args[1..]),
         _ => 2,
     };
 }
