@@ -48,7 +48,11 @@ public static class ModelExporter
     public static async Task<OnnxModel> ExportAsync(string backboneNameOrPath, string headDir, ExportOptions? options = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
-        var backbone = await (registry ?? BackboneRegistry.Default).ResolveAsync(backboneNameOrPath, progress, ct);
+        registry ??= BackboneRegistry.Default;
+        // Refuse before pulling: a speech backbone's files would be downloaded for nothing.
+        if (registry.Find(backboneNameOrPath) is { Kind: BackboneKind.Speech } speech)
+            throw SpeechBackbone(speech.Name);
+        var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct);
         return Export(backbone, headDir, options);
     }
 
@@ -57,7 +61,7 @@ public static class ModelExporter
     {
         options ??= new ExportOptions();
         if (backbone.Manifest?.Kind == BackboneKind.Speech)
-            throw new OnnxTransferException($"backbone '{backbone.Name}' is a speech backbone; `export` builds image classifiers — export wake-word heads with the wake-word tools.");
+            throw SpeechBackbone(backbone.Name);
         var head = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
         var model = OnnxModel.Load(backbone.ModelPath);
@@ -107,8 +111,15 @@ public static class ModelExporter
             if (input.Length != 1)
                 throw new OnnxFormatException($"{cutBackbone.DisplayName}: --embed-preprocessing needs a backbone with one image input, found {input.Length} ({string.Join(", ", input.Select(i => i.Name))}).");
             CheckImageInput(cutBackbone, input[0], embed);
+            var backboneBatch = BatchDim(input[0]);
             // No prefix: the backbone's tensor names stay as they are (only clashes get a suffix).
             merged = ModelMerger.Merge(PreprocessingGraph.Build(embed), PreprocessingGraph.OutputName, merged, input[0].Name);
+            // A backbone with a fixed batch (e.g. [1,3,224,224]) fixes the byte input's batch too.
+            if (backboneBatch.Value is { } fixedBatch)
+            {
+                var dim = merged.Graph.Input.First(i => i.Name == PreprocessingGraph.InputName).Type.TensorType.Shape.Dim[0];
+                dim.DimValue = fixedBatch;
+            }
         }
 
         var graph = merged.Graph;
@@ -134,6 +145,9 @@ public static class ModelExporter
         CheckSelfContained(merged);
         return merged;
     }
+
+    private static OnnxTransferException SpeechBackbone(string name) =>
+        new($"backbone '{name}' is a speech backbone; `export` builds image classifiers — export wake-word heads with the wake-word tools.");
 
     /// <summary>The "metrics" object of head.json as compact JSON, or null when absent.</summary>
     private static string? MetricsJson(string headDir)

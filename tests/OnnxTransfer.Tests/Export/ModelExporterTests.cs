@@ -158,6 +158,28 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
+    public async Task A_speech_backbone_named_to_the_registry_is_refused_before_it_is_pulled()
+    {
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync("openwakeword", fx.HeadDir, registry: fx.Registry));
+        Assert.Contains("speech", e.Message);
+        Assert.False(Directory.Exists(fx.Registry.Locations.BackboneDir("openwakeword")));
+    }
+
+    [Fact]
+    public void A_fixed_batch_backbone_fixes_the_batch_of_the_byte_input_and_outputs()
+    {
+        var cut = fx.CutModel.Clone();
+        var dim = cut.Graph.Input.First(i => i.Name == "input").Type.TensorType.Shape.Dim[0];
+        dim.DimValue = 1;
+        var meta = ModelMetadata.Read(OnnxModel.Load(fx.FloatModelPath));
+        var model = ModelExporter.Compose(cut, OnnxModel.Load(Path.Combine(fx.HeadDir, Trainer.EvalGraphFile)), meta with { InputKind = ModelInputKind.ImageBytes }, fx.Preprocessing);
+        using var session = new InferenceSession(model.ToBytes());
+        Assert.Equal([1, 224, 224, 3], session.InputMetadata[PreprocessingGraph.InputName].Dimensions);
+        Assert.Equal([1, 2], session.OutputMetadata[ModelExporter.ProbabilitiesOutput].Dimensions);
+        Assert.Equal([1], session.OutputMetadata[ModelExporter.LabelOutput].Dimensions);
+    }
+
+    [Fact]
     public void Label_is_renamed_away_when_the_backbone_already_uses_the_name()
     {
         // A tiny "backbone" whose internal tensor is called "label": the exporter must keep it working.
