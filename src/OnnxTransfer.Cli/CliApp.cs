@@ -21,12 +21,14 @@ public static class CliApp
         yield return BackbonesCommand.Create();
         yield return CutCommand.Create();
         yield return DoctorCommand.Create();
+        yield return EvaluateCommand.Create();
         yield return ExportCommand.Create();
         yield return ExtractCommand.Create();
         yield return InspectCommand.Create();
         yield return MergeCommand.Create();
         yield return PredictCommand.Create();
         yield return PullCommand.Create();
+        yield return TrainCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>

@@ -90,12 +90,18 @@ public sealed record EvaluationReport
     public ThresholdPoint? BestF1Threshold() => ThresholdSweep?.MaxBy(p => p.F1);
 
     /// <summary>
-    /// Writes report.json and report.md into <paramref name="directory"/> (each atomically). With
-    /// <paramref name="renderPlots"/>, first renders confusion_matrix.png and (binary) roc.png beside them
-    /// and links them. Returns the report as written (with its plot links).
+    /// Writes the report (each file atomically). <paramref name="target"/> is a folder (report.json and report.md
+    /// go in it) or a .json path (the Markdown summary goes beside it with the same stem). With
+    /// <paramref name="renderPlots"/>, first renders confusion_matrix.png and roc.png beside them and links
+    /// them. Returns the report as written (with its plot links).
     /// </summary>
-    public EvaluationReport Write(string directory, bool renderPlots = true)
+    public EvaluationReport Write(string target, bool renderPlots = true)
     {
+        var isJson = target.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+        var directory = isJson ? Path.GetDirectoryName(Path.GetFullPath(target))! : target;
+        var jsonPath = isJson ? target : Path.Combine(directory, JsonFileName);
+        var markdownPath = isJson ? Path.ChangeExtension(target, ".md") : Path.Combine(directory, MarkdownFileName);
+        Directory.CreateDirectory(directory);
         var report = this;
         if (renderPlots)
         {
@@ -109,8 +115,8 @@ public sealed record EvaluationReport
             }
             report = this with { Plots = plots };
         }
-        AtomicFile.WriteText(Path.Combine(directory, JsonFileName), report.ToJson());
-        AtomicFile.WriteText(Path.Combine(directory, MarkdownFileName), report.ToMarkdown());
+        AtomicFile.WriteText(jsonPath, report.ToJson());
+        AtomicFile.WriteText(markdownPath, report.ToMarkdown());
         return report;
     }
 

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Globalization;
+using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.Features;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Cli.Commands;
+
+/// <summary>`onnxtransfer train`: stored features → a trained head directory (graphs, checkpoint, head.json).</summary>
+public static class TrainCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var features = new Option<string>("--features", "-f") { Description = "Feature store from `onnxtransfer extract` (.parquet).", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Head directory to write.", Required = true };
+        var options = new TrainingOptionSet();
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run in --out from its checkpoint (same data and options)." };
+        var command = new Command("train", "Train a new head on stored features, with the train split (val split or a stratified hold-out for early stopping).")
+        {
+            features, output, resume,
+        };
+        options.AddTo(command);
+        command.SetAction(async (pr, ct) =>
+        {
+            var table = await FeatureStore.ReadAsync(pr.GetValue(features)!, ct);
+            var splits = FeatureSplits.From(table);
+            var headDir = pr.GetValue(output)!;
+            var trainingOptions = options.Read(pr) with { FeatureSource = Path.GetFullPath(pr.GetValue(features)!) };
+            var result = await ProgressRenderer.RunAsync("train", p => Task.Run(() => pr.GetValue(resume)
+                ? Trainer.Resume(headDir, splits.Train, splits.Validation, progress: p, ct: ct)
+                : Trainer.Fit(splits.Train, splits.Validation, trainingOptions, headDir, p, ct), ct));
+            TrainingRenderer.Summarize(result);
+            return 0;
+        });
+        return command;
+    }
+}
+
+/// <summary>The training options shared by `train` and `fit`.</summary>
+internal sealed class TrainingOptionSet
+{
+    public Option<string> Head { get; } = new("--head") { Description = "Head: linear, or mlp:H1[,H2...][+layernorm][+dropout=P].", DefaultValueFactory = _ => "linear" };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Epochs (default 30; early stopping may end sooner)." };
+    public Option<double?> LearningRate { get; } = new("--lr") { Description = "Peak learning rate (default 1e-3 for AdamW, 1e-2 for SGD)." };
+    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adamw or sgd.", DefaultValueFactory = _ => "adamw" };
+    public Option<int?> Batch { get; } = new("--batch-size") { Description = "Rows per training step (default 64)." };
+    public Option<double?> ValSplit { get; } = new("--val-split") { Description = "Validation fraction held out when the data has no val split (default 0.1)." };
+    public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (shuffling, init, dropout, splits).", DefaultValueFactory = _ => 1UL };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "constant, cosine (default) or warmup (linear warm-up then decay)." };
+    public Option<string?> Weighting { get; } = new("--class-weights") { Description = "auto (balanced when classes are skewed; default), balanced or none." };
+    public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without validation improvement before stopping (default 10)." };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Head, Epochs, LearningRate, Optimizer, Batch, ValSplit, Seed, Schedule, Weighting, Patience })
+            command.Options.Add(o);
+    }
+
+    public TrainingOptions Read(ParseResult pr)
+    {
+        var defaults = new TrainingOptions();
+        var sgd = string.Equals(pr.GetValue(Optimizer), "sgd", StringComparison.OrdinalIgnoreCase);
+        if (!sgd && !string.Equals(pr.GetValue(Optimizer), "adamw", StringComparison.OrdinalIgnoreCase))
+            throw new OnnxTransferException($"--optimizer '{pr.GetValue(Optimizer)}': use adamw or sgd.");
+        return defaults with
+        {
+            Spec = HeadSpec.Parse(pr.GetValue(Head)!),
+            Epochs = pr.GetValue(Epochs) ?? defaults.Epochs,
+            LearningRate = pr.GetValue(LearningRate) ?? (sgd ? 1e-2 : defaults.LearningRate),
+            Optimizer = defaults.Optimizer with { Kind = sgd ? OptimizerKind.Sgd : OptimizerKind.AdamW },
+            BatchSize = pr.GetValue(Batch) ?? defaults.BatchSize,
+            ValidationFraction = pr.GetValue(ValSplit) ?? defaults.ValidationFraction,
+            Seed = pr.GetValue(Seed),
+            Schedule = ParseEnum(pr.GetValue(Schedule), "--schedule", defaults.Schedule, ("warmup", LearningRateSchedule.WarmupLinear)),
+            ClassWeighting = ParseEnum(pr.GetValue(Weighting), "--class-weights", defaults.ClassWeighting),
+            Patience = pr.GetValue(Patience) ?? defaults.Patience,
+        };
+    }
+
+    private static T ParseEnum<T>(string? text, string option, T fallback, params (string Alias, T Value)[] aliases) where T : struct, Enum
+    {
+        if (text is null) return fallback;
+        foreach (var (alias, value) in aliases)
+            if (string.Equals(alias, text, StringComparison.OrdinalIgnoreCase)) return value;
+        return Enum.TryParse<T>(text, ignoreCase: true, out var parsed) ? parsed
+            : throw new OnnxTransferException($"{option} '{text}': use one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.");
+    }
+}

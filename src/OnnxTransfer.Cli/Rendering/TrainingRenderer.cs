@@ -1,0 +1,26 @@
+using OnnxTransfer.Evaluation;
+using OnnxTransfer.Training;
+using Spectre.Console;
+
+namespace OnnxTransfer.Cli.Rendering;
+
+/// <summary>Prints the outcome of a training run and draws its learning curves.</summary>
+public static class TrainingRenderer
+{
+    /// <summary>One summary line, the learning-curve plot beside the head, and where things are.</summary>
+    public static void Summarize(TrainingResult result)
+    {
+        var m = result.Info.Metrics;
+        var plot = Path.Combine(result.HeadDirectory, "learning_curves.png");
+        if (result.History.Count > 0)
+            Plots.LearningCurves(plot, result.History.Select(h => h.TrainLoss).ToArray(),
+                result.History.Where(h => h.ValLoss is not null).Select(h => h.ValLoss!.Value).ToArray(),
+                result.History.Where(h => h.ValAccuracy is not null).Select(h => h.ValAccuracy!.Value).ToArray());
+        var val = m.ValAccuracy is { } acc ? $", val accuracy {acc:F4} (loss {m.ValLoss:F4}) on {m.ValRows} rows" : "";
+        AnsiConsole.MarkupLine($"trained [bold]{Markup.Escape(result.Info.Spec)}[/] head ({result.Info.Task}, {result.Info.Classes.Length} classes) " +
+                               $"on {m.TrainRows} rows: best epoch {m.BestEpoch}/{m.EpochsRun}{(m.StoppedEarly ? " (stopped early)" : "")}, " +
+                               $"train accuracy {m.TrainAccuracy:F4}{Markup.Escape(val)}");
+        Console.WriteLine($"head: {result.HeadDirectory}");
+        if (File.Exists(plot)) Console.WriteLine($"learning curves: {plot}");
+    }
+}
