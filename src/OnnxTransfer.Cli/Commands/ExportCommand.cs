@@ -18,10 +18,11 @@ public static class ExportCommand
         var at = new Option<string?>("--at") { Description = "Feature tensor to cut at, if the features were extracted with --at (default: the backbone's, or auto)." };
         var pool = new Option<string?>("--pool") { Description = "Pooling at the cut (none or avg), if the features were extracted with one (default: what the tensor needs)." };
         pool.AcceptOnlyFromAmong("none", "avg");
+        var ignoreSource = new Option<bool>("--ignore-feature-source") { Description = "Export even if the head's features came from another backbone file or tensor (e.g. a quantized twin)." };
         var command = new Command("export",
             "Merge a backbone and a trained head into ONE self-contained ONNX classifier: outputs 'probabilities' [N,C] and 'label' [N]; labels and preprocessing in its metadata.")
         {
-            backbone, head, output, embed, at, pool,
+            backbone, head, output, embed, at, pool, ignoreSource,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -30,6 +31,7 @@ public static class ExportCommand
                 EmbedPreprocessing = pr.GetValue(embed),
                 CutAt = pr.GetValue(at),
                 Pool = pr.GetValue(pool) switch { "avg" => FeaturePool.Avg, "none" => FeaturePool.None, _ => null },
+                IgnoreFeatureSource = pr.GetValue(ignoreSource),
             };
             var model = await ProgressRenderer.RunAsync("pull", p => ModelExporter.ExportAsync(pr.GetValue(backbone)!, pr.GetValue(head)!, options, p, ct));
             var path = pr.GetValue(output)!;

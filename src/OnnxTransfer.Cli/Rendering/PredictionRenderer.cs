@@ -61,20 +61,20 @@ public static class PredictionRenderer
         console.MarkupLine($"{results.Count - failed} labelled" + (failed > 0 ? $", [red]{failed} failed[/]" : ""));
     }
 
-    /// <summary>What an export wrote: file, interface, labels, provenance.</summary>
+    /// <summary>What an export wrote: file, interface, labels, provenance. Plain lines (no wrapping): hashes and paths get copied.</summary>
     public static void WriteExport(TextWriter output, OnnxModel model, string path)
     {
-        var console = Console(output);
         var meta = ModelMetadata.Read(model);
         var inputs = model.Graph.Input.Where(i => model.Graph.Initializer.All(t => t.Name != i.Name)).Select(TensorInfo.FromValueInfo);
         var outputs = model.Graph.Output.Select(TensorInfo.FromValueInfo);
-        console.MarkupLine($"wrote [bold]{Markup.Escape(path)}[/] ({new FileInfo(path).Length / 1e6:F1} MB, one self-contained file)");
-        console.MarkupLine($"  input  {Markup.Escape(string.Join(", ", inputs.Select(t => $"{t.Name} {t}")))} ({meta.InputKind})");
-        console.MarkupLine($"  output {Markup.Escape(string.Join(", ", outputs.Select(t => $"{t.Name} {t}")))}");
-        console.MarkupLine($"  labels {Markup.Escape(string.Join(", ", meta.Labels))}");
-        console.MarkupLine($"  backbone {Markup.Escape(meta.Backbone ?? "?")} (sha256 {Markup.Escape(meta.BackboneSha256 ?? "?")}) at {Markup.Escape(meta.FeatureTensor ?? "?")}, head {Markup.Escape(meta.Head ?? "?")} ({Markup.Escape(meta.Task ?? "?")})");
-        console.MarkupLine($"  preprocessing {Markup.Escape(meta.Preprocessing ?? "none")}" +
-                           (meta.InputKind == ModelInputKind.ImageBytes ? " (normalisation inside the graph; feed resized, cropped RGB bytes)" : ""));
+        output.WriteLine($"wrote {path} ({(new FileInfo(path).Length / 1e6).ToString("F1", CultureInfo.InvariantCulture)} MB, one self-contained file)");
+        output.WriteLine($"  input    {string.Join(", ", inputs.Select(t => $"{t.Name} {t}"))} ({meta.InputKind})");
+        output.WriteLine($"  outputs  {string.Join(", ", outputs.Select(t => $"{t.Name} {t}"))}");
+        output.WriteLine($"  labels   {string.Join(", ", meta.Labels)}");
+        output.WriteLine($"  backbone {meta.Backbone} at {meta.FeatureTensor}, sha256 {meta.BackboneSha256}");
+        output.WriteLine($"  head     {meta.Head} ({meta.Task})");
+        output.WriteLine($"  preprocessing {meta.Preprocessing}" +
+                         (meta.InputKind == ModelInputKind.ImageBytes ? " (normalisation is in the graph: feed resized, cropped RGB bytes)" : ""));
     }
 
     private static double Round(float v) => Math.Round(v, 6);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OnnxTransfer.Backbones;
+using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
@@ -24,6 +25,13 @@ public sealed record ExportOptions
 
     /// <summary>Pooling at the cut; null lets the cutter choose, as extraction does.</summary>
     public FeaturePool? Pool { get; init; }
+
+    /// <summary>
+    /// Export even when the head's recorded feature source (head.json <c>feature_source</c>: the feature store, or
+    /// <c>BACKBONE:TENSOR</c>) names another backbone file or tensor — e.g. a head trained on a float backbone
+    /// deployed on its quantized twin. Off by default: same-sized features from another model give silent nonsense.
+    /// </summary>
+    public bool IgnoreFeatureSource { get; init; }
 }
 
 /// <summary>
@@ -48,7 +56,11 @@ public static class ModelExporter
     public static async Task<OnnxModel> ExportAsync(string backboneNameOrPath, string headDir, ExportOptions? options = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
-        var backbone = await (registry ?? BackboneRegistry.Default).ResolveAsync(backboneNameOrPath, progress, ct);
+        registry ??= BackboneRegistry.Default;
+        // Refuse before pulling: a speech backbone's files would be downloaded for nothing.
+        if (registry.Find(backboneNameOrPath) is { Kind: BackboneKind.Speech } speech)
+            throw SpeechBackbone(speech.Name);
+        var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct);
         return Export(backbone, headDir, options);
     }
 
@@ -57,7 +69,7 @@ public static class ModelExporter
     {
         options ??= new ExportOptions();
         if (backbone.Manifest?.Kind == BackboneKind.Speech)
-            throw new OnnxTransferException($"backbone '{backbone.Name}' is a speech backbone; `export` builds image classifiers — export wake-word heads with the wake-word tools.");
+            throw SpeechBackbone(backbone.Name);
         var head = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
         var model = OnnxModel.Load(backbone.ModelPath);
@@ -66,6 +78,9 @@ public static class ModelExporter
             throw new OnnxTransferException(
                 $"{headDir}: the head reads {head.FeatureDimension}-d features but backbone '{backbone.Name}' cut at '{plan.Tensor}' gives {plan.Dimension}-d; " +
                 "export with the backbone (and --at/--pool) the features were extracted with.");
+        var sha256 = backbone.Manifest?.Files[0].Sha256 ?? FileChecksum.Sha256(backbone.ModelPath);
+        if (!options.IgnoreFeatureSource)
+            CheckFeatureSource(head, headDir, backbone.Name, sha256, plan.Tensor);
         var cut = BackboneCutter.Cut(model, plan);
 
         var metadata = new ModelMetadata
@@ -74,7 +89,7 @@ public static class ModelExporter
             InputKind = options.EmbedPreprocessing ? ModelInputKind.ImageBytes : ModelInputKind.ImageTensor,
             Preprocessing = backbone.Preprocessing.ToString(),
             Backbone = backbone.Name,
-            BackboneSha256 = backbone.Manifest?.Files[0].Sha256 ?? FileChecksum.Sha256(backbone.ModelPath),
+            BackboneSha256 = sha256,
             FeatureTensor = plan.Tensor,
             Head = head.Spec,
             Task = head.Task.ToString().ToLowerInvariant(),
@@ -107,8 +122,15 @@ public static class ModelExporter
             if (input.Length != 1)
                 throw new OnnxFormatException($"{cutBackbone.DisplayName}: --embed-preprocessing needs a backbone with one image input, found {input.Length} ({string.Join(", ", input.Select(i => i.Name))}).");
             CheckImageInput(cutBackbone, input[0], embed);
+            var backboneBatch = BatchDim(input[0]);
             // No prefix: the backbone's tensor names stay as they are (only clashes get a suffix).
             merged = ModelMerger.Merge(PreprocessingGraph.Build(embed), PreprocessingGraph.OutputName, merged, input[0].Name);
+            // A backbone with a fixed batch (e.g. [1,3,224,224]) fixes the byte input's batch too.
+            if (backboneBatch.Value is { } fixedBatch)
+            {
+                var dim = merged.Graph.Input.First(i => i.Name == PreprocessingGraph.InputName).Type.TensorType.Shape.Dim[0];
+                dim.DimValue = fixedBatch;
+            }
         }
 
         var graph = merged.Graph;
@@ -133,6 +155,39 @@ public static class ModelExporter
         metadata.WriteTo(merged);
         CheckSelfContained(merged);
         return merged;
+    }
+
+    private static OnnxTransferException SpeechBackbone(string name) =>
+        new($"backbone '{name}' is a speech backbone; `export` builds image classifiers — export wake-word heads with the wake-word tools.");
+
+    /// <summary>
+    /// Compares the backbone and tensor being exported with what the head's features came from, when head.json
+    /// records it: a feature store path (its metadata has the backbone's sha256 and tensor) or <c>BACKBONE:TENSOR</c>.
+    /// A source that is gone or unreadable is not checked (the dimension check still runs).
+    /// </summary>
+    internal static void CheckFeatureSource(HeadInfo head, string headDir, string backbone, string sha256, string tensor)
+    {
+        var source = head.FeatureSource;
+        string? recordedSha = null, recordedTensor = null, recordedBackbone;
+        if (source.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!File.Exists(source)) return;
+            FeatureStoreMetadata store;
+            try { store = FeatureStore.ReadMetadata(source); }
+            catch (Exception e) when (e is OnnxTransferException or IOException or InvalidDataException) { return; }
+            (recordedBackbone, recordedSha, recordedTensor) = (store.Backbone, store.BackboneSha256, store.FeatureTensor);
+        }
+        else
+        {
+            var colon = source.LastIndexOf(':');
+            if (colon <= 0 || source.Contains('/') || source.Contains('\\')) return;
+            (recordedBackbone, recordedTensor) = (source[..colon], source[(colon + 1)..]);
+        }
+        const string Fix = "pass the backbone and --at the features were extracted with (or --ignore-feature-source to export anyway)";
+        if (recordedSha is { Length: > 0 } && !string.Equals(recordedSha, sha256, StringComparison.OrdinalIgnoreCase))
+            throw new OnnxTransferException($"{headDir}: the head was trained on features of backbone '{recordedBackbone}' (sha256 {recordedSha[..12]}…), not '{backbone}' (sha256 {sha256[..12]}…); {Fix}.");
+        if (recordedTensor is { Length: > 0 } && recordedTensor != tensor)
+            throw new OnnxTransferException($"{headDir}: the head was trained on features from tensor '{recordedTensor}' of '{recordedBackbone}', but the export cuts at '{tensor}'; {Fix}.");
     }
 
     /// <summary>The "metrics" object of head.json as compact JSON, or null when absent.</summary>

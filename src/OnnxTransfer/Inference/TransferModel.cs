@@ -25,9 +25,18 @@ namespace OnnxTransfer.Inference;
 /// still running.</para>
 /// <para><b>Batching.</b> <c>PredictBatch</c> decodes its items in parallel and runs them in one session run
 /// (models with a fixed batch size run in chunks of that size). The caller chooses the batch size by what it passes.</para>
+/// <para><b>Devices.</b> CPU unless a device is given (<see cref="ExecutionDevice.Auto"/> tries CUDA first).</para>
 /// <para><b>Async.</b> The <c>…Async</c> methods run the CPU-bound work on the thread pool so UI and request threads
 /// stay free; they do not make a single prediction faster.</para>
 /// </remarks>
+/// <example>
+/// <code>
+/// using var model = TransferModel.Load("ants-bees.onnx");        // once, shared by all requests
+/// var p = model.Predict("photo.jpg");                            // or bytes, a Stream, an SKBitmap
+/// Console.WriteLine($"{p.Label} {p.Score:P1}");                  // "bees 93.2%"
+/// foreach (var (label, probability) in p.Top(3)) { ... }
+/// </code>
+/// </example>
 public sealed class TransferModel : IDisposable
 {
     private readonly SessionFactory _sessions;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Export;
+using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
@@ -155,6 +156,66 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
         var fake = new ResolvedBackbone(manifest, manifest.Files.Select(f => new ResolvedFile(f.Name, "/nonexistent/" + f.Name, "test")).ToArray());
         var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.Export(fake, fx.HeadDir));
         Assert.Contains("speech", e.Message);
+    }
+
+    [Fact]
+    public async Task A_speech_backbone_named_to_the_registry_is_refused_before_it_is_pulled()
+    {
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync("openwakeword", fx.HeadDir, registry: fx.Registry));
+        Assert.Contains("speech", e.Message);
+        Assert.False(Directory.Exists(fx.Registry.Locations.BackboneDir("openwakeword")));
+    }
+
+    [Fact]
+    public void A_fixed_batch_backbone_fixes_the_batch_of_the_byte_input_and_outputs()
+    {
+        var cut = fx.CutModel.Clone();
+        var dim = cut.Graph.Input.First(i => i.Name == "input").Type.TensorType.Shape.Dim[0];
+        dim.DimValue = 1;
+        var meta = ModelMetadata.Read(OnnxModel.Load(fx.FloatModelPath));
+        var model = ModelExporter.Compose(cut, OnnxModel.Load(Path.Combine(fx.HeadDir, Trainer.EvalGraphFile)), meta with { InputKind = ModelInputKind.ImageBytes }, fx.Preprocessing);
+        using var session = new InferenceSession(model.ToBytes());
+        Assert.Equal([1, 224, 224, 3], session.InputMetadata[PreprocessingGraph.InputName].Dimensions);
+        Assert.Equal([1, 2], session.OutputMetadata[ModelExporter.ProbabilitiesOutput].Dimensions);
+        Assert.Equal([1], session.OutputMetadata[ModelExporter.LabelOutput].Dimensions);
+    }
+
+    [Fact]
+    public void A_head_whose_feature_source_names_another_tensor_is_refused()
+    {
+        var ok = HeadWithSource("mobilenetv2-12-int8:472_quantized");
+        Assert.Equal(2, ModelExporter.Export(fx.Backbone, ok).Graph.Output.Count);
+
+        var other = HeadWithSource("mobilenetv2-12-int8:627_quantized");
+        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.Export(fx.Backbone, other));
+        Assert.Contains("'627_quantized'", e.Message);
+        Assert.Contains("'472_quantized'", e.Message);
+        Assert.Contains("--at", e.Message);
+    }
+
+    [Fact]
+    public void A_head_trained_on_another_backbone_file_is_refused_unless_told_to_ignore_it()
+    {
+        var store = Path.Combine(fx.NewFolder("store"), "features.parquet");
+        var table = new FeatureTable(["x.jpg"], ["ants"], ["train"], new float[1280], 1280);
+        FeatureStore.Write(store, table, new FeatureStoreMetadata("mobilenetv2-7", new string('a', 64), "472_quantized", fx.Preprocessing.ToString(), 1280));
+        var head = HeadWithSource(store);
+        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.Export(fx.Backbone, head));
+        Assert.Contains("mobilenetv2-7", e.Message);
+        Assert.Contains("--ignore-feature-source", e.Message);
+        Assert.NotNull(ModelExporter.Export(fx.Backbone, head, new ExportOptions { IgnoreFeatureSource = true }));
+
+        var matching = Path.Combine(fx.NewFolder("store"), "features.parquet");
+        FeatureStore.Write(matching, table, new FeatureStoreMetadata(ExportFixture.BackboneName, FileChecksum.Sha256(SharedAssets.MobileNetV2Int8), "472_quantized", fx.Preprocessing.ToString(), 1280));
+        Assert.NotNull(ModelExporter.Export(fx.Backbone, HeadWithSource(matching)));
+    }
+
+    private string HeadWithSource(string source)
+    {
+        var dir = fx.NewFolder("head-copy");
+        File.Copy(Path.Combine(fx.HeadDir, Trainer.EvalGraphFile), Path.Combine(dir, Trainer.EvalGraphFile));
+        (HeadInfo.Load(fx.HeadDir) with { FeatureSource = source }).Save(dir);
+        return dir;
     }
 
     [Fact]
