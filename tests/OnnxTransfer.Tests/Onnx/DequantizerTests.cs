@@ -1,0 +1,109 @@
+using System.CommandLine;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Cli;
+using OnnxTransfer.Imaging;
+using OnnxTransfer.Onnx;
+using Xunit.Abstractions;
+
+namespace OnnxTransfer.Tests.Onnx;
+
+public class DequantizerTests(ITestOutputHelper log)
+{
+    private static readonly string[] Photos = ["dog.jpg", "cat.jpg", "chinese_cat.jpg", "imagenet_finch.jpeg"];
+
+    private static DenseTensor<float> PhotoBatch()
+    {
+        var encoder = new ImageEncoder(ImagePreprocessing.ImageNet);
+        var input = new DenseTensor<float>([Photos.Length, 3, 224, 224]);
+        for (var i = 0; i < Photos.Length; i++)
+            encoder.Encode(SharedAssets.Photo(Photos[i]), input.Buffer.Span.Slice(i * 3 * 224 * 224, 3 * 224 * 224));
+        return input;
+    }
+
+    private static float[] Run(OnnxModel model, DenseTensor<float> input, string output)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 2 };
+        using var session = new InferenceSession(model.ToBytes(), options);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(session.InputNames[0], input)], [output]);
+        return results[0].AsTensor<float>().ToArray();
+    }
+
+    [Fact]
+    public void Mobilenet_float_model_keeps_top1_and_pooled_features()
+    {
+        var int8 = OnnxModel.Load(SharedAssets.MobileNetV2Int8);
+        var result = Dequantizer.Dequantize(int8);
+        var model = result.Model;
+        Assert.False(Dequantizer.IsQuantized(model));
+        Assert.Equal(17, model.OpsetVersion());
+        Assert.All(model.Graph.Node, n => Assert.Equal("", n.Domain));
+        Assert.Equal(52, model.Graph.Node.Count(n => n.OpType == "Conv"));
+        Assert.All(model.Graph.Initializer.Where(t => t.Dims.Count > 1), t => Assert.Equal((int)OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType.Float, t.DataType));
+
+        // One weight against a hand dequantization: (q - zp[c]) * s[c] with per-output-channel scales.
+        var q = int8.Graph.Initializer.Single(t => t.Name == "478_quantized");
+        var s = OnnxTensor.ToFloats(int8.Graph.Initializer.Single(t => t.Name == "478_scale"));
+        var zp = OnnxTensor.ToFloats(int8.Graph.Initializer.Single(t => t.Name == "478_zero_point"));
+        var conv = model.Graph.Node.Where(n => n.OpType == "Conv").ElementAt(1);
+        var w = OnnxTensor.ToFloats(model.Graph.Initializer.Single(t => t.Name == conv.Input[1]));
+        var qv = OnnxTensor.ToFloats(q);
+        for (var i = 0; i < qv.Length; i++) Assert.Equal((qv[i] - zp[i / 9]) * s[i / 9], w[i], 6);
+
+        var input = PhotoBatch();
+        var classes = File.ReadAllLines(SharedAssets.ImageNetClasses);
+        string[] Top1(float[] logits) => Enumerable.Range(0, Photos.Length)
+            .Select(i => classes[Enumerable.Range(0, 1000).MaxBy(k => logits[i * 1000 + k])]).ToArray();
+        var intTop = Top1(Run(int8, input, "output"));
+        var floatTop = Top1(Run(model, input, "output"));
+        Assert.Equal(["Shih-Tzu", "Persian cat", "lynx", "house finch"], intTop);
+        Assert.Equal(intTop, floatTop);
+
+        // Pooled 1280-d features: the int8 model's uint8 tensor (dequantized by its cut) vs the float model's.
+        var intFeatures = Run(BackboneCutter.Cut(int8, new CutOptions { At = "472_quantized" }), input, BackboneCutter.FeaturesOutput);
+        var floatFeatures = Run(BackboneCutter.Cut(model, new CutOptions { At = result.FloatTensors["472_quantized"] }), input, BackboneCutter.FeaturesOutput);
+        Assert.Equal(Photos.Length * 1280, floatFeatures.Length);
+        for (var i = 0; i < Photos.Length; i++)
+        {
+            var a = intFeatures.AsSpan(i * 1280, 1280);
+            var b = floatFeatures.AsSpan(i * 1280, 1280);
+            double dot = 0, na = 0, nb = 0;
+            for (var k = 0; k < 1280; k++) { dot += a[k] * b[k]; na += a[k] * a[k]; nb += b[k] * b[k]; }
+            var cosine = dot / Math.Sqrt(na * nb);
+            log.WriteLine($"{Photos[i]}: cosine(int8 features, float features) = {cosine:F4}");
+            Assert.True(cosine > 0.95, $"{Photos[i]}: cosine {cosine}");
+        }
+    }
+
+    [Fact]
+    public void Without_the_clamp_fused_relu6_is_lost()
+    {
+        // The clamp is what restores the ReLU6 fused into QLinearConv: without it the first conv's output goes negative.
+        var int8 = OnnxModel.Load(SharedAssets.MobileNetV2Int8);
+        var clamped = Dequantizer.Dequantize(int8);
+        var raw = Dequantizer.Dequantize(int8, clampToQuantizedRange: false);
+        Assert.Equal(clamped.Model.Graph.Node.Count(n => n.OpType == "Clip"), int8.Graph.Node.Count(n => n.OpType.StartsWith("QLinear") || n.OpType == "QuantizeLinear"));
+        Assert.DoesNotContain(raw.Model.Graph.Node, n => n.OpType == "Clip");
+        var input = PhotoBatch();
+        var first = clamped.FloatTensors["474_quantized"];
+        GraphEditor.ExposeOutput(clamped.Model.Graph, first);
+        var firstRaw = raw.FloatTensors["474_quantized"];
+        GraphEditor.ExposeOutput(raw.Model.Graph, firstRaw);
+        Assert.True(Run(clamped.Model, input, first).Min() >= 0);
+        Assert.True(Run(raw.Model, input, firstRaw).Min() < 0);
+    }
+
+    [Fact]
+    public void Cli_writes_a_float_model()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "float.onnx");
+        var output = new StringWriter();
+        var config = new InvocationConfiguration { Output = output, Error = new StringWriter(), EnableDefaultExceptionHandler = false };
+        var code = CliApp.Build().Parse(["dequantize", SharedAssets.MobileNetV2Int8, "--out", path]).Invoke(config);
+        Assert.Equal(0, code);
+        Assert.Contains("quantized nodes rewritten", output.ToString());
+        Assert.False(Dequantizer.IsQuantized(OnnxModel.Load(path)));
+    }
+}
