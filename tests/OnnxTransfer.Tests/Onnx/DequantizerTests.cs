@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OnnxTransfer.Backbones;
@@ -105,5 +106,62 @@ public class DequantizerTests(ITestOutputHelper log)
         Assert.Equal(0, code);
         Assert.Contains("quantized nodes rewritten", output.ToString());
         Assert.False(Dequantizer.IsQuantized(OnnxModel.Load(path)));
+    }
+}
+
+/// <summary>QDQ-format models (QuantizeLinear/DequantizeLinear pairs around float ops), built in memory.</summary>
+public class QdqDequantizerTests
+{
+    [Fact]
+    public void Qdq_conv_becomes_a_float_conv_with_per_channel_weights()
+    {
+        const float inputScale = 0.05f;
+        float[] weightScales = [0.02f, 0.03f];
+        var rng = new Random(6);
+        var wq = Enumerable.Range(0, 2 * 3 * 3 * 3).Select(_ => (sbyte)rng.Next(-100, 100)).ToArray();
+        int[] biasQ = [120, -340];
+
+        var model = OnnxModel.Create("qdq", opset: 13);
+        var g = new GraphBuilder(model.Graph);
+        g.Input("x", OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType.Float, [1, 3, 5, 5]);
+        var xs = g.Scalar(inputScale, "x_scale");
+        var xzp = g.Initializer(OnnxTensor.FromBytes("x_zp", [0]));
+        var xq = g.Node("QuantizeLinear", ["x", xs, xzp]);
+        var xdq = g.Node("DequantizeLinear", [xq, xs, xzp]);
+        var wInit = Int8(OnnxTensor.FromBytes("w_q", MemoryMarshal.AsBytes(wq.AsSpan()), 2, 3, 3, 3));
+        var w = g.Node("DequantizeLinear", [g.Initializer(wInit), g.Initializer("w_scale", weightScales, 2), g.Initializer(Int8(OnnxTensor.FromBytes("w_zp", [0, 0], 2)))],
+            OnnxAttribute.Int("axis", 0));
+        var b = g.Node("DequantizeLinear", [g.Initializer(OnnxTensor.FromInt32s("b_q", biasQ, 2)), g.Initializer("b_scale", weightScales.Select(s => s * inputScale).ToArray(), 2)], OnnxAttribute.Int("axis", 0));
+        g.Alias(g.Node("Conv", [xdq, w, b], OnnxAttribute.Ints("pads", 1, 1, 1, 1)), "y");
+        g.Output("y", OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType.Float, [1, 2, 5, 5]);
+
+        var result = Dequantizer.Dequantize(model);
+        var nodes = result.Model.Graph.Node.Select(n => n.OpType).ToList();
+        Assert.DoesNotContain("QuantizeLinear", nodes);
+        Assert.DoesNotContain("DequantizeLinear", nodes);
+        var conv = result.Model.Graph.Node.Single(n => n.OpType == "Conv");
+        var weights = OnnxTensor.ToFloats(result.Model.Graph.Initializer.Single(t => t.Name == conv.Input[1]));
+        for (var i = 0; i < wq.Length; i++) Assert.Equal(wq[i] * weightScales[i / 27], weights[i], 6);
+        var bias = OnnxTensor.ToFloats(result.Model.Graph.Initializer.Single(t => t.Name == conv.Input[2]));
+        Assert.Equal(biasQ[1] * weightScales[1] * inputScale, bias[1], 6);
+
+        // Inputs on the quantization grid survive quantize→dequantize exactly, so both models agree.
+        var x = Enumerable.Range(0, 75).Select(_ => rng.Next(0, 256) * inputScale).ToArray();
+        float[] Run(OnnxModel m)
+        {
+            using var session = new InferenceSession(m.ToBytes());
+            using var input = OrtValue.CreateTensorValueFromMemory(x, [1, 3, 5, 5]);
+            using var output = session.Run(new RunOptions(), ["x"], [input], ["y"]);
+            return output[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        var expected = Run(model);
+        var actual = Run(result.Model);
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+    }
+
+    private static OnnxTransfer.Onnx.Proto.TensorProto Int8(OnnxTransfer.Onnx.Proto.TensorProto t)
+    {
+        t.DataType = (int)OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType.Int8;
+        return t;
     }
 }
