@@ -269,7 +269,10 @@ internal static partial class GradientRules
     /// <summary>As ReduceSum, divided by the number of elements averaged (|x| / |y|, read at run time).</summary>
     private static void ReduceMean(GradientContext c)
     {
-        var axes = OnnxAttribute.Find(c.Node, "axes") is { } a ? a.Ints.ToArray() : null;
+        // Axes are an attribute up to opset 17 and an input from 18.
+        var axes = OnnxAttribute.Find(c.Node, "axes") is { } a ? a.Ints.ToArray()
+            : c.Input(1).Length == 0 ? null
+            : c.Constant(c.Input(1)) is { } t ? OnnxTensor.ToInt64s(t) : throw c.Unsupported("its axes are computed, not a constant");
         Unary(c, gy =>
         {
             var expanded = ExpandBack(c, gy, axes, noopWhenEmpty: false);

@@ -48,7 +48,7 @@ public class FineTuneGraphTests(ITestOutputHelper log)
     public void Head_gradients_match_the_heads_own_backward_and_backbone_gradients_match_finite_differences()
     {
         var backbone = TinyBackbone();
-        var spec = HeadSpec.Parse("mlp:5");
+        var spec = HeadSpec.Parse("mlp:5+layernorm");
         var graph = FineTuneGraphBuilder.Build(backbone, spec, HeadTask.MultiClass, Classes, unfreeze: 2);
         // Counted back from the features: BN, then conv2; the boundary is conv2's input (relu1's output).
         Assert.Equal(["bn.bias", "bn.scale", "conv2.b", "conv2.w"], graph.Parameters.Take(4).Select(p => p.Name).Order(StringComparer.Ordinal).ToArray());

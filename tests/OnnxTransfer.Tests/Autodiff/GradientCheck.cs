@@ -21,9 +21,9 @@ internal static class GradientCheck
     /// <param name="build">Adds the op(s) on the operands and returns the output tensor.</param>
     /// <param name="step">Finite-difference step (ops linear in the checked input allow a large one, which float32 needs).</param>
     /// <param name="tolerance">Relative tolerance on |numeric − analytic|.</param>
-    public static int Run(DataType type, Operand[] operands, Func<GraphBuilder, string> build, double step, double tolerance, int seed = 5)
+    public static int Run(DataType type, Operand[] operands, Func<GraphBuilder, string> build, double step, double tolerance, int seed = 5, long opset = OnnxModel.DefaultOpset)
     {
-        var model = OnnxModel.Create("gradient_check");
+        var model = OnnxModel.Create("gradient_check", opset);
         var g = new GraphBuilder(model.Graph);
         foreach (var o in operands) g.Input(o.Name, type, o.Shape.Select(d => (long?)d).ToArray());
         var output = build(g);

@@ -107,6 +107,14 @@ public class OpGradientTests
     }
 
     [Fact]
+    public void Opset_18_reductions_take_axes_as_an_input()
+    {
+        var checks = GradientCheck.Run(DataType.Double, [X(2, 3, 4)],
+            g => Op(g, "ReduceMean", ["x", g.Int64s("axes", 1)], A.Int("keepdims", 0)), DoubleStep, DoubleTolerance, opset: 18);
+        Assert.True(checks >= 8);
+    }
+
+    [Fact]
     public void A_tensor_read_by_several_nodes_sums_its_gradients()
     {
         // x feeds Mul twice (x·x), Relu and Tanh; y = x·x + relu(x)·tanh(x).
