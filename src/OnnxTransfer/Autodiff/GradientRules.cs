@@ -30,6 +30,10 @@ internal static partial class GradientRules
         ["Sigmoid"] = c => Unary(c, gy => c.E.Mul(gy, c.E.Mul(c.Output(0), c.E.Sub(c.E.Const(1), c.Output(0))))),
         ["Tanh"] = c => Unary(c, gy => c.E.Mul(gy, c.E.Sub(c.E.Const(1), c.E.Mul(c.Output(0), c.Output(0))))),
         ["Clip"] = Clip,
+        ["HardSigmoid"] = HardSigmoid,
+        ["HardSwish"] = HardSwish,
+        ["Pad"] = Pad,
+        ["Slice"] = Slice,
         ["Cast"] = Cast,
         ["MatMul"] = MatMul,
         ["Gemm"] = Gemm,
@@ -132,6 +136,70 @@ internal static partial class GradientRules
             }
             return mask is null ? gy : c.E.Mul(gy, c.Mask(mask));
         });
+    }
+
+    /// <summary>y = max(0, min(1, αx + β)): dx = α·dy where 0 &lt; αx + β &lt; 1.</summary>
+    private static void HardSigmoid(GradientContext c)
+    {
+        var alpha = OnnxAttribute.GetFloat(c.Node, "alpha", 0.2f);
+        var beta = OnnxAttribute.GetFloat(c.Node, "beta", 0.5f);
+        Unary(c, gy =>
+        {
+            var z = c.E.Add(c.E.Mul(c.Input(0), c.E.Const(alpha)), c.E.Const(beta));
+            var inside = c.G.Node("And", [c.G.Node("Greater", [z, c.E.Const(0)]), c.G.Node("Less", [z, c.E.Const(1)])]);
+            return c.E.Mul(gy, c.E.Mul(c.Mask(inside), c.E.Const(alpha)));
+        });
+    }
+
+    /// <summary>y = x·hardsigmoid(x) (α = 1/6, β = 1/2): dy/dx = 0 below −3, (2x + 3)/6 between, 1 above 3.</summary>
+    private static void HardSwish(GradientContext c) => Unary(c, gy =>
+    {
+        var x = c.Input(0);
+        var middle = c.E.Div(c.E.Add(c.E.Mul(x, c.E.Const(2)), c.E.Const(3)), c.E.Const(6));
+        var slope = c.G.Node("Where", [c.G.Node("Less", [x, c.E.Const(-3)]), c.E.Const(0),
+            c.G.Node("Where", [c.G.Node("Greater", [x, c.E.Const(3)]), c.E.Const(1), middle])]);
+        return c.E.Mul(gy, slope);
+    });
+
+    /// <summary>Constant-mode Pad: the gradient is dy with the padding sliced off (pads read from a constant).</summary>
+    private static void Pad(GradientContext c)
+    {
+        if (OnnxAttribute.GetString(c.Node, "mode", "constant") != "constant") throw c.Unsupported("only constant-mode padding is supported");
+        c.RequireFrozen(2, "the pad value");
+        var x = c.Input(0);
+        var rank = c.Rank(x);
+        var pads = c.Constant(c.Input(1)) is { } p ? OnnxTensor.ToInt64s(p) : throw c.Unsupported("its pads are computed, not a constant");
+        var axes = c.Input(3).Length == 0 ? Range(0, rank)
+            : c.Constant(c.Input(3)) is { } a ? OnnxTensor.ToInt64s(a).Select(v => v < 0 ? v + rank : v).ToArray() : throw c.Unsupported("its axes are computed");
+        if (pads.Any(v => v < 0)) throw c.Unsupported("negative pads (cropping)");
+        var n = axes.Length;
+        // Slice end −pad keeps everything but the trailing padding; a zero end pad means "to the end" (int64 max).
+        var ends = Enumerable.Range(0, n).Select(i => pads[n + i] == 0 ? long.MaxValue : -pads[n + i]).ToArray();
+        Unary(c, gy => c.G.Node("Slice", [gy, c.G.Int64s("starts", pads.Take(n).ToArray()), c.G.Int64s("ends", ends), c.G.Int64s("axes", axes)]));
+    }
+
+    /// <summary>Slice with unit steps: dx is dy padded with zeros back to x's shape (bounds clamped as Slice does).</summary>
+    private static void Slice(GradientContext c)
+    {
+        var x = c.Input(0);
+        var rank = c.Rank(x);
+        long[] Read(int index, string what) => c.Constant(c.Input(index)) is { } t ? OnnxTensor.ToInt64s(t) : throw c.Unsupported($"its {what} are computed, not constants");
+        var starts = Read(1, "starts");
+        var ends = Read(2, "ends");
+        var axes = c.Input(3).Length > 0 ? Read(3, "axes") : Range(0, starts.Length);
+        if (c.Input(4).Length > 0 && Read(4, "steps").Any(s => s != 1)) throw c.Unsupported("steps other than 1");
+        var pads = new long[2 * rank];
+        for (var i = 0; i < axes.Length; i++)
+        {
+            var axis = (int)(axes[i] < 0 ? axes[i] + rank : axes[i]);
+            var dim = c.Fixed(x, axis);
+            long Clamp(long v) => Math.Clamp(v < 0 ? v + dim : v, 0, dim);
+            var begin = Clamp(starts[i]);
+            var end = Math.Max(begin, Clamp(ends[i]));
+            pads[axis] = begin;
+            pads[rank + axis] = dim - end;
+        }
+        Unary(c, gy => c.G.Node("Pad", [gy, c.G.Int64s("pads", pads)]));
     }
 
     private static void Cast(GradientContext c)

@@ -65,7 +65,7 @@ internal static class GradientCheck
                 var analytic = grad.Select((v, i) => v * d[i]).Sum();
                 var scale = Math.Abs(numeric) + Math.Abs(analytic);
                 Assert.True(Math.Abs(numeric - analytic) <= tolerance * scale + tolerance * 1e-3,
-                    $"d loss / d {o.Name} along a direction: analytic {analytic:R} vs numeric {numeric:R}");
+                    $"d loss / d {o.Name} along a direction: analytic {analytic:R} vs numeric {numeric:R} (x={string.Join(",", values.Where((_, i) => d[i] != 0).Take(3).Select(v => v.ToString("F4")))})");
                 checks++;
             }
         }

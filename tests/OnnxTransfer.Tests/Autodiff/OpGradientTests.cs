@@ -12,13 +12,14 @@ namespace OnnxTransfer.Tests.Autodiff;
 /// Every gradient rule against central finite differences. Ops ONNX Runtime's CPU provider runs in float64
 /// are checked in float64 (step 1e-5, relative tolerance 1e-6). Conv, ConvTranspose (used by the Conv and
 /// AveragePool rules) and GlobalAveragePool only have float32 kernels; those ops are linear in each input, so
-/// the check runs in float32 with a step of 1 (no truncation error) and relative tolerance 1e-4.
+/// the check runs in float32 with a step of 1 (no truncation error) and relative tolerance 1e-4. HardSigmoid and
+/// HardSwish also lack float64 kernels and are not linear: float32 with step 1e-3 and tolerance 5e-3.
 /// </summary>
 public class OpGradientTests
 {
     private const double DoubleStep = 1e-5, DoubleTolerance = 1e-6, FloatStep = 1, FloatTolerance = 1e-4;
 
-    private sealed record Case(DataType Type, Operand[] Operands, Func<GraphBuilder, string> Build, double Step, double Tolerance);
+    private sealed record Case(DataType Type, Operand[] Operands, Func<GraphBuilder, string> Build, double Step, double Tolerance, long Opset = OnnxModel.DefaultOpset);
 
     private static Case D(Operand[] operands, Func<GraphBuilder, string> build) => new(DataType.Double, operands, build, DoubleStep, DoubleTolerance);
     private static Case F(Operand[] operands, Func<GraphBuilder, string> build) => new(DataType.Float, operands, build, FloatStep, FloatTolerance);
@@ -47,6 +48,11 @@ public class OpGradientTests
         ["Tanh"] = D([X(3, 5)], g => Op(g, "Tanh", ["x"])),
         ["Clip (ReLU6 style)"] = D([new Operand("x", [4, 6], Spread: 8)], g => Op(g, "Clip", ["x", Dbl(g, "min", 0), Dbl(g, "max", 6)])),
         ["Clip max only"] = D([X(4, 6)], g => Op(g, "Clip", ["x", "", Dbl(g, "max", 0.3)])),
+        ["HardSigmoid"] = F([new Operand("x", [4, 6], Spread: 4)], g => Op(g, "HardSigmoid", ["x"], A.Float("alpha", 0.3f), A.Float("beta", 0.4f))) with { Step = 1e-3, Tolerance = 5e-3 },
+        ["HardSwish"] = F([new Operand("x", [4, 6], Spread: 5)], g => Op(g, "HardSwish", ["x"])) with { Step = 1e-3, Tolerance = 5e-3 },
+        ["Pad constant"] = D([X(2, 3, 4)], g => Op(g, "Pad", ["x", g.Int64s("pads", 0, 1, 2, 0, 2, 0), Dbl(g, "value", 0.5)])),
+        ["Pad axes (opset 18)"] = D([X(2, 3, 4)], g => Op(g, "Pad", ["x", g.Int64s("pads", 1, 1, 0, 3), "", g.Int64s("axes", -1, 0)])) with { Opset = 18 },
+        ["Slice"] = D([X(4, 5, 6)], g => Op(g, "Slice", ["x", g.Int64s("starts", 1, -4), g.Int64s("ends", 3, 100), g.Int64s("axes", 0, 2)])),
         ["MatMul 2-D"] = D([X(3, 4), Y(4, 5)], g => Op(g, "MatMul", ["x", "y"])),
         ["MatMul batched"] = D([X(2, 3, 4), Y(4, 5)], g => Op(g, "MatMul", ["x", "y"])),
         ["MatMul broadcast batch"] = D([X(2, 1, 3, 4), Y(3, 4, 2)], g => Op(g, "MatMul", ["x", "y"])),
@@ -102,7 +108,7 @@ public class OpGradientTests
     public void Gradient_matches_central_finite_differences(string name)
     {
         var c = Cases[name];
-        var checks = GradientCheck.Run(c.Type, c.Operands, c.Build, c.Step, c.Tolerance);
+        var checks = GradientCheck.Run(c.Type, c.Operands, c.Build, c.Step, c.Tolerance, opset: c.Opset);
         Assert.True(checks >= 3 * c.Operands.Length);
     }
 
