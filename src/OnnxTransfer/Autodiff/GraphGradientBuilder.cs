@@ -90,7 +90,8 @@ public static class GraphGradientBuilder
             if (parametersAsInputs && initializers.TryGetValue(p, out var init))
             {
                 graph.Initializer.Remove(init);
-                graph.Input.Add(TensorInfo.FromInitializer(init).ToValueInfo());
+                // Old IR versions also list initializers as inputs; declare each input once.
+                if (graph.Input.All(i => i.Name != p)) graph.Input.Add(TensorInfo.FromInitializer(init).ToValueInfo());
             }
         }
         return new GradientGraph(model, loss, wrt);
