@@ -76,6 +76,25 @@ public static class FineTuneGraphBuilder
         return new FineTuneGraph(prefix, training, boundary, parameters, values);
     }
 
+    /// <summary>
+    /// A copy of <paramref name="backbone"/> carrying fine-tuned weights (initializers replaced by name), ready to
+    /// merge with the trained head for export like any cut backbone.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">A name is not a float32 initializer of the backbone or its size differs.</exception>
+    public static OnnxModel WithWeights(OnnxModel backbone, IReadOnlyDictionary<string, float[]> weights)
+    {
+        var copy = backbone.Clone();
+        var initializers = copy.Graph.Initializer;
+        foreach (var (name, values) in weights)
+        {
+            var index = Enumerable.Range(0, initializers.Count).FirstOrDefault(i => initializers[i].Name == name, -1);
+            if (index < 0 || (DataType)initializers[index].DataType != DataType.Float || OnnxTensor.ElementCount(initializers[index].Dims) != values.Length)
+                throw new OnnxTransferException($"{backbone.DisplayName}: '{name}' is not a float32 initializer of {values.Length} values; the weights belong to another backbone.");
+            initializers[index] = OnnxTensor.FromFloats(name, values, initializers[index].Dims.ToArray());
+        }
+        return copy;
+    }
+
     /// <summary>The backbone from <paramref name="boundary"/> (now a graph input) to its features.</summary>
     private static OnnxModel Suffix(OnnxModel backbone, string boundary, TensorInfo boundaryInfo, string name)
     {

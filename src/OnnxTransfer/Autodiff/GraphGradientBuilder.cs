@@ -16,6 +16,9 @@ namespace OnnxTransfer.Autodiff;
 /// </summary>
 public static class GraphGradientBuilder
 {
+    /// <summary>The op types that have a gradient rule (ai.onnx domain).</summary>
+    public static IReadOnlyCollection<string> SupportedOps => (IReadOnlyCollection<string>)GradientRules.Table.Keys;
+
     /// <summary>Builds forward + backward for <paramref name="loss"/> with respect to <paramref name="parameters"/>.</summary>
     /// <param name="forward">The float model (float32 or float64); not changed.</param>
     /// <param name="loss">The loss tensor; a non-scalar loss is differentiated as the sum of its elements.</param>

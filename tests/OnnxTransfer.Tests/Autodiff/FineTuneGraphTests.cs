@@ -87,6 +87,19 @@ public class FineTuneGraphTests(ITestOutputHelper log)
                 Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5 + 1e-4 * Math.Abs(expected[i]), $"{p.Name}[{i}]: {actual[i]} vs head backward {expected[i]}");
         }
 
+        // The training graph's logits are what the deployable pair computes: backbone with these weights → head.
+        var shifted = graph.BackboneValues.ToDictionary(kv => kv.Key, kv => kv.Value.Select(v => v * 1.1f).ToArray());
+        var shiftedInputs = new Dictionary<string, (double[], long[])>(inputs);
+        foreach (var (k, v) in shifted) shiftedInputs[k] = (v.Select(x => (double)x).ToArray(), inputs[k].Item2);
+        var trainLogits = runner.Run(shiftedInputs, labels, asFloat: true)[HeadGraphBuilder.Logits];
+        var tunedFeatures = RunPrefix(FineTuneGraphBuilder.WithWeights(backbone, shifted), images, [Batch, 3, 6, 6], BackboneCutter.FeaturesOutput);
+        var headValues = HeadGraphBuilder.Parameters(spec, HeadTask.MultiClass, 4, Classes).ToDictionary(p => p.Name, p => inputs[p.Name].Item1.Select(v => (float)v).ToArray());
+        using var eval = new GraphRunner(HeadGraphBuilder.BuildEval(spec, HeadTask.MultiClass, 4, Classes, headValues));
+        var evalLogits = eval.Run(new Dictionary<string, (double[], long[])> { [HeadGraphBuilder.Features] = (tunedFeatures.Select(v => (double)v).ToArray(), [Batch, 4]) }, asFloat: true)[HeadGraphBuilder.Logits];
+        Assert.Equal(evalLogits.Length, trainLogits.Length);
+        for (var i = 0; i < evalLogits.Length; i++) Assert.Equal(evalLogits[i], trainLogits[i], 4);
+        Assert.Throws<OnnxTransferException>(() => FineTuneGraphBuilder.WithWeights(backbone, new Dictionary<string, float[]> { ["conv2.w"] = [1f] }));
+
         // Backbone weights: directional central differences of the float32 loss.
         foreach (var name in graph.BackboneValues.Keys)
         {
