@@ -147,6 +147,7 @@ internal static partial class GradientRules
         var ys = Spatial(c, y);
         var win = WindowOf(c, kernel, xs);
         var n = kernel.Length;
+        if (win.Dilations.Any(d => d != 1)) throw c.Unsupported("dilated average pooling");
         for (var i = 0; i < n; i++)
             if (ys[i] != (xs[i] + win.Begin[i] + win.End[i] - kernel[i]) / win.Strides[i] + 1)
                 throw c.Unsupported("ceil_mode windows that run past the input are not supported");

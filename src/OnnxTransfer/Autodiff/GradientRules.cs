@@ -68,7 +68,7 @@ internal static partial class GradientRules
     private static void Dropout(GradientContext c)
     {
         var mode = c.Input(2);
-        if (mode.Length > 0 && (c.Constant(mode) is not { } t || OnnxTensor.ToFloats(t).Any(v => v != 0)))
+        if (mode.Length > 0 && (c.Constant(mode) is not { } t || t.RawData.Any(b => b != 0) || t.Int32Data.Any(v => v != 0)))
             throw c.Unsupported("training-mode Dropout draws its mask inside the graph; use an explicit mask input (Mul) instead");
         PassThrough(c);
     }
@@ -221,6 +221,7 @@ internal static partial class GradientRules
         var sb = c.Shape(b).ToList();
         var aVector = sa.Count == 1;
         var bVector = sb.Count == 1;
+        if (aVector && bVector) throw c.Unsupported("a vector·vector MatMul (write it as Mul and ReduceSum)");
         if (aVector) { a = c.Unsqueeze(a, 0); sa.Insert(0, TensorDim.Fixed(1)); gy = c.Unsqueeze(gy, -2); }
         if (bVector) { b = c.Unsqueeze(b, 1); sb.Add(TensorDim.Fixed(1)); gy = c.Unsqueeze(gy, -1); }
         var batch = GradientContext.Broadcast(sa.Take(sa.Count - 2).ToList(), sb.Take(sb.Count - 2).ToList());

@@ -32,6 +32,7 @@ public class OpGradientTests
     {
         ["Identity"] = D([X(2, 3)], g => Op(g, "Identity", ["x"])),
         ["Dropout (inference)"] = D([X(2, 3)], g => Op(g, "Dropout", ["x", Dbl(g, "ratio", 0.3)])),
+        ["Dropout training_mode=false"] = D([X(2, 3)], g => Op(g, "Dropout", ["x", Dbl(g, "ratio", 0.3), g.Initializer(Bool("mode", false))])),
         ["Add broadcast"] = D([X(2, 3, 4), Y(3, 1)], g => Op(g, "Add", ["x", "y"])),
         ["Sub broadcast"] = D([X(3, 1), Y(2, 3, 4)], g => Op(g, "Sub", ["x", "y"])),
         ["Mul broadcast"] = D([X(2, 1, 4), Y(3, 1)], g => Op(g, "Mul", ["x", "y"])),
@@ -102,6 +103,25 @@ public class OpGradientTests
     };
 
     public static TheoryData<string> Names => new(Cases.Keys);
+
+    private static TensorProto Bool(string name, bool value)
+    {
+        var t = OnnxTensor.FromBytes(name, [(byte)(value ? 1 : 0)]);
+        t.DataType = (int)DataType.Bool;
+        return t;
+    }
+
+    [Fact]
+    public void Training_mode_dropout_is_refused()
+    {
+        var model = OnnxModel.Create("dropout");
+        var g = new GraphBuilder(model.Graph);
+        g.Input("x", DataType.Double, [2, 3]);
+        var y = g.Node("Dropout", ["x", Dbl(g, "ratio", 0.3), g.Initializer(Bool("mode", true))]);
+        g.Alias(g.Node("ReduceSum", [y], A.Int("keepdims", 0)), "loss");
+        g.Output("loss", DataType.Double, []);
+        Assert.Contains("training-mode Dropout", Assert.Throws<OnnxTransferException>(() => GraphGradientBuilder.Build(model, "loss", ["x"])).Message);
+    }
 
     [Theory]
     [MemberData(nameof(Names))]
