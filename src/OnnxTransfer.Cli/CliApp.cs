@@ -23,6 +23,7 @@ public static class CliApp
         yield return DoctorCommand.Create();
         yield return InspectCommand.Create();
         yield return PullCommand.Create();
+        yield return WakeWordCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
