@@ -1,4 +1,7 @@
 using System.CommandLine;
+using OnnxTransfer.Audio;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Cli.Rendering;
 
 namespace OnnxTransfer.Cli.Commands;
 
@@ -9,5 +12,19 @@ public static class WakeWordCommand
     public static Command Create() => new("wakeword", "Wake-word detection on openWakeWord's speech embeddings: synth, train, detect, evaluate, bench.")
     {
         WakeWordSynthCommand.Create(),
+        WakeWordTrainCommand.Create(),
+        WakeWordDetectCommand.Create(),
+        WakeWordEvaluateCommand.Create(),
+        WakeWordBenchCommand.Create(),
     };
+
+    /// <summary>Resolves the openwakeword backbone (cache, ONNXTRANSFER_MIRROR, download) and loads the front end.</summary>
+    internal static async Task<SpeechFrontEnd> OpenFrontEndAsync(bool quiet, CancellationToken ct)
+    {
+        var registry = BackboneRegistry.Default;
+        var resolved = quiet
+            ? await registry.ResolveAsync("openwakeword", null, ct)
+            : await ProgressRenderer.RunAsync("openwakeword front end", progress => registry.ResolveAsync("openwakeword", progress, ct));
+        return new SpeechFrontEnd(resolved.PathOf("melspectrogram.onnx"), resolved.PathOf("embedding_model.onnx"));
+    }
 }
