@@ -63,7 +63,7 @@ public sealed class Augmenter
     /// <summary>
     /// Builds one clip of <paramref name="clipSamples"/> samples from trimmed <paramref name="speech"/> whose
     /// last sample sits <paramref name="endGap"/> samples before the clip's end (speech that does not fit
-    /// loses its start). Returns the clip and the applied settings.
+    /// loses its start; reverb is cut at the speech's end). Returns the clip and the applied settings.
     /// </summary>
     public (float[] Clip, AugmentationApplied Applied) Apply(ReadOnlySpan<float> speech, int clipSamples, int endGap, SeededRandom rng)
     {
@@ -72,7 +72,8 @@ public sealed class Augmenter
         if (dry.Length > 0 && rng.NextDouble() < Options.ReverbProbability)
         {
             rt60 = Uniform(rng, Options.MinRt60, Options.MaxRt60);
-            dry = Reverberate(dry, rt60.Value, Uniform(rng, 0.1, 0.5), rng);
+            // Keep the speech's own length: the room tail past the last word would push the phrase away from the clip's end.
+            dry = Reverberate(dry, rt60.Value, Uniform(rng, 0.1, 0.5), rng)[..dry.Length];
         }
         var peakDb = Uniform(rng, Options.MinPeakDb, Options.MaxPeakDb);
         NormalizePeak(dry, peakDb);
