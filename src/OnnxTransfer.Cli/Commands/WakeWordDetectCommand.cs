@@ -12,7 +12,7 @@ public static class WakeWordDetectCommand
     public static Command Create()
     {
         var files = new Argument<string[]>("files") { Description = "WAV files to scan.", Arity = ArgumentArity.OneOrMore };
-        var models = new Option<string[]>("--model", "-m") { Description = "Wake-word model(s): from `wakeword train` or openWakeWord heads.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string[]>("--model", "-m") { Description = "Wake-word model (repeat --model for several; they share one front end): from `wakeword train` or an openWakeWord head.", Required = true };
         var threshold = new Option<double>("--threshold") { Description = "Score threshold.", DefaultValueFactory = _ => 0.5 };
         var patience = new Option<int>("--patience") { Description = "Consecutive 80 ms frames above the threshold needed.", DefaultValueFactory = _ => 1 };
         var debounce = new Option<double>("--debounce") { Description = "Seconds before the same wake word can fire again.", DefaultValueFactory = _ => 1.5 };
@@ -28,6 +28,12 @@ public static class WakeWordDetectCommand
             var asJson = pr.GetValue(json);
             using var frontEnd = await WakeWordCommand.OpenFrontEndAsync(quiet: true, ct);
             var heads = pr.GetValue(models)!.Select(m => new WakeWordModel(m)).ToArray();
+            if (heads.Select(h => h.Name).Distinct().Count() < heads.Length)
+            {
+                // Two models for the same word (e.g. ours and openWakeWord's): tell them apart by file name.
+                foreach (var h in heads) h.Dispose();
+                heads = pr.GetValue(models)!.Select(m => new WakeWordModel(m, Path.GetFileNameWithoutExtension(m))).ToArray();
+            }
             using var vadModel = pr.GetValue(vad) is { } vadPath ? new VoiceActivityDetector(vadPath) : null;
             try
             {

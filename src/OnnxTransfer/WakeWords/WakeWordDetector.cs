@@ -87,6 +87,8 @@ public sealed class WakeWordDetector
     private readonly DetectionSettings _settings;
     private readonly Queue<float> _vadRecent = new();
     private readonly float[] _score = new float[1];
+    private int _pendingSamples;   // samples of the current, unfinished chunk
+    private float _vadChunkMax;    // highest VAD probability within the current chunk
 
     /// <summary>Creates a detector over <paramref name="frontEnd"/> (not owned) for <paramref name="heads"/> (not owned).</summary>
     public WakeWordDetector(SpeechFrontEnd frontEnd, IReadOnlyList<IWakeWordScorer> heads, DetectionSettings? settings = null,
@@ -122,13 +124,13 @@ public sealed class WakeWordDetector
         while (!samples.IsEmpty)
         {
             // Feed up to the end of the current chunk, so each embedding is scored with the VAD state of its chunk.
-            var take = Math.Min(samples.Length, chunk - PendingSamples);
+            var take = Math.Min(samples.Length, chunk - _pendingSamples);
             var piece = samples[..take];
             samples = samples[take..];
-            PendingSamples = (PendingSamples + take) % chunk;
+            _pendingSamples = (_pendingSamples + take) % chunk;
             if (_vad?.Push(piece) is { } speech) _vadChunkMax = Math.Max(_vadChunkMax, speech);
             var embeddings = _stream.Push(piece);
-            if (PendingSamples != 0) continue; // chunk not finished yet
+            if (_pendingSamples != 0) continue; // chunk not finished yet
             var open = VadGate();
             if (embeddings.Count == 0) continue;
             var time = Time;
@@ -153,12 +155,10 @@ public sealed class WakeWordDetector
         foreach (var g in _gates) g.Reset();
         _vadRecent.Clear();
         _vadChunkMax = 0;
-        PendingSamples = 0;
+        _pendingSamples = 0;
         Array.Clear(LatestScores);
     }
 
-    private int PendingSamples { get; set; }
-    private float _vadChunkMax;
 
     /// <summary>Records the finished chunk's VAD maximum; true when speech was seen within the hold time (or no VAD).</summary>
     private bool VadGate()
