@@ -34,8 +34,8 @@ public class DetectorTests(SpeechFrontEndFixture fixture) : IClassFixture<Speech
         // Odd piece sizes: the detector must cut chunks itself.
         for (var start = 0; start < audio.Length; start += 777)
             events.AddRange(detector.Push(audio.AsSpan(start, Math.Min(777, audio.Length - start))));
-        // Frame k ends at 2.00 + 0.08 k. Fires: k=2 (1,2 above) at 2.16; k=5 (4,5) is 0.24 s later: blocked;
-        // k=6 (5,6... run restarted? no: blocked fires keep the run) -> blocked until 3.16; k=21 (20,21) at 3.68 fires.
+        // Frame k ends at 2.00 + 0.08 k. Fires: k=2 (frames 1,2 above) at 2.16; k=5 and 6 complete runs but fall
+        // within the 1 s debounce (until 3.16); k=21 (frames 20,21) at 3.68 fires.
         Assert.Equal([2.16, 3.68], events.Select(e => Math.Round(e.Time, 2)));
         Assert.All(events, e => Assert.Equal("fake", e.WakeWord));
         Assert.Equal(0.95f, events[0].Score);
