@@ -31,6 +31,7 @@ public static class CliApp
         yield return PredictCommand.Create();
         yield return PullCommand.Create();
         yield return TrainCommand.Create();
+        yield return WakeWordCommand.Create();
     }
 
     /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>

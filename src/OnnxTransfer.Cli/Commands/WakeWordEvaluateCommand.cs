@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Globalization;
+using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.WakeWords;
+
+namespace OnnxTransfer.Cli.Commands;
+
+/// <summary><c>onnxtransfer wakeword evaluate --model WW.onnx --positives DIR --negatives DIR|FILES [--target-fa-per-hour 0.5] [--report DIR]</c>.</summary>
+public static class WakeWordEvaluateCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var models = new Option<string[]>("--model", "-m") { Description = "Wake-word model(s) to compare (ours or openWakeWord heads); the audio is embedded once.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var positives = new Option<string[]>("--positives") { Description = "Positive clips: .wav files or folders.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var negatives = new Option<string[]>("--negatives") { Description = "Negative audio: each folder (its .wav files back to back) or file is one long stream.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var target = new Option<double>("--target-fa-per-hour") { Description = "False accepts per hour the recommended threshold must meet.", DefaultValueFactory = _ => 0.5 };
+        var patience = new Option<int>("--patience") { Description = "Consecutive frames above the threshold needed.", DefaultValueFactory = _ => 1 };
+        var debounce = new Option<double>("--debounce") { Description = "Seconds between counted false accepts.", DefaultValueFactory = _ => 1.5 };
+        var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and det.png." };
+        var command = new Command("evaluate", "False rejects on positive clips, false accepts per hour on long negative audio, DET curve and a recommended threshold.")
+        {
+            models, positives, negatives, target, patience, debounce, report,
+        };
+        command.SetAction(async (pr, ct) =>
+        {
+            var options = new WakeWordEvaluationOptions
+            {
+                TargetFalseAcceptsPerHour = pr.GetValue(target),
+                Patience = pr.GetValue(patience),
+                DebounceSeconds = pr.GetValue(debounce),
+            };
+            using var frontEnd = await WakeWordCommand.OpenFrontEndAsync(quiet: true, ct);
+            var audio = await ProgressRenderer.RunAsync("embed evaluation audio", progress => Task.Run(() =>
+                WakeWordEvaluationAudio.Load(frontEnd, pr.GetValue(positives)!, pr.GetValue(negatives)!, options, 0, progress, ct), ct));
+            var results = new List<WakeWordEvaluation>();
+            foreach (var path in pr.GetValue(models)!)
+            {
+                using var model = new WakeWordModel(path);
+                results.Add(WakeWordEvaluator.Evaluate(model, path, audio, options));
+            }
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c, $"{audio.PositiveNames.Count} positive clips, {audio.NegativeSeconds / 60:F1} min negative audio"));
+            foreach (var r in results)
+            {
+                Console.WriteLine(string.Create(c, $"{r.Model} ({r.WakeWord}):"));
+                Console.WriteLine(string.Create(c, $"  threshold 0.5: FRR {r.AtDefault.FalseRejectRate:P1}, {r.AtDefault.FalseAcceptsPerHour:F2} FA/h"));
+                Console.WriteLine(string.Create(c, $"  recommended {r.RecommendedThreshold} for <= {r.TargetFalseAcceptsPerHour} FA/h: FRR {r.AtRecommended.FalseRejectRate:P1}, {r.AtRecommended.FalseAcceptsPerHour:F2} FA/h"));
+            }
+            if (pr.GetValue(report) is { } dir)
+            {
+                WakeWordEvaluator.WriteReport(dir, results, audio);
+                Console.WriteLine($"wrote {Path.Combine(dir, "report.md")}, report.json, det.png");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

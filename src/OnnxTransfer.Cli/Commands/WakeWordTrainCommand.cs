@@ -1,0 +1,52 @@
+using System.CommandLine;
+using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.Training;
+using OnnxTransfer.WakeWords;
+
+namespace OnnxTransfer.Cli.Commands;
+
+/// <summary><c>onnxtransfer wakeword train --data DIR --out WW.onnx</c>.</summary>
+public static class WakeWordTrainCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var data = new Option<string>("--data", "-d") { Description = "Dataset folder with positive/negative clips (e.g. from `wakeword synth`); a test split is ignored.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The wake-word model to write (.onnx).", Required = true };
+        var name = new Option<string?>("--name") { Description = "Wake word name (default: the phrase in synth.json)." };
+        var spec = new Option<string>("--spec") { Description = "Head architecture.", DefaultValueFactory = _ => "mlp:128,128+layernorm" };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per training round.", DefaultValueFactory = _ => 40 };
+        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var negativeWeight = new Option<double>("--negative-weight") { Description = "Total negative weight relative to positives (higher: fewer false accepts).", DefaultValueFactory = _ => 3.0 };
+        var rounds = new Option<int>("--mining-rounds") { Description = "Hard-negative mining rounds (score the negatives as a stream, add high-scoring windows, retrain).", DefaultValueFactory = _ => 1 };
+        var mine = new Option<string[]>("--mine") { Description = "Extra long negative .wav files to mine hard negatives from.", AllowMultipleArgumentsPerToken = true };
+        var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
+        var command = new Command("train", "Train a wake-word head on [16,96] speech-embedding windows and export one model ([N,16,96] -> score).")
+        {
+            data, output, name, spec, epochs, lr, negativeWeight, rounds, mine, seed,
+        };
+        command.SetAction(async (pr, ct) =>
+        {
+            using var frontEnd = await WakeWordCommand.OpenFrontEndAsync(quiet: false, ct);
+            var options = new WakeWordTrainingOptions
+            {
+                Name = pr.GetValue(name),
+                Spec = HeadSpec.Parse(pr.GetValue(spec)!),
+                Epochs = pr.GetValue(epochs),
+                LearningRate = pr.GetValue(lr),
+                NegativeWeight = pr.GetValue(negativeWeight),
+                MiningRounds = pr.GetValue(rounds),
+                MiningAudio = pr.GetValue(mine) ?? [],
+                Seed = pr.GetValue(seed),
+            };
+            var result = await ProgressRenderer.RunAsync("wakeword train", progress =>
+                Task.Run(() => WakeWordTrainer.Train(pr.GetValue(data)!, pr.GetValue(output)!, frontEnd, options, null, progress, ct), ct));
+            var m = result.Training.Info.Metrics;
+            Console.WriteLine($"wake word '{result.Name}': {result.Positives} positive, {result.Negatives} negative clips; mined per round: [{string.Join(", ", result.Mined)}]");
+            Console.WriteLine($"final head: {m.EpochsRun} epochs (best {m.BestEpoch}), train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P1}, val loss {m.ValLoss:F4} acc {m.ValAccuracy:P1}");
+            Console.WriteLine($"wrote {result.ModelPath}");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using OnnxTransfer.Audio;
+using OnnxTransfer.Evaluation;
+
+namespace OnnxTransfer.WakeWords;
+
+/// <summary>How <see cref="WakeWordEvaluator"/> counts.</summary>
+public sealed record WakeWordEvaluationOptions
+{
+    /// <summary>Consecutive frames at or above a threshold needed to fire.</summary>
+    public int Patience { get; init; } = 1;
+    /// <summary>Seconds after a false accept during which the next one is not counted (same as the detector's debounce).</summary>
+    public double DebounceSeconds { get; init; } = 1.5;
+    /// <summary>The false-accept rate the recommended threshold must meet.</summary>
+    public double TargetFalseAcceptsPerHour { get; init; } = 0.5;
+    /// <summary>Silence appended to each positive clip so the windows ending just after the phrase are scored too.</summary>
+    public double PositivePaddingSeconds { get; init; } = 0.25;
+    /// <summary>Thresholds of the DET curve: 0.01..0.99 by 0.01, then 0.995, 0.999, 0.9999.</summary>
+    public IReadOnlyList<double> Thresholds { get; init; } =
+        Enumerable.Range(1, 99).Select(i => i / 100.0).Concat([0.995, 0.999, 0.9999]).ToArray();
+}
+
+/// <summary>Embeddings of the evaluation audio, computed once and shared by every model evaluated.</summary>
+/// <param name="PositiveNames">Positive clip paths.</param>
+/// <param name="Positives">Per positive clip, its embeddings row-major [E,96].</param>
+/// <param name="NegativeNames">Per negative stream, what it was made of.</param>
+/// <param name="Negatives">Per negative stream, its embeddings row-major [E,96].</param>
+/// <param name="NegativeSeconds">Total duration of the negative streams.</param>
+public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames, IReadOnlyList<float[]> Positives,
+    IReadOnlyList<string> NegativeNames, IReadOnlyList<float[]> Negatives, double NegativeSeconds)
+{
+    /// <summary>
+    /// Loads and embeds the audio: each positive .wav (a folder means every .wav under it) plus
+    /// <see cref="WakeWordEvaluationOptions.PositivePaddingSeconds"/> of silence; each negative entry as ONE long
+    /// stream (a folder: its .wav files back to back in name order).
+    /// </summary>
+    public static WakeWordEvaluationAudio Load(SpeechFrontEnd frontEnd, IReadOnlyList<string> positives, IReadOnlyList<string> negatives,
+        WakeWordEvaluationOptions? options = null, int threads = 0, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        options ??= new WakeWordEvaluationOptions();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads > 0 ? threads : Environment.ProcessorCount, CancellationToken = ct };
+        var positiveFiles = positives.SelectMany(p => WavFiles(p, "--positives")).ToArray();
+        if (positiveFiles.Length == 0) throw new OnnxTransferException("no positive clips given; pass --positives DIR (e.g. DIR/test/positive from `wakeword synth`).");
+        if (negatives.Count == 0) throw new OnnxTransferException("no negative audio given; pass --negatives DIR|FILE (long audio without the wake word).");
+        var pad = (int)(options.PositivePaddingSeconds * SpeechFrontEnd.SampleRate);
+        var positiveEmbeddings = new float[positiveFiles.Length][];
+        var done = 0;
+        Parallel.For(0, positiveFiles.Length, parallel, i =>
+        {
+            var clip = WavReader.Read(positiveFiles[i]).ResampleTo(SpeechFrontEnd.SampleRate).Samples;
+            var padded = new float[clip.Length + pad];
+            clip.CopyTo(padded, 0);
+            positiveEmbeddings[i] = frontEnd.Embed(padded);
+            var n = Interlocked.Increment(ref done);
+            if (n % 20 == 0 || n == positiveFiles.Length) progress?.Report(new ProgressUpdate("embed positives", n, positiveFiles.Length, "clips"));
+        });
+        var streams = negatives.Select(n => WavFiles(n, "--negatives")).ToArray();
+        var negativeEmbeddings = new float[streams.Length][];
+        var seconds = new double[streams.Length];
+        Parallel.For(0, streams.Length, parallel, s =>
+        {
+            var audio = streams[s].SelectMany(f => WavReader.Read(f).ResampleTo(SpeechFrontEnd.SampleRate).Samples).ToArray();
+            seconds[s] = (double)audio.Length / SpeechFrontEnd.SampleRate;
+            negativeEmbeddings[s] = frontEnd.Embed(audio);
+            progress?.Report(new ProgressUpdate("embed negatives", s + 1, streams.Length, "streams"));
+        });
+        return new WakeWordEvaluationAudio(positiveFiles, positiveEmbeddings, negatives.ToArray(), negativeEmbeddings, seconds.Sum());
+    }
+
+    private static string[] WavFiles(string path, string option)
+    {
+        if (File.Exists(path)) return [path];
+        if (Directory.Exists(path))
+        {
+            var files = Directory.EnumerateFiles(path, "*.wav", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+            return files.Length > 0 ? files : throw new OnnxTransferException($"{option} {path}: no .wav files in the folder; pass a folder of WAV clips.");
+        }
+        throw new OnnxTransferException($"{option} {path}: not found; pass a .wav file or a folder of them.");
+    }
+}
+
+/// <summary>One model's evaluation.</summary>
+/// <param name="Model">Model file or name.</param>
+/// <param name="WakeWord">Wake word name.</param>
+/// <param name="PositiveClips">Positive clips scored.</param>
+/// <param name="NegativeHours">Hours of negative audio.</param>
+/// <param name="Det">False-reject rate and false accepts per hour at each threshold.</param>
+/// <param name="RecommendedThreshold">The lowest threshold meeting the target false-accept rate (the highest one tried if none does).</param>
+/// <param name="TargetFalseAcceptsPerHour">The target used.</param>
+/// <param name="AtRecommended">The DET point at the recommended threshold.</param>
+/// <param name="AtDefault">The DET point at 0.5.</param>
+/// <param name="PositiveScores">Per positive clip, its highest (patience-filtered) score.</param>
+public sealed record WakeWordEvaluation(string Model, string WakeWord, int PositiveClips, double NegativeHours,
+    IReadOnlyList<DetPoint> Det, double RecommendedThreshold, double TargetFalseAcceptsPerHour, DetPoint AtRecommended, DetPoint AtDefault,
+    IReadOnlyList<double> PositiveScores);
+
+/// <summary>
+/// Wake-word evaluation as a user meets it: false-reject rate on positive clips (a clip is accepted when any
+/// frame fires), false accepts per hour on long negative streams (debounced detections, as the detector
+/// counts them), a DET curve over thresholds and the threshold that meets a target false-accept rate.
+/// </summary>
+public static class WakeWordEvaluator
+{
+    private const double FrameSeconds = (double)SpeechFrontEnd.ChunkSamples / SpeechFrontEnd.SampleRate;
+
+    /// <summary>Scores <paramref name="audio"/> with <paramref name="model"/> and builds the evaluation.</summary>
+    public static WakeWordEvaluation Evaluate(IWakeWordScorer model, string modelName, WakeWordEvaluationAudio audio, WakeWordEvaluationOptions? options = null)
+    {
+        options ??= new WakeWordEvaluationOptions();
+        var positives = audio.Positives.Select(e => PatienceScores(FrameScores(model, e), options.Patience))
+            .Select(s => s.Length == 0 ? 0.0 : s.Max()).ToArray();
+        var negatives = audio.Negatives.Select(e => FrameScores(model, e)).ToArray();
+        var hours = audio.NegativeSeconds / 3600;
+        var det = options.Thresholds.Order().Select(t => new DetPoint(t,
+            positives.Count(p => p < t) / (double)positives.Length,
+            negatives.Sum(s => CountFalseAccepts(s, FrameSeconds, t, options.Patience, options.DebounceSeconds)) / hours)).ToArray();
+        var recommended = RecommendThreshold(det, options.TargetFalseAcceptsPerHour);
+        return new WakeWordEvaluation(modelName, model.Name, positives.Length, hours, det, recommended, options.TargetFalseAcceptsPerHour,
+            det.First(p => p.Threshold == recommended), Nearest(det, 0.5), positives);
+    }
+
+    /// <summary>
+    /// False accepts in one stream of per-frame <paramref name="scores"/> (frames <paramref name="frameSeconds"/>
+    /// apart): detections of a <see cref="DetectionGate"/> with this threshold, patience and debounce.
+    /// </summary>
+    public static int CountFalseAccepts(IReadOnlyList<float> scores, double frameSeconds, double threshold, int patience, double debounceSeconds)
+    {
+        var gate = new DetectionGate(new DetectionSettings { Threshold = threshold, Patience = patience, DebounceSeconds = debounceSeconds });
+        var count = 0;
+        for (var k = 0; k < scores.Count; k++)
+            if (gate.Update((k + 1) * frameSeconds, scores[k])) count++;
+        return count;
+    }
+
+    /// <summary>The lowest threshold whose false accepts per hour are at most <paramref name="target"/>; the highest threshold when none is.</summary>
+    public static double RecommendThreshold(IReadOnlyList<DetPoint> det, double target)
+    {
+        var meeting = det.Where(p => p.FalseAcceptsPerHour <= target).ToArray();
+        return meeting.Length > 0 ? meeting.Min(p => p.Threshold) : det.Max(p => p.Threshold);
+    }
+
+    /// <summary>Scores of every 16-embedding window of row-major embeddings [E,96] (E − 15 frames).</summary>
+    public static float[] FrameScores(IWakeWordScorer model, float[] embeddings)
+    {
+        var windows = WakeWordTrainer.StreamWindows(embeddings, model.WindowEmbeddings);
+        var scores = new float[windows.Length / (model.WindowEmbeddings * SpeechFrontEnd.EmbeddingSize)];
+        if (scores.Length > 0) model.Score(windows, scores);
+        return scores;
+    }
+
+    /// <summary>Per frame, the lowest score among it and the previous patience − 1 frames (what must clear a threshold to fire).</summary>
+    public static float[] PatienceScores(float[] scores, int patience)
+    {
+        if (patience <= 1) return scores;
+        var result = new float[Math.Max(0, scores.Length - patience + 1)];
+        for (var i = 0; i < result.Length; i++)
+        {
+            var min = float.MaxValue;
+            for (var k = 0; k < patience; k++) min = Math.Min(min, scores[i + k]);
+            result[i] = min;
+        }
+        return result;
+    }
+
+    /// <summary>Writes report.json, report.md and det.png for <paramref name="results"/> into <paramref name="directory"/>.</summary>
+    public static void WriteReport(string directory, IReadOnlyList<WakeWordEvaluation> results, WakeWordEvaluationAudio audio)
+    {
+        Directory.CreateDirectory(directory);
+        var json = JsonSerializer.Serialize(new
+        {
+            positives = audio.PositiveNames.Count,
+            negative_streams = audio.NegativeNames,
+            negative_hours = audio.NegativeSeconds / 3600,
+            models = results.Select(r => new
+            {
+                model = r.Model, wake_word = r.WakeWord, recommended_threshold = r.RecommendedThreshold,
+                target_fa_per_hour = r.TargetFalseAcceptsPerHour,
+                at_recommended = r.AtRecommended, at_default = r.AtDefault, det = r.Det,
+            }),
+        }, new JsonSerializerOptions { WriteIndented = true });
+        AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
+        AtomicFile.WriteText(Path.Combine(directory, "report.md"), Markdown(results, audio));
+        Plots.Det(Path.Combine(directory, "det.png"), results.Select(r => new DetSeries($"{r.WakeWord} ({Path.GetFileName(r.Model)})", r.Det)).ToArray());
+    }
+
+    /// <summary>A Markdown summary table.</summary>
+    public static string Markdown(IReadOnlyList<WakeWordEvaluation> results, WakeWordEvaluationAudio audio)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("# Wake-word evaluation").AppendLine();
+        sb.AppendLine(c, $"{audio.PositiveNames.Count} positive clips; {audio.NegativeSeconds / 60:F1} min of negative audio ({string.Join(", ", audio.NegativeNames)}).").AppendLine();
+        sb.AppendLine("| model | wake word | FRR @0.5 | FA/h @0.5 | recommended threshold | FRR | FA/h |");
+        sb.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+            sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {r.RecommendedThreshold} (target {r.TargetFalseAcceptsPerHour} FA/h) | {r.AtRecommended.FalseRejectRate:P1} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
+        sb.AppendLine().AppendLine("![DET](det.png)");
+        return sb.ToString();
+    }
+
+    private static DetPoint Nearest(IReadOnlyList<DetPoint> det, double threshold) => det.MinBy(p => Math.Abs(p.Threshold - threshold))!;
+}
