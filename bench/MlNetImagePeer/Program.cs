@@ -94,6 +94,7 @@ Console.WriteLine(JsonSerializer.Serialize(new
     images_per_second = Math.Round(rows / seconds, 2),
     images_per_second_after_first = rows > 1 ? Math.Round((rows - 1) / (seconds - firstRowSeconds), 2) : 0,
     normalisation = new { offset, scale, note = "single offset/scale for all channels (channel-averaged ImageNet mean/std)" },
+    peak_working_set_bytes = Process.GetCurrentProcess().PeakWorkingSet64,
     most_common_top1 = top1.OrderByDescending(kv => kv.Value).Take(3).Select(kv => new { index = kv.Key, count = kv.Value }),
 }));
 return failed.Count == 0 ? 0 : 1;

@@ -85,6 +85,9 @@ public sealed class FeatureBackbone : IDisposable
     /// <summary>Turns a dataset item into one input sample (thread-safe).</summary>
     public ISampleEncoder Encoder { get; }
 
+    /// <summary>Threading and optimisation settings of <see cref="Session"/>.</summary>
+    public SessionSettings SessionSettings => _sessions.Settings;
+
     /// <summary>The execution provider actually used.</summary>
     public string Provider => _sessions.Provider;
 
