@@ -35,7 +35,8 @@ public sealed record ExtractionBenchmarkOptions
 /// <param name="ItemsPerSecond">One figure per repeat.</param>
 /// <param name="Items">Items per run.</param>
 /// <param name="Detail">How it was measured.</param>
-public sealed record ThroughputResult(string Name, Samples ItemsPerSecond, int Items, string Detail);
+/// <param name="CpuSecondsPerItem">Process CPU time per item (all threads), per repeat: unlike items/s it does not drop when other processes take cores.</param>
+public sealed record ThroughputResult(string Name, Samples ItemsPerSecond, int Items, string Detail, Samples CpuSecondsPerItem);
 
 /// <summary>What the ML.NET image peer reported over the repeats.</summary>
 /// <param name="ItemsPerSecond">Images/s including the first image (JIT, ORT's first run), per repeat.</param>
@@ -43,7 +44,9 @@ public sealed record ThroughputResult(string Name, Samples ItemsPerSecond, int I
 /// <param name="Images">Images the peer processed per run.</param>
 /// <param name="PeakWorkingSetBytes">The peer process's peak working set, when it reports one (median).</param>
 /// <param name="ProcessSeconds">Wall time of the whole peer process (start-up included), per repeat.</param>
-public sealed record PeerThroughput(Samples ItemsPerSecond, Samples ItemsPerSecondAfterFirst, int Images, long? PeakWorkingSetBytes, Samples ProcessSeconds);
+/// <param name="CpuSecondsPerItemAfterFirst">The peer's process CPU time per image after the first, per repeat (when it reports it).</param>
+public sealed record PeerThroughput(Samples ItemsPerSecond, Samples ItemsPerSecondAfterFirst, int Images, long? PeakWorkingSetBytes, Samples ProcessSeconds,
+    Samples CpuSecondsPerItemAfterFirst);
 
 /// <summary>All figures of one <see cref="ExtractionBenchmark"/> run.</summary>
 public sealed record ExtractionBenchmarkResult
@@ -83,8 +86,6 @@ public sealed record ExtractionBenchmarkResult
     /// <summary>Process peak working set right after our pipeline's first run (before anything else allocates).</summary>
     public required long OursPeakWorkingSetBytes { get; init; }
 
-    /// <summary>Process CPU seconds per item during our pipeline's runs (all threads; independent of other load).</summary>
-    public required Samples OursCpuSecondsPerItem { get; init; }
     /// <summary>The 1-minute load average before and after the benchmark (Linux; null elsewhere): how busy the machine was.</summary>
     public (double? Before, double? After) LoadAverage { get; init; }
 
@@ -92,7 +93,7 @@ public sealed record ExtractionBenchmarkResult
     /// The limit's CPU per item ÷ our CPU per item: the share of our CPU time that is useful work. Unlike
     /// <see cref="OursOverLimit"/> it does not drop when other processes take cores.
     /// </summary>
-    public double CpuEfficiency => Limit.CpuSecondsPerItem / OursCpuSecondsPerItem.Median;
+    public double CpuEfficiency => Limit.CpuSecondsPerItem / Ours.CpuSecondsPerItem.Median;
 
     /// <summary>Ours ÷ naive (medians).</summary>
     public double OursOverNaive => Ours.ItemsPerSecond.Median / Naive.ItemsPerSecond.Median;
@@ -137,7 +138,7 @@ public static class ExtractionBenchmark
         // Steps: per repeat ours, decode, naive, inference, 1-thread inference, peer; plus building the peer.
         var peerWanted = options.BenchFolder is not null && backbone.Kind == BackboneKind.Image;
         var perRepeat = peerWanted ? 6 : 5;
-        var totalSteps = perRepeat * options.Repeat + (peerWanted ? 1 : 0);
+        var totalSteps = perRepeat * options.Repeat + (peerWanted ? 2 : 1);
         var step = 0;
         void Step(string what) => progress?.Report(new ProgressUpdate("bench", step++, totalSteps, "runs", what));
 
@@ -169,7 +170,10 @@ public static class ExtractionBenchmark
         var oursCpu = new List<double>();
         var loadBefore = LoadAverage();
         var naive = new List<double>();
+        var naiveCpu = new List<double>();
         var inference = new List<double>();
+        var inferenceWallCpu = new List<double>();
+        var peerCpu = new List<double>();
         var decodeCpu = new List<double>();
         var inferenceCpu = new List<double>();
         var peerRate = new List<double>();
@@ -181,6 +185,10 @@ public static class ExtractionBenchmark
         var oursItems = 0;
         try
         {
+            // Warm-up (untimed): JIT of the pipeline and ORT's first runs stay out of the figures, as they do for
+            // the peer's "after the first image" figure.
+            Step("warm-up");
+            await backbone.ExtractAsync(items.Take(Math.Min(items.Count, 2 * batch)).ToArray(), Path.Combine(work, "warm-up.parquet"), pipeline, null, ct);
             for (var r = 0; r < options.Repeat; r++)
             {
                 var of = $"{r + 1}/{options.Repeat}";
@@ -234,6 +242,7 @@ public static class ExtractionBenchmark
                 // (b) naive: decode one, run it alone through an ORT-default session, next.
                 Step($"naive {of}");
                 Settle();
+                cpu = CpuSeconds();
                 clock.Restart();
                 var naiveDone = 0;
                 foreach (var i in decodedIndex)
@@ -244,13 +253,16 @@ public static class ExtractionBenchmark
                     naiveDone++;
                 }
                 naive.Add(naiveDone / clock.Elapsed.TotalSeconds);
+                naiveCpu.Add((CpuSeconds() - cpu) / naiveDone);
 
                 // (c) inference alone on pre-decoded tensors, ORT-default session, batches of `batch`.
                 Step($"inference {of}");
                 Settle();
+                cpu = CpuSeconds();
                 clock.Restart();
                 RunStored(defaultSession, stored, inStore, n, batch, sampleLength, sampleShape);
                 inference.Add(n / clock.Elapsed.TotalSeconds);
+                inferenceWallCpu.Add((CpuSeconds() - cpu) / n);
 
                 // (e, inference) the same on one intra-op thread; process CPU time.
                 Step($"inference CPU {of}");
@@ -277,6 +289,8 @@ public static class ExtractionBenchmark
                         peerRate.Add(json.GetProperty("images_per_second").GetDouble());
                         peerRateAfterFirst.Add(json.GetProperty("images_per_second_after_first").GetDouble());
                         if (json.TryGetProperty("peak_working_set_bytes", out var peak)) peerPeaks.Add(peak.GetInt64());
+                        if (json.TryGetProperty("cpu_seconds", out var pc) && json.TryGetProperty("first_image_cpu_seconds", out var pf) && peerImages > 1)
+                            peerCpu.Add((pc.GetDouble() - pf.GetDouble()) / (peerImages - 1));
                     }
                     catch (Exception e) when (e is PeerException or KeyNotFoundException or InvalidOperationException or FormatException)
                     {
@@ -310,20 +324,19 @@ public static class ExtractionBenchmark
             DecodeThreads = pipeline.Threads,
             IntraOpThreads = backbone.SessionSettings.EffectiveIntraOpThreads,
             Ours = new ThroughputResult("ours", new Samples(ours), oursItems,
-                $"FeatureBackbone.ExtractAsync → Parquet, batch {batch}, {pipeline.Threads} decode workers, {backbone.SessionSettings.EffectiveIntraOpThreads} intra-op threads"),
-            Naive = new ThroughputResult("naive", new Samples(naive), decoded, "decode one → run batch 1 → next (ORT default threads)"),
+                $"FeatureBackbone.ExtractAsync → Parquet, batch {batch}, {pipeline.Threads} decode workers, {backbone.SessionSettings.EffectiveIntraOpThreads} intra-op threads", new Samples(oursCpu)),
+            Naive = new ThroughputResult("naive", new Samples(naive), decoded, "decode one → run batch 1 → next (ORT default threads)", new Samples(naiveCpu)),
             InferenceOnly = new ThroughputResult("inference only", new Samples(inference), decoded,
-                $"pre-decoded tensors, batch {batch}, ORT default threads ({SessionSettings.Default.EffectiveIntraOpThreads})"),
+                $"pre-decoded tensors, batch {batch}, ORT default threads ({SessionSettings.Default.EffectiveIntraOpThreads})", new Samples(inferenceWallCpu)),
             Peer = peerRate.Count > 0
                 ? new PeerThroughput(new Samples(peerRate), new Samples(peerRateAfterFirst), peerImages,
-                    peerPeaks.Count > 0 ? (long)new Samples(peerPeaks).Median : null, new Samples(peerSeconds))
+                    peerPeaks.Count > 0 ? (long)new Samples(peerPeaks).Median : null, new Samples(peerSeconds), new Samples(peerCpu))
                 : null,
             PeerError = peerRate.Count > 0 && peerError is null ? null : peerError ?? "no result",
             Limit = new MachineLimit(Environment.ProcessorCount, decodeSamples.Median, inferenceSamples.Median),
             DecodeCpuSecondsPerItem = decodeSamples,
             InferenceCpuSecondsPerItem = inferenceSamples,
             OursPeakWorkingSetBytes = oursPeak,
-            OursCpuSecondsPerItem = new Samples(oursCpu),
             LoadAverage = (loadBefore, LoadAverage()),
         };
     }

@@ -20,7 +20,7 @@ public static class InterchangeCsv
             throw new OnnxTransferException($"{path}: label '{bad}' cannot go into the interchange CSV (empty, or a comma, quote or line break); rename the class.");
         AtomicFile.Write(path, stream =>
         {
-            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
             var line = new StringBuilder("label");
             for (var j = 0; j < table.Dimension; j++) line.Append(",f").Append(j.ToString(CultureInfo.InvariantCulture));
             writer.Write(line.Append('\n'));
