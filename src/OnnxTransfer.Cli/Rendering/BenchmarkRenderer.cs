@@ -48,11 +48,11 @@ public static class BenchmarkRenderer
     {
         Console.WriteLine(F($"{Path.GetFileName(features)}: {r.TrainRows} train rows → {r.TestRows} held-out rows, {r.Dimension}-d, classes {string.Join(", ", r.Classes)}; {r.Split}"));
         Console.WriteLine();
-        Console.WriteLine("| trainer | seconds (median) | best | held-out accuracy | runs (s) |");
-        Console.WriteLine("|---|---:|---:|---:|---|");
+        Console.WriteLine("| trainer | seconds (median) | best | held-out accuracy | balanced accuracy | runs (s) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|");
         foreach (var t in new[] { r.Ours }.Concat(r.Peers))
-            Console.WriteLine(F($"| {t.Name} | {t.Seconds.Median:F3} | {t.Seconds.Min:F3} | {100 * t.Accuracy:F2}% | {Join(t.Seconds, 1, "F3")} |"));
-        if (r.PeerError is { } e) Console.WriteLine($"| ML.NET | — | — | — | {e} |");
+            Console.WriteLine(F($"| {t.Name} | {t.Seconds.Median:F3} | {t.Seconds.Min:F3} | {100 * t.Accuracy:F2}% | {100 * t.BalancedAccuracy:F2}% | {Join(t.Seconds, 1, "F3")} |"));
+        if (r.PeerError is { } e) Console.WriteLine($"| ML.NET | — | — | — | — | {e} |");
         Console.WriteLine();
         Console.WriteLine($"ours: {r.Ours.Detail}");
         if (r.BestPeer is { } best)

@@ -36,7 +36,8 @@ public sealed record TrainingBenchmarkOptions
 /// <param name="Accuracy">Accuracy on the held-out rows (of the last repeat).</param>
 /// <param name="Accuracies">Accuracy per repeat (equal when the trainer is deterministic).</param>
 /// <param name="Detail">What was timed.</param>
-public sealed record TrainerResult(string Name, Samples Seconds, double Accuracy, IReadOnlyList<double> Accuracies, string Detail);
+/// <param name="BalancedAccuracy">Mean per-class recall on the held-out rows (ML.NET's macro accuracy), of the last repeat.</param>
+public sealed record TrainerResult(string Name, Samples Seconds, double Accuracy, IReadOnlyList<double> Accuracies, string Detail, double BalancedAccuracy);
 
 /// <summary>All figures of one <see cref="TrainingBenchmark"/> run.</summary>
 /// <param name="Split">How train and held-out rows were chosen.</param>
@@ -98,6 +99,7 @@ public static class TrainingBenchmark
             // Ours: Trainer.Fit on the train rows only (it holds out its own validation fraction for early stopping).
             var seconds = new List<double>();
             var accuracies = new List<double>();
+            var balanced = 0.0;
             for (var r = 0; r < options.Repeat; r++)
             {
                 Step($"ours {r + 1}/{options.Repeat}");
@@ -107,12 +109,14 @@ public static class TrainingBenchmark
                 var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct);
                 seconds.Add(clock.Elapsed.TotalSeconds);
                 using var model = HeadModel.Load(head);
-                accuracies.Add(HeadEvaluation.Evaluate(model, test).Accuracy);
+                var metrics = HeadEvaluation.Evaluate(model, test);
+                accuracies.Add(metrics.Accuracy);
+                balanced = metrics.BalancedAccuracy;
                 if (r == 0) description += $"; ours: best epoch {trained.Info.Metrics.BestEpoch}/{trained.Info.Metrics.EpochsRun}";
             }
             var o = options.Training;
             var ours = new TrainerResult("OnnxTransfer Trainer", new Samples(seconds), accuracies[^1], accuracies,
-                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"));
+                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
 
             var peers = new List<TrainerResult>();
             string? peerError = options.BenchFolder is null ? "not run (no bench folder given)" : null;
@@ -128,7 +132,7 @@ public static class TrainingBenchmark
                     var testCsv = Path.Combine(work, "test.csv");
                     InterchangeCsv.Write(trainCsv, train);
                     InterchangeCsv.Write(testCsv, test);
-                    var runs = new Dictionary<string, (List<double> Seconds, List<double> Accuracy)>(StringComparer.Ordinal);
+                    var runs = new Dictionary<string, (List<double> Seconds, List<double> Accuracy, List<double> Balanced)>(StringComparer.Ordinal);
                     for (var r = 0; r < options.Repeat; r++)
                     {
                         Step($"ML.NET {r + 1}/{options.Repeat}");
@@ -136,13 +140,14 @@ public static class TrainingBenchmark
                         foreach (var line in lines)
                         {
                             var name = line.GetProperty("trainer").GetString()!;
-                            if (!runs.TryGetValue(name, out var run)) runs[name] = run = ([], []);
+                            if (!runs.TryGetValue(name, out var run)) runs[name] = run = ([], [], []);
                             run.Seconds.Add(line.GetProperty("seconds").GetDouble());
                             run.Accuracy.Add(line.GetProperty("val_accuracy").GetDouble());
+                            run.Balanced.Add(line.GetProperty("val_macro_accuracy").GetDouble());
                         }
                     }
                     peers.AddRange(runs.Select(kv => new TrainerResult($"ML.NET {kv.Key}", new Samples(kv.Value.Seconds), kv.Value.Accuracy[^1],
-                        kv.Value.Accuracy, "MLContext(seed: 0), default options; Fit only (CSV parsed and cached before)")));
+                        kv.Value.Accuracy, "MLContext(seed: 0), default options; Fit only (CSV parsed and cached before)", kv.Value.Balanced[^1])));
                 }
                 catch (Exception e) when (e is PeerException or KeyNotFoundException or InvalidOperationException)
                 {
