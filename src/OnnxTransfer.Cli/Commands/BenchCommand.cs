@@ -52,18 +52,19 @@ public static class BenchCommand
         var repeat = new Option<int>("--repeat") { Description = "Runs of every measurement (figures are medians).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "Decode workers of our pipeline (default: the pipeline's)." };
         var intraOp = new Option<int?>("--intra-op") { Description = "ORT intra-op threads of our pipeline's session (default: the extractor's)." };
+        var spin = new Option<bool>("--intra-op-spin") { Description = "Let ORT's intra-op threads of our pipeline's session spin between operators." };
         var peers = PeersOption();
         var noPeer = NoPeerOption();
         var json = JsonOption();
         var command = new Command("extract", "Images/s of our extraction pipeline vs a naive loop, inference alone, ML.NET's image pipeline and the machine's limit.")
         {
-            backbone, data, batch, repeat, threads, intraOp, peers, noPeer, json,
+            backbone, data, batch, repeat, threads, intraOp, spin, peers, noPeer, json,
         };
         command.SetAction(async (pr, ct) =>
         {
             var settings = pr.GetValue(intraOp) is { } n ? SessionSettings.Default with { IntraOpThreads = Math.Max(1, n) } : null;
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
-                new FeatureBackboneOptions { Device = ExecutionDevice.Cpu, Settings = settings }, p, ct));
+                new FeatureBackboneOptions { Device = ExecutionDevice.Cpu, Settings = settings, IntraOpSpinning = pr.GetValue(spin) }, p, ct));
             var dataset = fb.LoadDataset(pr.GetValue(data)!);
             var options = new ExtractionBenchmarkOptions
             {

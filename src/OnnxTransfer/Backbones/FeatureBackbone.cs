@@ -15,8 +15,16 @@ public sealed record FeatureBackboneOptions
     /// <summary>Where the models run.</summary>
     public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
 
-    /// <summary>Session tuning (threads, optimisation level); null: <see cref="FeatureBackbone.DefaultSessionSettings"/>.</summary>
+    /// <summary>Session tuning (threads, optimisation level).</summary>
     public SessionSettings? Settings { get; init; }
+
+    /// <summary>
+    /// Whether ORT's intra-op threads spin (busy-wait) for work between operators. Off by default: the extraction
+    /// pipeline's decode workers share the cores with them, and a spinning thread holds a core a decode worker
+    /// needs. `onnxtransfer bench extract` on 2 cores, one intra-op thread per core: spinning cost 6.4 → 7.0 ms CPU
+    /// per image on hymenoptera (decode-heavy) and 2.9 → 3.1 ms on chest_xray (inference-heavy), and images/s with it.
+    /// </summary>
+    public bool IntraOpSpinning { get; init; }
 
     /// <summary>Tensor to cut at; null takes the manifest's feature tensor (or auto for plain files).</summary>
     public string? CutAt { get; init; }
@@ -97,24 +105,16 @@ public sealed class FeatureBackbone : IDisposable
     /// <summary>File extensions this backbone's datasets use.</summary>
     public IReadOnlyList<string> DatasetExtensions => Kind == BackboneKind.Speech ? DatasetLoadOptions.AudioExtensions : DatasetLoadOptions.ImageExtensions;
 
-    /// <summary>
-    /// The session settings when none are given: ORT intra-op threads on half the cores (at least one), because the
-    /// extraction pipeline's decode workers (one per core) run at the same time. With a thread per core ORT's
-    /// intra-op pool spins while decode workers hold the cores: `onnxtransfer bench extract` on 2 cores measured
-    /// 8.0 ms of CPU per image with 2 intra-op threads against 5.4–5.8 ms with 1 (the limit, all work useful: 5.0–5.3 ms).
-    /// </summary>
-    public static SessionSettings DefaultSessionSettings =>
-        SessionSettings.Default with { IntraOpThreads = Math.Max(1, Environment.ProcessorCount / 2) };
-
     /// <summary>Resolves <paramref name="nameOrPath"/> (registry name or .onnx file), cuts it and opens a session.</summary>
     public static async Task<FeatureBackbone> LoadAsync(string nameOrPath, FeatureBackboneOptions? options = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new FeatureBackboneOptions();
         var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct);
-        var sessions = SessionFactory.Create(options.Device, options.Settings ?? DefaultSessionSettings);
+        var sessions = SessionFactory.Create(options.Device, options.Settings);
         try
         {
+            sessions.Options.AddSessionConfigEntry("session.intra_op.allow_spinning", options.IntraOpSpinning ? "1" : "0");
             return source.Manifest?.Kind == BackboneKind.Speech
                 ? LoadSpeech(source, options, sessions)
                 : LoadImage(source, options, sessions);
