@@ -70,7 +70,7 @@ public static class BenchmarkRenderer
 
     private static void Ratio(string name, double value, double target, string unit)
     {
-        var text = unit == "%" ? F($"{100 * value:F0}%") : F($"{value:F2}×");
+        var text = unit == "%" ? F($"{100 * value:F1}%") : F($"{value:F2}×");
         var goal = unit == "%" ? F($"≥ {100 * target:F0}%") : F($"≥ {target:0.#}×");
         Console.WriteLine($"| {name} | {text} | {goal} | {(value >= target ? "met" : "MISSED")} |");
     }
