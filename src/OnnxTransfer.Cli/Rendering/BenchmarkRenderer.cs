@@ -38,8 +38,8 @@ public static class BenchmarkRenderer
         Console.WriteLine(F($"| CPU per image: naive ÷ ours | {r.Naive.CpuSecondsPerItem.Median / r.Ours.CpuSecondsPerItem.Median:F2}× | | load-independent |"));
         Console.WriteLine();
         var peak = r.Peer?.PeakWorkingSetBytes is { } pp ? F($"; ML.NET peer process {pp / 1e6:F0} MB") : "";
-        if (r.LoadAverage.Before is { } before)
-            Console.WriteLine(F($"load average (1 min) before/after: {before:F2} / {r.LoadAverage.After:F2} on {r.Cores} cores (other processes' load lowers every wall-clock figure but not the CPU-time ones)"));
+        if (r.LoadAverageBefore is { } before)
+            Console.WriteLine(F($"load average (1 min) before/after: {before:F2} / {r.LoadAverageAfter:F2} on {r.Cores} cores (other processes' load lowers every wall-clock figure but not the CPU-time ones)"));
         Console.WriteLine(F($"peak working set: ours {r.OursPeakWorkingSetBytes / 1e6:F0} MB (whole process after our first run){peak}"));
     }
 

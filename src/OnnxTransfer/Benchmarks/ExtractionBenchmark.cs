@@ -86,8 +86,10 @@ public sealed record ExtractionBenchmarkResult
     /// <summary>Process peak working set right after our pipeline's first run (before anything else allocates).</summary>
     public required long OursPeakWorkingSetBytes { get; init; }
 
-    /// <summary>The 1-minute load average before and after the benchmark (Linux; null elsewhere): how busy the machine was.</summary>
-    public (double? Before, double? After) LoadAverage { get; init; }
+    /// <summary>The 1-minute load average before the benchmark (Linux; null elsewhere): how busy the machine was.</summary>
+    public double? LoadAverageBefore { get; init; }
+    /// <summary>The 1-minute load average after the benchmark (Linux; null elsewhere).</summary>
+    public double? LoadAverageAfter { get; init; }
 
     /// <summary>
     /// The limit's CPU per item ÷ our CPU per item: the share of our CPU time that is useful work. Unlike
@@ -337,7 +339,8 @@ public static class ExtractionBenchmark
             DecodeCpuSecondsPerItem = decodeSamples,
             InferenceCpuSecondsPerItem = inferenceSamples,
             OursPeakWorkingSetBytes = oursPeak,
-            LoadAverage = (loadBefore, LoadAverage()),
+            LoadAverageBefore = loadBefore,
+            LoadAverageAfter = LoadAverage(),
         };
     }
 
