@@ -187,10 +187,10 @@ public static class ExtractionBenchmark
         var oursItems = 0;
         try
         {
-            // Warm-up (untimed): JIT of the pipeline and ORT's first runs stay out of the figures, as they do for
-            // the peer's "after the first image" figure.
+            // Warm-up (untimed): JIT (until the hot loops reach tier 1) and ORT's first runs stay out of the figures,
+            // as they do for the peer's "after the first image" figure. 2 batches left the first repeat ~30 % slow.
             Step("warm-up");
-            await backbone.ExtractAsync(items.Take(Math.Min(items.Count, 2 * batch)).ToArray(), Path.Combine(work, "warm-up.parquet"), pipeline, null, ct);
+            await backbone.ExtractAsync(items.Take(Math.Min(items.Count, Math.Max(128, 4 * batch))).ToArray(), Path.Combine(work, "warm-up.parquet"), pipeline, null, ct);
             for (var r = 0; r < options.Repeat; r++)
             {
                 var of = $"{r + 1}/{options.Repeat}";
