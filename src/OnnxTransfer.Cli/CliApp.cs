@@ -19,6 +19,7 @@ public static class CliApp
     {
         // One line per command; keep alphabetical.
         yield return BackbonesCommand.Create();
+        yield return BenchCommand.Create();
         yield return CutCommand.Create();
         yield return DequantizeCommand.Create();
         yield return DoctorCommand.Create();

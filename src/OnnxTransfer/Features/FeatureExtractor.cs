@@ -209,7 +209,9 @@ public sealed class FeatureExtractor
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var next = -1;
 
-            async Task Decode()
+            // Decode workers are dedicated threads that block when the channel is full: as thread-pool tasks they
+            // took every pool thread on a small machine and the consumer's continuation (the inference) waited.
+            void Decode()
             {
                 while (true)
                 {
@@ -228,7 +230,11 @@ public sealed class FeatureExtractor
                         pool.Return(buffer);
                         decoded = new Decoded(item, null, e is OnnxTransferException ? e.Message : $"{e.GetType().Name}: {e.Message}");
                     }
-                    try { await channel.Writer.WriteAsync(decoded, stop.Token); }
+                    try
+                    {
+                        if (!channel.Writer.TryWrite(decoded))
+                            channel.Writer.WriteAsync(decoded, stop.Token).AsTask().GetAwaiter().GetResult();
+                    }
                     catch (OperationCanceledException)
                     {
                         if (decoded.Buffer is not null) pool.Return(decoded.Buffer);
@@ -237,7 +243,8 @@ public sealed class FeatureExtractor
                 }
             }
 
-            var workers = Enumerable.Range(0, threads).Select(_ => Task.Run(Decode, CancellationToken.None)).ToArray();
+            var workers = Enumerable.Range(0, threads)
+                .Select(_ => Task.Factory.StartNew(Decode, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
             var decoding = Task.WhenAll(workers).ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
 
             var batchItems = new List<DatasetItem>(_batchSize);

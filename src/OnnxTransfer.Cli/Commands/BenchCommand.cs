@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Benchmarks;
+using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.Features;
+using OnnxTransfer.Runtime;
+
+namespace OnnxTransfer.Cli.Commands;
+
+/// <summary>`onnxtransfer bench extract|train`: measure our pipeline against naive code, ML.NET peers and the machine's limit.</summary>
+public static class BenchCommand
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create() => new("bench", "Benchmarks: feature extraction and head training against naive code and ML.NET (bench/ peers), with ratios.")
+    {
+        Extract(),
+        Train(),
+    };
+
+    private static Option<string?> PeersOption() => new("--peers")
+    {
+        Description = "The repository's bench/ folder with the ML.NET peer projects (default: found upwards from here or from the tool).",
+    };
+
+    private static Option<bool> NoPeerOption() => new("--no-peer") { Description = "Skip the ML.NET peer." };
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Print all figures as JSON instead of tables." };
+
+    private static string? BenchFolder(ParseResult pr, Option<string?> peers, Option<bool> noPeer)
+    {
+        if (pr.GetValue(noPeer)) return null;
+        if (pr.GetValue(peers) is { } given)
+            return Directory.Exists(given) ? Path.GetFullPath(given)
+                : throw new OnnxTransferException($"--peers {given}: no such folder; give the repository's bench/ folder.");
+        return PeerProgram.FindBenchFolder([Environment.CurrentDirectory, AppContext.BaseDirectory]);
+    }
+
+    private static Command Extract()
+    {
+        var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name or .onnx path.", Required = true };
+        var data = new Option<string>("--data", "-d") { Description = "Image dataset folder (the ML.NET peer reads every image under it).", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Items per inference call.", DefaultValueFactory = _ => 16 };
+        var repeat = new Option<int>("--repeat") { Description = "Runs of every measurement (figures are medians).", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int?>("--threads") { Description = "Decode workers of our pipeline (default: the pipeline's)." };
+        var intraOp = new Option<int?>("--intra-op") { Description = "ORT intra-op threads of our pipeline's session (default: the extractor's)." };
+        var spin = new Option<bool>("--intra-op-spin") { Description = "Let ORT's intra-op threads of our pipeline's session spin between operators." };
+        var peers = PeersOption();
+        var noPeer = NoPeerOption();
+        var json = JsonOption();
+        var command = new Command("extract", "Images/s of our extraction pipeline vs a naive loop, inference alone, ML.NET's image pipeline and the machine's limit.")
+        {
+            backbone, data, batch, repeat, threads, intraOp, spin, peers, noPeer, json,
+        };
+        command.SetAction(async (pr, ct) =>
+        {
+            var settings = pr.GetValue(intraOp) is { } n ? SessionSettings.Default with { IntraOpThreads = Math.Max(1, n) } : null;
+            using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
+                new FeatureBackboneOptions { Device = ExecutionDevice.Cpu, Settings = settings, IntraOpSpinning = pr.GetValue(spin) }, p, ct));
+            var dataset = fb.LoadDataset(pr.GetValue(data)!);
+            var options = new ExtractionBenchmarkOptions
+            {
+                BatchSize = pr.GetValue(batch),
+                Repeat = pr.GetValue(repeat),
+                DecodeThreads = pr.GetValue(threads),
+                BenchFolder = BenchFolder(pr, peers, noPeer),
+            };
+            var result = await ProgressRenderer.RunAsync("bench", p => ExtractionBenchmark.RunAsync(fb, dataset.Items, dataset.Root, options, p, ct));
+            if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
+            else BenchmarkRenderer.Extraction(result);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Train()
+    {
+        var features = new Option<string>("--features", "-f") { Description = "Feature store from `onnxtransfer extract` (.parquet).", Required = true };
+        var repeat = new Option<int>("--repeat") { Description = "Runs of every trainer (times are medians).", DefaultValueFactory = _ => 3 };
+        var holdout = new Option<double>("--holdout") { Description = "Held-out fraction when the table has no val/test split (stratified).", DefaultValueFactory = _ => 0.2 };
+        var seed = new Option<ulong>("--split-seed") { Description = "Seed of that split.", DefaultValueFactory = _ => 0UL };
+        var trainers = new Option<string>("--trainers") { Description = "ML.NET trainers: lbfgs, sdca.", DefaultValueFactory = _ => "lbfgs,sdca" };
+        var training = new TrainingOptionSet();
+        var peers = PeersOption();
+        var noPeer = NoPeerOption();
+        var json = JsonOption();
+        var command = new Command("train", "Wall time and held-out accuracy of our trainer vs ML.NET's LbfgsMaximumEntropy and SdcaMaximumEntropy on the same rows.")
+        {
+            features, repeat, holdout, seed, trainers, peers, noPeer, json,
+        };
+        training.AddTo(command);
+        command.SetAction(async (pr, ct) =>
+        {
+            var table = await FeatureStore.ReadAsync(pr.GetValue(features)!, ct);
+            var options = new TrainingBenchmarkOptions
+            {
+                Training = training.Read(pr),
+                Repeat = pr.GetValue(repeat),
+                HoldoutFraction = pr.GetValue(holdout),
+                SplitSeed = pr.GetValue(seed),
+                BenchFolder = BenchFolder(pr, peers, noPeer),
+                PeerTrainers = pr.GetValue(trainers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            };
+            var result = await ProgressRenderer.RunAsync("bench", p => TrainingBenchmark.RunAsync(table, options, p, ct));
+            if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
+            else BenchmarkRenderer.Training(result, pr.GetValue(features)!);
+            return 0;
+        });
+        return command;
+    }
+}

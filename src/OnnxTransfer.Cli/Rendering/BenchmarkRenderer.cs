@@ -1,0 +1,82 @@
+using System.Globalization;
+using OnnxTransfer.Benchmarks;
+
+namespace OnnxTransfer.Cli.Rendering;
+
+/// <summary>Prints benchmark figures as Markdown tables (stdout), ready to paste into a README.</summary>
+public static class BenchmarkRenderer
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>The extraction table, the ratios against their targets and peak memory.</summary>
+    public static void Extraction(ExtractionBenchmarkResult r)
+    {
+        Console.WriteLine(F($"{r.Backbone}: {r.Items} items ({r.Failed} not decodable, left out), batch {r.BatchSize}, {r.Cores} cores, median of {r.Repeat} runs; ours: {r.DecodeThreads} decode workers, {r.IntraOpThreads} intra-op threads"));
+        Console.WriteLine();
+        Console.WriteLine("| | pipeline | images/s (median) | best | runs | CPU ms/image (median) |");
+        Console.WriteLine("|---|---|---:|---:|---|---:|");
+        Row("a", r.Ours);
+        Row("b", r.Naive);
+        Row("c", r.InferenceOnly);
+        if (r.Peer is { } p)
+            Console.WriteLine(F($"| d | ML.NET image pipeline (after its first image; incl. first: {p.ItemsPerSecond.Median:F1}) | {p.ItemsPerSecondAfterFirst.Median:F1} | {p.ItemsPerSecondAfterFirst.Max:F1} | {Join(p.ItemsPerSecondAfterFirst)} | {1000 * p.CpuSecondsPerItemAfterFirst.Median:F2} |"));
+        else
+            Console.WriteLine($"| d | ML.NET image pipeline | — | — | {r.PeerError} | — |");
+        var l = r.Limit;
+        Console.WriteLine(F($"| e | machine limit: {l.Cores} cores ÷ ({1000 * l.DecodeCpuSecondsPerItem:F2} ms decode + {1000 * l.InferenceCpuSecondsPerItem:F2} ms inference CPU per image) | {l.ItemsPerSecond:F1} | | decode ms {Join(r.DecodeCpuSecondsPerItem, 1000, "F2")}; inference ms {Join(r.InferenceCpuSecondsPerItem, 1000, "F2")} | {1000 * l.CpuSecondsPerItem:F2} |"));
+        Console.WriteLine();
+        Console.WriteLine("| ratio | value | target | |");
+        Console.WriteLine("|---|---:|---:|---|");
+        Ratio("ours / naive", r.OursOverNaive, 2, "x");
+        if (r.OursOverPeer is { } peer) Ratio("ours / ML.NET", peer, 1.5, "x");
+        else Console.WriteLine("| ours / ML.NET | — | ≥ 1.5× | peer missing |");
+        Ratio("ours / machine limit", r.OursOverLimit, 0.85, "%");
+        Console.WriteLine(F($"| ours / inference only | {100 * r.OursOverInference:F0}% | | |"));
+        Console.WriteLine(F($"| CPU efficiency: limit's {1000 * r.Limit.CpuSecondsPerItem:F2} ms ÷ ours {1000 * r.Ours.CpuSecondsPerItem.Median:F2} ms CPU per image | {100 * r.CpuEfficiency:F0}% | | load-independent |"));
+        if (r.Peer is { CpuSecondsPerItemAfterFirst.Values.Count: > 0 } cp)
+            Console.WriteLine(F($"| CPU per image: ML.NET ÷ ours | {cp.CpuSecondsPerItemAfterFirst.Median / r.Ours.CpuSecondsPerItem.Median:F2}× | | load-independent |"));
+        Console.WriteLine(F($"| CPU per image: naive ÷ ours | {r.Naive.CpuSecondsPerItem.Median / r.Ours.CpuSecondsPerItem.Median:F2}× | | load-independent |"));
+        Console.WriteLine();
+        var peak = r.Peer?.PeakWorkingSetBytes is { } pp ? F($"; ML.NET peer process {pp / 1e6:F0} MB") : "";
+        if (r.LoadAverageBefore is { } before)
+            Console.WriteLine(F($"load average (1 min) before/after: {before:F2} / {r.LoadAverageAfter:F2} on {r.Cores} cores (other processes' load lowers every wall-clock figure but not the CPU-time ones)"));
+        Console.WriteLine(F($"peak working set: ours {r.OursPeakWorkingSetBytes / 1e6:F0} MB (whole process after our first run){peak}"));
+    }
+
+    /// <summary>The training table and ratios.</summary>
+    public static void Training(TrainingBenchmarkResult r, string features)
+    {
+        Console.WriteLine(F($"{Path.GetFileName(features)}: {r.TrainRows} train rows → {r.TestRows} held-out rows, {r.Dimension}-d, classes {string.Join(", ", r.Classes)}; {r.Split}"));
+        Console.WriteLine();
+        Console.WriteLine("| trainer | seconds (median) | best | held-out accuracy | balanced accuracy | runs (s) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|");
+        foreach (var t in new[] { r.Ours }.Concat(r.Peers))
+            Console.WriteLine(F($"| {t.Name} | {t.Seconds.Median:F3} | {t.Seconds.Min:F3} | {100 * t.Accuracy:F2}% | {100 * t.BalancedAccuracy:F2}% | {Join(t.Seconds, 1, "F3")} |"));
+        if (r.PeerError is { } e) Console.WriteLine($"| ML.NET | — | — | — | — | {e} |");
+        Console.WriteLine();
+        Console.WriteLine($"ours: {r.Ours.Detail}");
+        if (r.BestPeer is { } best)
+        {
+            var faster = best.Seconds.Median / r.Ours.Seconds.Median;
+            Console.WriteLine(F($"best peer {best.Name}: accuracy gap {r.AccuracyGapPoints:+0.00;-0.00} points (target ≥ -1: {(r.AccuracyGapPoints >= -1 ? "met" : "MISSED")}), ") +
+                              F($"time ours/peer {r.Ours.Seconds.Median / best.Seconds.Median:F2} ({(faster > 1 ? "ours faster" : "peer faster")})"));
+            foreach (var p in r.Peers.Where(p => p != best))
+                Console.WriteLine(F($"vs {p.Name}: accuracy gap {100 * (r.Ours.Accuracy - p.Accuracy):+0.00;-0.00} points, time ours/peer {r.Ours.Seconds.Median / p.Seconds.Median:F2}"));
+        }
+    }
+
+    private static void Row(string key, ThroughputResult t) =>
+        Console.WriteLine(F($"| {key} | {t.Name}: {t.Detail} | {t.ItemsPerSecond.Median:F1} | {t.ItemsPerSecond.Max:F1} | {Join(t.ItemsPerSecond)} | {1000 * t.CpuSecondsPerItem.Median:F2} |"));
+
+    private static void Ratio(string name, double value, double target, string unit)
+    {
+        var text = unit == "%" ? F($"{100 * value:F1}%") : F($"{value:F2}×");
+        var goal = unit == "%" ? F($"≥ {100 * target:F0}%") : F($"≥ {target:0.#}×");
+        Console.WriteLine($"| {name} | {text} | {goal} | {(value >= target ? "met" : "MISSED")} |");
+    }
+
+    private static string Join(Samples s, double scale = 1, string format = "F1") =>
+        string.Join(", ", s.Values.Select(v => (v * scale).ToString(format, Inv)));
+
+    private static string F(FormattableString s) => s.ToString(Inv);
+}

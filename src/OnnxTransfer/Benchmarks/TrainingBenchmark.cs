@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using OnnxTransfer.Evaluation;
+using OnnxTransfer.Features;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Benchmarks;
+
+/// <summary>Settings of a <see cref="TrainingBenchmark"/>.</summary>
+public sealed record TrainingBenchmarkOptions
+{
+    /// <summary>Our trainer's options (defaults: linear head, AdamW, early stopping on a 10 % hold-out of the train rows).</summary>
+    public TrainingOptions Training { get; init; } = new();
+
+    /// <summary>How often every trainer runs; times are medians (accuracies do not change: every trainer is seeded).</summary>
+    public int Repeat { get; init; } = 3;
+
+    /// <summary>Test fraction when the table has no val/test split.</summary>
+    public double HoldoutFraction { get; init; } = 0.2;
+
+    /// <summary>Seed of that stratified split.</summary>
+    public ulong SplitSeed { get; init; } = 0;
+
+    /// <summary>The repository's bench folder holding MlNetTrainerPeer; null: the ML.NET trainers are skipped.</summary>
+    public string? BenchFolder { get; init; }
+
+    /// <summary>ML.NET trainers to run (MlNetTrainerPeer's --trainers).</summary>
+    public IReadOnlyList<string> PeerTrainers { get; init; } = ["lbfgs", "sdca"];
+
+    /// <summary>Folder for heads and CSVs; null: a new temp folder, deleted afterwards.</summary>
+    public string? WorkDirectory { get; init; }
+}
+
+/// <summary>Time and held-out accuracy of one trainer.</summary>
+/// <param name="Name">Trainer name.</param>
+/// <param name="Seconds">Wall time of training, per repeat.</param>
+/// <param name="Accuracy">Accuracy on the held-out rows (of the last repeat).</param>
+/// <param name="Accuracies">Accuracy per repeat (equal when the trainer is deterministic).</param>
+/// <param name="Detail">What was timed.</param>
+/// <param name="BalancedAccuracy">Mean per-class recall on the held-out rows (ML.NET's macro accuracy), of the last repeat.</param>
+public sealed record TrainerResult(string Name, Samples Seconds, double Accuracy, IReadOnlyList<double> Accuracies, string Detail, double BalancedAccuracy);
+
+/// <summary>All figures of one <see cref="TrainingBenchmark"/> run.</summary>
+/// <param name="Split">How train and held-out rows were chosen.</param>
+/// <param name="TrainRows">Rows every trainer trains on.</param>
+/// <param name="TestRows">Held-out rows every trainer is scored on.</param>
+/// <param name="Dimension">Feature dimension.</param>
+/// <param name="Classes">Class names.</param>
+/// <param name="Ours">Our trainer.</param>
+/// <param name="Peers">The ML.NET trainers that ran.</param>
+/// <param name="PeerError">Why peers are missing, or null.</param>
+public sealed record TrainingBenchmarkResult(string Split, int TrainRows, int TestRows, int Dimension, IReadOnlyList<string> Classes,
+    TrainerResult Ours, IReadOnlyList<TrainerResult> Peers, string? PeerError)
+{
+    /// <summary>The most accurate peer (fastest among equals), or null.</summary>
+    public TrainerResult? BestPeer => Peers.OrderByDescending(p => p.Accuracy).ThenBy(p => p.Seconds.Median).FirstOrDefault();
+
+    /// <summary>Our accuracy minus the best peer's, in percentage points.</summary>
+    public double? AccuracyGapPoints => BestPeer is { } p ? 100 * (Ours.Accuracy - p.Accuracy) : null;
+}
+
+/// <summary>
+/// Trains heads on the same rows with our <see cref="Trainer"/> and with ML.NET's LbfgsMaximumEntropy and
+/// SdcaMaximumEntropy (bench/MlNetTrainerPeer, a child process reading <see cref="InterchangeCsv"/> files), and
+/// scores all on the same held-out rows: a table's val/test split, else a seeded stratified hold-out.
+/// </summary>
+public static class TrainingBenchmark
+{
+    /// <summary>Train rows and held-out rows of <paramref name="table"/>, and a description of the split.</summary>
+    public static (FeatureTable Train, FeatureTable Test, string Description) Holdout(FeatureTable table, double fraction, ulong seed)
+    {
+        var splits = FeatureSplits.From(table);
+        if (splits.Holdout is { } holdout)
+            return (splits.Train, holdout, $"train split → {(splits.Test is not null ? "test" : "val")} split");
+        if (fraction is <= 0 or >= 1)
+            throw new OnnxTransferException($"hold-out fraction {fraction} must be between 0 and 1.");
+        var (_, test) = Trainer.StratifiedSplit(TrainingSet.FromTable(splits.Train), fraction, seed);
+        var held = test.ToHashSet();
+        if (held.Count == 0)
+            throw new OnnxTransferException($"{table.Count} rows are too few for a {fraction:P0} hold-out; use a bigger table.");
+        return (splits.Train.Where(i => !held.Contains(i)), splits.Train.Where(held.Contains),
+            FormattableString.Invariant($"stratified {100 * (1 - fraction):0}/{100 * fraction:0} split of the train rows (seed {seed})"));
+    }
+
+    /// <summary>Runs the benchmark on <paramref name="table"/>.</summary>
+    public static async Task<TrainingBenchmarkResult> RunAsync(FeatureTable table, TrainingBenchmarkOptions? options = null,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        options ??= new TrainingBenchmarkOptions();
+        if (options.Repeat < 1) throw new OnnxTransferException($"bench: repeat {options.Repeat} must be at least 1.");
+        var (train, test, description) = Holdout(table, options.HoldoutFraction, options.SplitSeed);
+        var work = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), $"onnxtransfer-bench-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        Directory.CreateDirectory(work);
+        var peerWanted = options.BenchFolder is not null && options.PeerTrainers.Count > 0;
+        var total = options.Repeat * (peerWanted ? 2 : 1) + (peerWanted ? 2 : 0);
+        var step = 0;
+        void Step(string what) => progress?.Report(new ProgressUpdate("bench", step++, total, "runs", what));
+        try
+        {
+            // Ours: Trainer.Fit on the train rows only (it holds out its own validation fraction for early stopping).
+            var seconds = new List<double>();
+            var accuracies = new List<double>();
+            var balanced = 0.0;
+            for (var r = 0; r < options.Repeat; r++)
+            {
+                Step($"ours {r + 1}/{options.Repeat}");
+                var head = Path.Combine(work, $"head-{r}");
+                GC.Collect();
+                var clock = Stopwatch.StartNew();
+                var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct);
+                seconds.Add(clock.Elapsed.TotalSeconds);
+                using var model = HeadModel.Load(head);
+                var metrics = HeadEvaluation.Evaluate(model, test);
+                accuracies.Add(metrics.Accuracy);
+                balanced = metrics.BalancedAccuracy;
+                if (r == 0) description += $"; ours: best epoch {trained.Info.Metrics.BestEpoch}/{trained.Info.Metrics.EpochsRun}";
+            }
+            var o = options.Training;
+            var ours = new TrainerResult("OnnxTransfer Trainer", new Samples(seconds), accuracies[^1], accuracies,
+                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
+
+            var peers = new List<TrainerResult>();
+            string? peerError = options.BenchFolder is null ? "not run (no bench folder given)" : null;
+            if (peerWanted)
+            {
+                try
+                {
+                    Step("build MlNetTrainerPeer");
+                    var peer = PeerProgram.In(options.BenchFolder!, "MlNetTrainerPeer");
+                    var assembly = await peer.BuildAsync(ct);
+                    Step("write CSVs");
+                    var trainCsv = Path.Combine(work, "train.csv");
+                    var testCsv = Path.Combine(work, "test.csv");
+                    InterchangeCsv.Write(trainCsv, train);
+                    InterchangeCsv.Write(testCsv, test);
+                    var runs = new Dictionary<string, (List<double> Seconds, List<double> Accuracy, List<double> Balanced)>(StringComparer.Ordinal);
+                    for (var r = 0; r < options.Repeat; r++)
+                    {
+                        Step($"ML.NET {r + 1}/{options.Repeat}");
+                        var lines = await peer.RunAsync(assembly, [trainCsv, testCsv, "--trainers", string.Join(',', options.PeerTrainers)], ct);
+                        foreach (var line in lines)
+                        {
+                            var name = line.GetProperty("trainer").GetString()!;
+                            if (!runs.TryGetValue(name, out var run)) runs[name] = run = ([], [], []);
+                            run.Seconds.Add(line.GetProperty("seconds").GetDouble());
+                            run.Accuracy.Add(line.GetProperty("val_accuracy").GetDouble());
+                            run.Balanced.Add(line.GetProperty("val_macro_accuracy").GetDouble());
+                        }
+                    }
+                    peers.AddRange(runs.Select(kv => new TrainerResult($"ML.NET {kv.Key}", new Samples(kv.Value.Seconds), kv.Value.Accuracy[^1],
+                        kv.Value.Accuracy, "MLContext(seed: 0), default options; Fit only (CSV parsed and cached before)", kv.Value.Balanced[^1])));
+                }
+                catch (Exception e) when (e is PeerException or KeyNotFoundException or InvalidOperationException)
+                {
+                    peerError = e.Message;
+                }
+            }
+            progress?.Report(new ProgressUpdate("bench", total, total, "runs"));
+            return new TrainingBenchmarkResult(description, train.Count, test.Count, table.Dimension, train.Classes(), ours, peers, peerError);
+        }
+        finally
+        {
+            if (options.WorkDirectory is null)
+                try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
