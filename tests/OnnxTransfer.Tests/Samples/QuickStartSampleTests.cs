@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace OnnxTransfer.Tests.Samples;
+namespace OnnxTransfer.Tests.SampleApps;
 
 /// <summary>The samples/QuickStart console app builds and runs: trains on a folder, then predicts.</summary>
 public class QuickStartSampleTests
