@@ -42,7 +42,7 @@ internal sealed class TrainingOptionSet
 {
     public Option<string> Head { get; } = new("--head") { Description = "Head: linear, or mlp:H1[,H2...][+layernorm][+dropout=P].", DefaultValueFactory = _ => "linear" };
     public Option<int?> Epochs { get; } = new("--epochs") { Description = "Epochs (default 30; early stopping may end sooner)." };
-    public Option<double?> LearningRate { get; } = new("--lr") { Description = "Peak learning rate (default 1e-3 for AdamW, 1e-2 for SGD)." };
+    public Option<double?> LearningRate { get; } = new("--lr") { Description = "Peak learning rate (default 1e-2)." };
     public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adamw or sgd.", DefaultValueFactory = _ => "adamw" };
     public Option<int?> Batch { get; } = new("--batch-size") { Description = "Rows per training step (default 64)." };
     public Option<double?> ValSplit { get; } = new("--val-split") { Description = "Validation fraction held out when the data has no val split (default 0.1)." };
@@ -67,7 +67,7 @@ internal sealed class TrainingOptionSet
         {
             Spec = HeadSpec.Parse(pr.GetValue(Head)!),
             Epochs = pr.GetValue(Epochs) ?? defaults.Epochs,
-            LearningRate = pr.GetValue(LearningRate) ?? (sgd ? 1e-2 : defaults.LearningRate),
+            LearningRate = pr.GetValue(LearningRate) ?? defaults.LearningRate,
             Optimizer = defaults.Optimizer with { Kind = sgd ? OptimizerKind.Sgd : OptimizerKind.AdamW },
             BatchSize = pr.GetValue(Batch) ?? defaults.BatchSize,
             ValidationFraction = pr.GetValue(ValSplit) ?? defaults.ValidationFraction,

@@ -50,7 +50,7 @@ public sealed record TrainingOptions
     /// <summary>Rows per mini-batch.</summary>
     public int BatchSize { get; init; } = 64;
     /// <summary>Base learning rate.</summary>
-    public double LearningRate { get; init; } = 1e-3;
+    public double LearningRate { get; init; } = 1e-2;
     /// <summary>Learning-rate schedule.</summary>
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Cosine;
     /// <summary>Fraction of all steps used to warm up (for <see cref="LearningRateSchedule.WarmupLinear"/>).</summary>
