@@ -114,9 +114,9 @@ public sealed class Learner : IDisposable
     /// </summary>
     public OnnxTransfer.Onnx.OnnxModel Export(string headDir, string modelPath, bool embedPreprocessing = false)
     {
-        if (Backbone.Kind != BackboneKind.Image)
-            throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; export speech heads with `onnxtransfer wakeword train`.");
-        var model = ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
+        var model = Backbone.Kind == BackboneKind.Speech
+            ? ModelExporter.ExportSpeech(Backbone.Source.Manifest!, headDir)
+            : ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
         {
             EmbedPreprocessing = embedPreprocessing, CutAt = Options.Backbone.CutAt, Pool = Options.Backbone.Pool,
         });

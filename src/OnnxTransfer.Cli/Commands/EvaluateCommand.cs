@@ -51,7 +51,7 @@ public static class EvaluateCommand
     private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, CancellationToken ct)
     {
         using var model = TransferModel.Load(modelPath);
-        var dataset = DatasetLoader.Load(dataPath);
+        var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);
         var evaluation = ProgressRenderer.RunAsync("evaluate", p => Task.Run(() => ModelEvaluation.Evaluate(model, dataset.Items, progress: p, ct: ct), ct))

@@ -38,7 +38,7 @@ public static class PredictCommand
             if (classifier.DeviceWarning is { } warning) error.WriteLine($"warning: {warning}");
             k = Math.Min(k, classifier.Labels.Count);
 
-            var inputs = InputFiles.Expand(pr.GetValue(paths)!);
+            var inputs = InputFiles.Expand(pr.GetValue(paths)!, classifier.InputExtensions);
             using var predictions = classifier.PredictFiles(inputs.Where(i => i.Error is null).Select(i => i.Path), batchSize, ct).GetEnumerator();
             var table = new List<FilePrediction>();
             var labelled = 0;
