@@ -65,11 +65,12 @@ public sealed class Learner : IDisposable
     public LearnerOptions Options { get; }
 
     /// <summary>Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a registry name or an .onnx path.</summary>
+    /// <param name="registry">Where names are looked up (default <see cref="BackboneRegistry.Default"/>).</param>
     public static async Task<Learner> CreateAsync(string backbone, LearnerOptions? options = null,
-        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new LearnerOptions();
-        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct);
+        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry);
         return new Learner(fb, options);
     }
 
@@ -110,7 +111,8 @@ public sealed class Learner : IDisposable
 
     /// <summary>
     /// Merges the backbone and the head in <paramref name="headDir"/> into one self-contained ONNX model (labels and
-    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>.
+    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>. A speech backbone gives
+    /// a model on front-end embeddings [N,16,96] (<see cref="ModelExporter.ExportSpeech"/>), run on WAV files by Inference.TransferModel.
     /// </summary>
     public OnnxTransfer.Onnx.OnnxModel Export(string headDir, string modelPath, bool embedPreprocessing = false)
     {
