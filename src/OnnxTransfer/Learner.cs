@@ -64,8 +64,10 @@ public sealed class Learner : IDisposable
     /// <summary>The options this learner was created with.</summary>
     public LearnerOptions Options { get; }
 
-    /// <summary>Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a registry name or an .onnx path.</summary>
-    /// <param name="registry">Where names are looked up (default <see cref="BackboneRegistry.Default"/>).</param>
+    /// <summary>
+    /// Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a name in <paramref name="registry"/>
+    /// (default <see cref="BackboneRegistry.Default"/>) or an .onnx path.
+    /// </summary>
     public static async Task<Learner> CreateAsync(string backbone, LearnerOptions? options = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
