@@ -59,7 +59,7 @@ public static class ModelExporter
         registry ??= BackboneRegistry.Default;
         // A speech model's graph needs none of the front end's files (they run before it), so nothing is pulled.
         if (registry.Find(backboneNameOrPath) is { Kind: BackboneKind.Speech } speech)
-            return ExportSpeech(speech, headDir);
+            return ExportSpeech(speech, headDir, options);
         var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct);
         return Export(backbone, headDir, options);
     }
@@ -69,7 +69,7 @@ public static class ModelExporter
     {
         options ??= new ExportOptions();
         if (backbone.Manifest is { Kind: BackboneKind.Speech } speech)
-            return ExportSpeech(speech, headDir);
+            return ExportSpeech(speech, headDir, options);
         var head = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
         var model = OnnxModel.Load(backbone.ModelPath);
@@ -163,8 +163,11 @@ public static class ModelExporter
     /// models) stays outside the graph, named in the metadata (<see cref="ModelMetadata.FrontEnd"/>), so apps
     /// and <see cref="Inference.TransferModel"/> run it first; the window is the head's feature size / dim.
     /// </summary>
-    public static OnnxModel ExportSpeech(BackboneManifest frontEnd, string headDir)
+    /// <exception cref="OnnxTransferException">Image-only options (embedded preprocessing, a cut tensor, pooling) or a head that does not read embedding windows.</exception>
+    public static OnnxModel ExportSpeech(BackboneManifest frontEnd, string headDir, ExportOptions? options = null)
     {
+        if (options is not null && (options.EmbedPreprocessing || options.CutAt is not null || options.Pool is not null))
+            throw new OnnxTransferException($"backbone '{frontEnd.Name}' is a speech backbone: --embed-preprocessing, --at and --pool apply to image backbones only; export without them.");
         var head = HeadInfo.Load(headDir);
         var dim = frontEnd.Audio?.EmbeddingDim ?? Audio.SpeechFrontEnd.EmbeddingSize;
         if (head.FeatureDimension <= 0 || head.FeatureDimension % dim != 0)

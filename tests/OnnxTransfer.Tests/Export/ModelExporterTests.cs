@@ -159,6 +159,14 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_speech_backbone_refuses_image_only_options()
+    {
+        var manifest = fx.Registry.Get("openwakeword");
+        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.ExportSpeech(manifest, fx.HeadDir, new ExportOptions { EmbedPreprocessing = true }));
+        Assert.Contains("--embed-preprocessing", e.Message);
+    }
+
+    [Fact]
     public async Task A_speech_backbone_named_to_the_registry_refuses_an_image_head_without_being_pulled()
     {
         var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync("openwakeword", fx.HeadDir, registry: fx.Registry));
