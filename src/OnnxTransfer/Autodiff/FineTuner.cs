@@ -87,8 +87,16 @@ public static class FineTuner
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         var clock = Stopwatch.StartNew();
         var encoder = new ImageEncoder(preprocessing);
-        var trainCache = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
-        var valCache = val is null ? null : CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+        var (trainCache, trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
+        (trainCache, train) = Readable(trainCache, train, trainFailed);
+        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
+        float[]? valCache = null;
+        if (val is not null)
+        {
+            var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+            (valCache, val) = Readable(cache, val, failed);
+            if (val.Count == 0) (valCache, val) = (null, null);
+        }
         var cacheTime = clock.Elapsed;
         var trainLabels = train.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
         var valLabels = val?.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
@@ -172,9 +180,9 @@ public static class FineTuner
 
     /// <summary>
     /// Runs the frozen prefix once over <paramref name="items"/> and returns the boundary activations, one
-    /// [per-sample size] slice per item in order.
+    /// [per-sample size] slice per item in order, and the indices of items that could not be decoded (their slices are zeros).
     /// </summary>
-    public static float[] CacheActivations(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
+    public static (float[] Cache, IReadOnlyList<int> Failed) CacheActivations(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
         int threads = 1, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
@@ -184,18 +192,37 @@ public static class FineTuner
         var sampleSize = (int)sampleShape.Aggregate(1L, (a, b) => a * b);
         var size = BoundarySize(graph);
         var cache = new float[checked(items.Count * size)];
+        var failed = new List<int>();
         for (var start = 0; start < items.Count; start += batchSize)
         {
             ct.ThrowIfCancellationRequested();
             var n = Math.Min(batchSize, items.Count - start);
             var images = new float[n * sampleSize];
-            Parallel.For(0, n, k => encoder.Encode(items[start + k], images.AsSpan(k * sampleSize, sampleSize)));
+            var first = start;
+            Parallel.For(0, n, k =>
+            {
+                try { encoder.Encode(items[first + k], images.AsSpan(k * sampleSize, sampleSize)); }
+                catch (ImageDecodeException) { lock (failed) failed.Add(first + k); }
+            });
             using var input = OrtValue.CreateTensorValueFromMemory(images, [n, .. sampleShape]);
             using var output = session.Run(runOptions, [session.InputNames[0]], [input], [graph.Boundary]);
             output[0].GetTensorDataAsSpan<float>().CopyTo(cache.AsSpan(start * size, n * size));
             progress?.Report(new ProgressUpdate("cache", start + n, items.Count, "images", graph.Boundary));
         }
-        return cache;
+        failed.Sort();
+        return (cache, failed);
+    }
+
+    /// <summary>The cache and items without the unreadable ones.</summary>
+    private static (float[] Cache, IReadOnlyList<DatasetItem> Items) Readable(float[] cache, IReadOnlyList<DatasetItem> items, IReadOnlyList<int> failed)
+    {
+        if (failed.Count == 0) return (cache, items);
+        var size = cache.Length / items.Count;
+        var skip = failed.ToHashSet();
+        var kept = Enumerable.Range(0, items.Count).Where(i => !skip.Contains(i)).ToArray();
+        var compact = new float[kept.Length * size];
+        for (var k = 0; k < kept.Length; k++) cache.AsSpan(kept[k] * size, size).CopyTo(compact.AsSpan(k * size));
+        return (compact, kept.Select(i => items[i]).ToArray());
     }
 
     /// <summary>Per-sample element count of the boundary tensor.</summary>
