@@ -98,6 +98,8 @@ public static class FineTuner
             if (val.Count == 0) (valCache, val) = (null, null);
         }
         var cacheTime = clock.Elapsed;
+        // Shape inference walks the whole prefix; once is enough.
+        var boundaryShape = TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value!.Value).ToArray();
         var trainLabels = train.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
         var valLabels = val?.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
 
@@ -128,7 +130,7 @@ public static class FineTuner
                 {
                     ct.ThrowIfCancellationRequested();
                     var rows = order.AsSpan(start, Math.Min(t.BatchSize, order.Length - start)).ToArray();
-                    var (loss, logits, gradients) = Run(session, graph, trainCache, trainLabels, rows, values, withGradients: true);
+                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, trainCache, trainLabels, rows, values, withGradients: true);
                     if (!float.IsFinite(loss))
                         throw new OnnxTransferException($"fine-tuning diverged (loss {loss}) at epoch {epoch}; lower the learning rate (now {t.LearningRate}).");
                     lossSum += loss * rows.Length;
@@ -144,7 +146,7 @@ public static class FineTuner
                     for (var start = 0; start < val!.Count; start += t.BatchSize)
                     {
                         var rows = Enumerable.Range(start, Math.Min(t.BatchSize, val.Count - start)).ToArray();
-                        var (loss, logits, _) = Run(session, graph, valCache, valLabels!, rows, values, withGradients: false);
+                        var (loss, logits, _) = Run(session, graph, boundaryShape, valCache, valLabels!, rows, values, withGradients: false);
                         sum += loss * rows.Length;
                         right += Correct(task, logits, valLabels!, rows, classes.Length);
                     }
@@ -230,11 +232,10 @@ public static class FineTuner
         checked((int)TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Aggregate(1L, (a, d) => a * (d.Value
             ?? throw new OnnxTransferException($"{graph.Prefix.DisplayName}: boundary '{graph.Boundary}' has a dynamic size; fix the input size of the backbone."))));
 
-    private static (float Loss, float[] Logits, Dictionary<string, float[]>? Gradients) Run(InferenceSession session, FineTuneGraph graph,
+    private static (float Loss, float[] Logits, Dictionary<string, float[]>? Gradients) Run(InferenceSession session, FineTuneGraph graph, long[] shape,
         float[] cache, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients)
     {
         var size = cache.Length / labels.Length;
-        var shape = TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value!.Value);
         var x = new float[rows.Length * size];
         for (var k = 0; k < rows.Length; k++) cache.AsSpan(rows[k] * size, size).CopyTo(x.AsSpan(k * size));
         var names = new List<string> { graph.Boundary, HeadGraphBuilder.Labels, HeadGraphBuilder.Weights };
