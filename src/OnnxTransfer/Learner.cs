@@ -182,6 +182,7 @@ public sealed class Learner : IDisposable
             return (Options.Unfreeze, Options.Unfreeze == 0 ? "head only (asked)" : $"last {Options.Unfreeze} layer(s) (asked)");
         var (train, _) = FineTuneSplits(dataset);
         var smallest = train.GroupBy(i => i.Label).Select(g => g.Count()).DefaultIfEmpty(0).Min();
+        if (Options.PerClass is { } perClass) smallest = Math.Min(smallest, perClass);
         return UnfreezeRule.Choose(smallest);
     }
 
@@ -198,7 +199,12 @@ public sealed class Learner : IDisposable
             throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; fine-tuning its layers is only supported for image backbones.");
         var dataset = LoadDataset(dataPath);
         var (train, holdout) = FineTuneSplits(dataset);
-        if (Options.PerClass is { } n) train = train.GroupBy(i => i.Label).SelectMany(g => g.Take(n)).ToArray();
+        if (Options.PerClass is { } n)
+        {
+            // A seeded random n per class, like the head path's LimitTrainPerClass.
+            var rng = new SeededRandom(Options.Training.Seed);
+            train = train.GroupBy(i => i.Label).SelectMany(g => { var a = g.ToArray(); rng.Shuffle(a.AsSpan()); return a.Take(n); }).ToArray();
+        }
         var val = dataset.Items.Where(i => i.Split == "val").ToArray();
 
         var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);

@@ -62,7 +62,8 @@ public static class FitCommand
             using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(pr.GetValue(backbone)!, options, p, ct));
             if (learner.Backbone.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
             Console.Error.WriteLine($"{learner.Backbone.Name}: {learner.Backbone.FeatureTensor} → {learner.Backbone.Dimension}-d features on {learner.Backbone.Provider}");
-            var (layers, reason) = learner.ChooseUnfreeze(learner.LoadDataset(pr.GetValue(data)!));
+            // Head only (the default) goes straight to the feature path below, unchanged.
+            var (layers, reason) = unfreezeLayers == 0 ? (0, "") : learner.ChooseUnfreeze(learner.LoadDataset(pr.GetValue(data)!));
             if (unfreezeLayers != 0) Console.Error.WriteLine($"unfreeze: {reason}");
             if (layers > 0)
             {
