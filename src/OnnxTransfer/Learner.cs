@@ -190,7 +190,8 @@ public sealed class Learner : IDisposable
     /// Fits with the last <paramref name="layers"/> backbone layers unfrozen (<see cref="FineTuner"/>): training images
     /// come from the "train" split (all images when there are no splits, minus a stratified hold-out), early stopping
     /// watches the "val" split when there is one, the exported model is scored on the test split (else val, else the hold-out)
-    /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>.
+    /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
+    /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them).
     /// </summary>
     public Task<FineTuneFitResult> FineTuneAsync(string dataPath, string modelPath, int layers,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) => Task.Run(() =>
@@ -221,7 +222,9 @@ public sealed class Learner : IDisposable
             Labels = [], InputKind = ModelInputKind.ImageTensor, Preprocessing = Backbone.Source.Preprocessing.ToString(),
             Backbone = Backbone.Name, BackboneSha256 = Backbone.Sha256, FeatureTensor = Backbone.FeatureTensor,
         };
-        var options = Options.FineTune with { Unfreeze = layers };
+        var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
+        // Resumable and reused by re-runs; the name carries the layer count because the boundary moves with it.
+        var options = Options.FineTune with { Unfreeze = layers, ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet" };
         var result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct);
         result.Model.Save(modelPath);
 
@@ -231,7 +234,6 @@ public sealed class Learner : IDisposable
         {
             using var model = OnnxTransfer.Inference.TransferModel.Load(modelPath);
             var evaluation = ModelEvaluation.Evaluate(model, holdout, progress: progress, ct: ct);
-            var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             report = EvaluationReport.From(evaluation.Metrics, new Dictionary<string, string>
             {

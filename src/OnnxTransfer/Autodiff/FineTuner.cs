@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
+using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
@@ -24,6 +25,13 @@ public sealed record FineTuneOptions
 
     /// <summary>Images per run of the frozen prefix while caching activations.</summary>
     public int PrefixBatchSize { get; init; } = 16;
+
+    /// <summary>
+    /// Cache the boundary activations in this Parquet feature store (written by <see cref="FeatureExtractor"/> with the
+    /// frozen prefix as its model: resumable, reused by a re-run with the same backbone, cut and unfreeze count);
+    /// null keeps them in memory only.
+    /// </summary>
+    public string? ActivationStore { get; init; }
 }
 
 /// <summary>What <see cref="FineTuner.Fit"/> produced.</summary>
@@ -87,16 +95,30 @@ public static class FineTuner
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         var clock = Stopwatch.StartNew();
         var encoder = new ImageEncoder(preprocessing);
-        var (trainCache, trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
-        (trainCache, train) = Readable(trainCache, train, trainFailed);
-        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
+        float[] trainCache;
         float[]? valCache = null;
-        if (val is not null)
+        if (options.ActivationStore is { } store)
         {
-            var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
-            (valCache, val) = Readable(cache, val, failed);
-            if (val.Count == 0) (valCache, val) = (null, null);
+            var (cache, kept) = CacheInStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
+            var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
+            var size = BoundarySize(graph);
+            float[] Slice(IReadOnlyList<DatasetItem> items) { var a = new float[items.Count * size]; for (var k = 0; k < items.Count; k++) cache.AsSpan(index[items[k].Id] * size, size).CopyTo(a.AsSpan(k * size)); return a; }
+            train = train.Where(i => index.ContainsKey(i.Id)).ToArray();
+            trainCache = Slice(train);
+            if (val is not null) { val = val.Where(i => index.ContainsKey(i.Id)).ToArray(); valCache = Slice(val); }
         }
+        else
+        {
+            (trainCache, var trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
+            (trainCache, train) = Readable(trainCache, train, trainFailed);
+            if (val is not null)
+            {
+                var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+                (valCache, val) = Readable(cache, val, failed);
+            }
+        }
+        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
+        if (val is { Count: 0 }) (valCache, val) = (null, null);
         var cacheTime = clock.Elapsed;
         // Shape inference walks the whole prefix; once is enough.
         var boundaryShape = TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value!.Value).ToArray();
@@ -225,6 +247,36 @@ public static class FineTuner
         var compact = new float[kept.Length * size];
         for (var k = 0; k < kept.Length; k++) cache.AsSpan(kept[k] * size, size).CopyTo(compact.AsSpan(k * size));
         return (compact, kept.Select(i => items[i]).ToArray());
+    }
+
+    /// <summary>
+    /// Caches the boundary activations of <paramref name="items"/> in a Parquet feature store (flattened rows), resuming
+    /// an unfinished or reusing a finished one, and returns them with the items that could be read, in store order.
+    /// </summary>
+    public static (float[] Cache, IReadOnlyList<DatasetItem> Items) CacheInStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
+        IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var size = BoundarySize(graph);
+        var model = graph.Prefix.Clone();
+        var g = new GraphBuilder(model.Graph);
+        const string output = "activations";
+        g.Alias(g.Node("Flatten", [graph.Boundary], OnnxAttribute.Int("axis", 1)), output);
+        GraphEditor.SetOutputs(model.Graph, GraphBuilder.ValueInfo(output, Onnx.Proto.TensorProto.Types.DataType.Float, [null, size], ["N"]));
+        var bytes = model.ToBytes();
+        var description = new FeatureStoreMetadata(graph.Prefix.DisplayName + " prefix", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
+            graph.Boundary, preprocessing.ToString(), size);
+        using var session = new InferenceSession(bytes);
+        var summary = new FeatureExtractor(session, encoder, description)
+            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize, OutputName = output }, progress, ct).GetAwaiter().GetResult();
+        var table = FeatureStore.Read(summary.Output);
+        var byId = items.GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.First(), StringComparer.Ordinal);
+        var kept = new List<DatasetItem>();
+        var rows = new List<int>();
+        for (var r = 0; r < table.Count; r++)
+            if (byId.TryGetValue(table.Paths[r], out var item)) { kept.Add(item); rows.Add(r); } // the store's path column holds item ids
+        var cache = new float[rows.Count * size];
+        for (var k = 0; k < rows.Count; k++) table.Row(rows[k]).CopyTo(cache.AsSpan(k * size, size));
+        return (cache, kept);
     }
 
     /// <summary>Per-sample element count of the boundary tensor.</summary>

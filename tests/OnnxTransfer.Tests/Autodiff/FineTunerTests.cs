@@ -70,6 +70,33 @@ public class FineTunerTests(ITestOutputHelper log)
         Assert.True(maxDiff <= 1e-4, $"max diff {maxDiff}");
     }
 
+    [Fact]
+    public void The_activation_store_holds_what_the_prefix_computes_and_is_reused()
+    {
+        var float32 = Dequantizer.Dequantize(OnnxModel.Load(SharedAssets.MobileNetV2Int8));
+        var backbone = BackboneCutter.Cut(float32.Model, new CutOptions { At = float32.FloatTensors["472_quantized"] });
+        var graph = FineTuneGraphBuilder.Build(backbone, HeadSpec.Linear, HeadTask.Binary, 2, unfreeze: 4);
+        var items = DatasetLoader.Load(SharedAssets.Dataset("hymenoptera")).InSplit("val").TakePerClass(3, seed: 1).Items;
+        var encoder = new ImageEncoder(ImagePreprocessing.ImageNet);
+        var (memory, failed) = FineTuner.CacheActivations(graph, encoder, items);
+        Assert.Empty(failed);
+        using var dir = new TempDir();
+        var store = dir.File("act.parquet");
+        var (stored, kept) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var size = FineTuner.BoundarySize(graph);
+        Assert.Equal(7840, size);
+        Assert.Equal(items.Count, kept.Count);
+        for (var k = 0; k < kept.Count; k++)
+        {
+            var i = items.ToList().FindIndex(x => x.Id == kept[k].Id);
+            for (var j = 0; j < size; j++) Assert.Equal(memory[i * size + j], stored[k * size + j], 5);
+        }
+        var written = File.GetLastWriteTimeUtc(store);
+        var (again, _) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(store)); // reused, not rewritten
+        Assert.Equal(stored, again);
+    }
+
     [Theory]
     [InlineData(0, 0)]
     [InlineData(49, 0)]
