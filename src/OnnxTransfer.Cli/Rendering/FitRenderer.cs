@@ -27,9 +27,14 @@ public static class FitRenderer
             Console.WriteLine(FormattableString.Invariant($"  epoch {m.Epoch}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy:F4}") +
                               (m.ValLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {m.ValAccuracy:F4}") : ""));
         var cached = r.EpochTime.TotalSeconds;
-        var whole = r.CacheTime.TotalSeconds + cached; // without caching every epoch would also decode and run the frozen prefix
-        Console.WriteLine(FormattableString.Invariant(
-            $"activation cache: frozen prefix once over all images {r.CacheTime.TotalSeconds:F1} s; epoch on cached activations {cached:F2} s vs ~{whole:F1} s through the whole network ({whole / Math.Max(cached, 1e-9):F1}× faster per epoch)"));
+        if (r.PrefixRuns == 0)
+            Console.WriteLine(FormattableString.Invariant($"activation cache: reused the stored activations ({r.CacheTime.TotalSeconds:F1} s to read); epoch on cached activations {cached:F2} s"));
+        else
+        {
+            var whole = r.CacheTime.TotalSeconds + cached; // without caching every epoch would also decode and run the frozen prefix
+            Console.WriteLine(FormattableString.Invariant(
+                $"activation cache: frozen prefix once over {r.PrefixRuns} images {r.CacheTime.TotalSeconds:F1} s; epoch on cached activations {cached:F2} s vs ~{whole:F1} s through the whole network ({whole / Math.Max(cached, 1e-9):F1}× faster per epoch)"));
+        }
         if (result.Report is { } report)
         {
             Console.WriteLine($"held-out evaluation ({report.Context.GetValueOrDefault("split", "hold-out")}):");

@@ -41,10 +41,11 @@ public sealed record FineTuneOptions
 /// <param name="Graph">The prefix/training graphs used.</param>
 /// <param name="Classes">Class names, index order.</param>
 /// <param name="History">Per-epoch metrics.</param>
-/// <param name="CacheTime">Time to run the frozen prefix once over every image (decode included).</param>
+/// <param name="CacheTime">Time to fill the activation cache: decode and run the frozen prefix once per image (near 0 when a finished store was reused).</param>
+/// <param name="PrefixRuns">Images the frozen prefix ran on in this call (0 when a finished activation store was reused).</param>
 /// <param name="EpochTime">Mean time of one training epoch on the cached activations (suffix + head forward/backward + updates).</param>
 public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, OnnxModel HeadEval, FineTuneGraph Graph,
-    string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, TimeSpan EpochTime);
+    string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, int PrefixRuns, TimeSpan EpochTime);
 
 /// <summary>
 /// Fine-tunes the last <see cref="FineTuneOptions.Unfreeze"/> layers of a float (or quantized, dequantized here) cut
@@ -97,9 +98,11 @@ public static class FineTuner
         var encoder = new ImageEncoder(preprocessing);
         float[] trainCache;
         float[]? valCache = null;
+        var prefixRuns = train.Count + (val?.Count ?? 0);
         if (options.ActivationStore is { } store)
         {
-            var (cache, kept) = CacheInStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
+            var (cache, kept, written) = CacheInStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
+            prefixRuns = written;
             var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
             var size = BoundarySize(graph);
             float[] Slice(IReadOnlyList<DatasetItem> items) { var a = new float[items.Count * size]; for (var k = 0; k < items.Count; k++) cache.AsSpan(index[items[k].Id] * size, size).CopyTo(a.AsSpan(k * size)); return a; }
@@ -194,7 +197,7 @@ public static class FineTuner
             var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
             model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
                 $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}; best epoch {best.Epoch}"));
-            return new FineTuneResult(model, tuned, headEval, graph, classes, history, cacheTime, trainingTime / Math.Max(1, history.Count));
+            return new FineTuneResult(model, tuned, headEval, graph, classes, history, cacheTime, prefixRuns, trainingTime / Math.Max(1, history.Count));
         }
         finally
         {
@@ -251,9 +254,10 @@ public static class FineTuner
 
     /// <summary>
     /// Caches the boundary activations of <paramref name="items"/> in a Parquet feature store (flattened rows), resuming
-    /// an unfinished or reusing a finished one, and returns them with the items that could be read, in store order.
+    /// an unfinished or reusing a finished one, and returns them with the items that could be read, in store order, and how
+    /// many items the prefix ran on now.
     /// </summary>
-    public static (float[] Cache, IReadOnlyList<DatasetItem> Items) CacheInStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
+    public static (float[] Cache, IReadOnlyList<DatasetItem> Items, int Computed) CacheInStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
         IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         var size = BoundarySize(graph);
@@ -276,7 +280,7 @@ public static class FineTuner
             if (byId.TryGetValue(table.Paths[r], out var item)) { kept.Add(item); rows.Add(r); } // the store's path column holds item ids
         var cache = new float[rows.Count * size];
         for (var k = 0; k < rows.Count; k++) table.Row(rows[k]).CopyTo(cache.AsSpan(k * size, size));
-        return (cache, kept);
+        return (cache, kept, summary.Written);
     }
 
     /// <summary>Per-sample element count of the boundary tensor.</summary>

@@ -82,19 +82,21 @@ public class FineTunerTests(ITestOutputHelper log)
         Assert.Empty(failed);
         using var dir = new TempDir();
         var store = dir.File("act.parquet");
-        var (stored, kept) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var (stored, kept, computed) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
         var size = FineTuner.BoundarySize(graph);
         Assert.Equal(7840, size);
         Assert.Equal(items.Count, kept.Count);
+        Assert.Equal(items.Count, computed);
         for (var k = 0; k < kept.Count; k++)
         {
             var i = items.ToList().FindIndex(x => x.Id == kept[k].Id);
             for (var j = 0; j < size; j++) Assert.Equal(memory[i * size + j], stored[k * size + j], 5);
         }
         var written = File.GetLastWriteTimeUtc(store);
-        var (again, _) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var (again, _, recomputed) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
         Assert.Equal(written, File.GetLastWriteTimeUtc(store)); // reused, not rewritten
         Assert.Equal(stored, again);
+        Assert.Equal(0, recomputed);
     }
 
     [Theory]
