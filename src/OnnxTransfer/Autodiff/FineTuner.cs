@@ -126,6 +126,8 @@ public static class FineTuner
         // Shape inference walks the whole prefix; once is enough.
         var boundaryShape = TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value!.Value).ToArray();
         var trainLabels = train.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
+        // Same weighting as head training (TrainingOptions.ClassWeighting); validation loss stays unweighted.
+        var classWeights = Trainer.ClassWeights(TrainingSet.SingleLabel(new float[train.Count], 1, trainLabels.Select(l => (int)l).ToArray(), classes), t.ClassWeighting);
         var valLabels = val?.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
 
         var backboneParameters = graph.Parameters.Where(p => graph.BackboneValues.ContainsKey(p.Name)).ToList();
@@ -155,7 +157,7 @@ public static class FineTuner
                 {
                     ct.ThrowIfCancellationRequested();
                     var rows = order.AsSpan(start, Math.Min(t.BatchSize, order.Length - start)).ToArray();
-                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, trainCache, trainLabels, rows, values, withGradients: true);
+                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, trainCache, trainLabels, rows, values, withGradients: true, classWeights);
                     if (!float.IsFinite(loss))
                         throw new OnnxTransferException($"fine-tuning diverged (loss {loss}) at epoch {epoch}; lower the learning rate (now {t.LearningRate}).");
                     lossSum += loss * rows.Length;
@@ -289,7 +291,7 @@ public static class FineTuner
             ?? throw new OnnxTransferException($"{graph.Prefix.DisplayName}: boundary '{graph.Boundary}' has a dynamic size; fix the input size of the backbone."))));
 
     private static (float Loss, float[] Logits, Dictionary<string, float[]>? Gradients) Run(InferenceSession session, FineTuneGraph graph, long[] shape,
-        float[] cache, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients)
+        float[] cache, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients, float[]? classWeights = null)
     {
         var size = cache.Length / labels.Length;
         var x = new float[rows.Length * size];
@@ -299,7 +301,7 @@ public static class FineTuner
         {
             OrtValue.CreateTensorValueFromMemory(x, [rows.Length, .. shape]),
             OrtValue.CreateTensorValueFromMemory(rows.Select(r => labels[r]).ToArray(), [rows.Length]),
-            OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1f, rows.Length).ToArray(), [rows.Length]),
+            OrtValue.CreateTensorValueFromMemory(rows.Select(r => classWeights?[labels[r]] ?? 1f).ToArray(), [rows.Length]),
         };
         foreach (var p in graph.Parameters)
         {
