@@ -64,15 +64,12 @@ public sealed class Learner : IDisposable
     /// <summary>The options this learner was created with.</summary>
     public LearnerOptions Options { get; }
 
-    /// <summary>
-    /// Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a name in <paramref name="registry"/>
-    /// (default <see cref="BackboneRegistry.Default"/>) or an .onnx path.
-    /// </summary>
+    /// <summary>Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a registry name or an .onnx path.</summary>
     public static async Task<Learner> CreateAsync(string backbone, LearnerOptions? options = null,
-        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         options ??= new LearnerOptions();
-        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry);
+        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct);
         return new Learner(fb, options);
     }
 
@@ -113,14 +110,13 @@ public sealed class Learner : IDisposable
 
     /// <summary>
     /// Merges the backbone and the head in <paramref name="headDir"/> into one self-contained ONNX model (labels and
-    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>. A speech backbone gives
-    /// a model on front-end embeddings [N,16,96] (<see cref="ModelExporter.ExportSpeech"/>), run on WAV files by Inference.TransferModel.
+    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>.
     /// </summary>
     public OnnxTransfer.Onnx.OnnxModel Export(string headDir, string modelPath, bool embedPreprocessing = false)
     {
-        var model = Backbone.Kind == BackboneKind.Speech
-            ? ModelExporter.ExportSpeech(Backbone.Source.Manifest!, headDir)
-            : ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
+        if (Backbone.Kind != BackboneKind.Image)
+            throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; export speech heads with `onnxtransfer wakeword train`.");
+        var model = ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
         {
             EmbedPreprocessing = embedPreprocessing, CutAt = Options.Backbone.CutAt, Pool = Options.Backbone.Pool,
         });
