@@ -40,7 +40,8 @@ public class FineTuneGraphTests(ITestOutputHelper log)
     {
         using var session = new InferenceSession(model.ToBytes());
         using var input = OrtValue.CreateTensorValueFromMemory(images, shape);
-        using var results = session.Run(new RunOptions(), [session.InputNames[0]], [input], [output]);
+        using var runOptions = new RunOptions(); // kept alive across Run: a collected RunOptions frees native memory mid-run
+        using var results = session.Run(runOptions, [session.InputNames[0]], [input], [output]);
         return results[0].GetTensorDataAsSpan<float>().ToArray();
     }
 

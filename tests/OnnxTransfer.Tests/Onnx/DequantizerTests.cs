@@ -151,7 +151,8 @@ public class QdqDequantizerTests
         {
             using var session = new InferenceSession(m.ToBytes());
             using var input = OrtValue.CreateTensorValueFromMemory(x, [1, 3, 5, 5]);
-            using var output = session.Run(new RunOptions(), ["x"], [input], ["y"]);
+            using var runOptions = new RunOptions(); // kept alive across Run: a collected RunOptions frees native memory mid-run
+            using var output = session.Run(runOptions, ["x"], [input], ["y"]);
             return output[0].GetTensorDataAsSpan<float>().ToArray();
         }
         var expected = Run(model);

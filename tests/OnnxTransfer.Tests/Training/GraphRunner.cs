@@ -34,7 +34,8 @@ internal sealed class GraphRunner : IDisposable
                 values.Add(OrtValue.CreateTensorValueFromMemory((long[])v.Clone(), shape));
             }
             var outputNames = _session.OutputNames;
-            using var outputs = _session.Run(new RunOptions(), names, values, outputNames);
+            using var runOptions = new RunOptions(); // kept alive across Run: a collected RunOptions frees native memory mid-run
+            using var outputs = _session.Run(runOptions, names, values, outputNames);
             var result = new Dictionary<string, double[]>();
             for (var i = 0; i < outputNames.Count; i++)
                 result[outputNames[i]] = asFloat

@@ -55,7 +55,8 @@ public class ExportAndEvaluationTests
 
         using var session = new InferenceSession(dir.File("ww.onnx"));
         using var x = OrtValue.CreateTensorValueFromMemory(table.Features, [5, 16, 96]);
-        using var outputs = session.Run(new RunOptions(), [WakeWordTrainer.InputName], [x], [WakeWordTrainer.ScoreName, WakeWordTrainer.ProbabilitiesName]);
+        using var runOptions = new RunOptions(); // kept alive across Run: a collected RunOptions frees native memory mid-run
+        using var outputs = session.Run(runOptions, [WakeWordTrainer.InputName], [x], [WakeWordTrainer.ScoreName, WakeWordTrainer.ProbabilitiesName]);
         Assert.Equal([5L, 1L], outputs[0].GetTensorTypeAndShape().Shape);
         Assert.Equal([5L, 2L], outputs[1].GetTensorTypeAndShape().Shape);
     }
