@@ -64,12 +64,15 @@ public sealed class Learner : IDisposable
     /// <summary>The options this learner was created with.</summary>
     public LearnerOptions Options { get; }
 
-    /// <summary>Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a registry name or an .onnx path.</summary>
+    /// <summary>
+    /// Resolves (pulls if needed) and cuts <paramref name="backbone"/>: a name in <paramref name="registry"/>
+    /// (default <see cref="BackboneRegistry.Default"/>) or an .onnx path.
+    /// </summary>
     public static async Task<Learner> CreateAsync(string backbone, LearnerOptions? options = null,
-        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new LearnerOptions();
-        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct);
+        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry);
         return new Learner(fb, options);
     }
 
@@ -110,13 +113,14 @@ public sealed class Learner : IDisposable
 
     /// <summary>
     /// Merges the backbone and the head in <paramref name="headDir"/> into one self-contained ONNX model (labels and
-    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>.
+    /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>. A speech backbone gives
+    /// a model on front-end embeddings [N,16,96] (<see cref="ModelExporter.ExportSpeech"/>), run on WAV files by Inference.TransferModel.
     /// </summary>
     public OnnxTransfer.Onnx.OnnxModel Export(string headDir, string modelPath, bool embedPreprocessing = false)
     {
-        if (Backbone.Kind != BackboneKind.Image)
-            throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; export speech heads with `onnxtransfer wakeword train`.");
-        var model = ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
+        var model = Backbone.Kind == BackboneKind.Speech
+            ? ModelExporter.ExportSpeech(Backbone.Source.Manifest!, headDir)
+            : ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
         {
             EmbedPreprocessing = embedPreprocessing, CutAt = Options.Backbone.CutAt, Pool = Options.Backbone.Pool,
         });

@@ -19,7 +19,7 @@ public static class EvaluateCommand
         var split = new Option<string?>("--split") { Description = "Split to evaluate: val, test, or any split name (default: test if present, else val, else all rows)." };
         var report = new Option<string?>("--report") { Description = "Where to write the report: a .json path or a folder (report.json, report.md, plots)." };
         var model = new Option<string?>("--model", "-m") { Description = "An exported model (.onnx) to evaluate on --data instead of a head on --features." };
-        var data = new Option<string?>("--data", "-d") { Description = "Labelled images (class folders, split folders or CSV) for --model; folder names must be the model's labels." };
+        var data = new Option<string?>("--data", "-d") { Description = "Labelled images, or WAV files for a speech model (class folders, split folders or CSV) for --model; class names must be the model's labels." };
         var command = new Command("evaluate", "Evaluate a head on stored features, or an exported model on labelled images: accuracy, balanced accuracy, per-class P/R/F1, ROC-AUC, log-loss, confusion matrix.")
         {
             features, head, model, data, split, report,
@@ -51,7 +51,7 @@ public static class EvaluateCommand
     private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, CancellationToken ct)
     {
         using var model = TransferModel.Load(modelPath);
-        var dataset = DatasetLoader.Load(dataPath);
+        var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);
         var evaluation = ProgressRenderer.RunAsync("evaluate", p => Task.Run(() => ModelEvaluation.Evaluate(model, dataset.Items, progress: p, ct: ct), ct))

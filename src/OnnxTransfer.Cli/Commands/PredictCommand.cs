@@ -15,7 +15,7 @@ public static class PredictCommand
     public static Command Create()
     {
         var model = new Option<string>("--model", "-m") { Description = "A model written by `onnxtransfer export`.", Required = true };
-        var paths = new Argument<string[]>("PATH") { Description = "Image files, or folders searched recursively for images.", Arity = ArgumentArity.OneOrMore };
+        var paths = new Argument<string[]>("PATH") { Description = "Image files (WAV files for a speech model), or folders searched recursively for them.", Arity = ArgumentArity.OneOrMore };
         var top = new Option<int>("--top", "-k") { Description = "How many labels to list per image, best first.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "One JSON object per line: {\"file\",\"label\",\"score\",\"top\"} or {\"file\",\"error\"}." };
         var batch = new Option<int>("--batch") { Description = "Images per model run.", DefaultValueFactory = _ => 32 };
@@ -38,7 +38,7 @@ public static class PredictCommand
             if (classifier.DeviceWarning is { } warning) error.WriteLine($"warning: {warning}");
             k = Math.Min(k, classifier.Labels.Count);
 
-            var inputs = InputFiles.Expand(pr.GetValue(paths)!);
+            var inputs = InputFiles.Expand(pr.GetValue(paths)!, classifier.InputExtensions);
             using var predictions = classifier.PredictFiles(inputs.Where(i => i.Error is null).Select(i => i.Path), batchSize, ct).GetEnumerator();
             var table = new List<FilePrediction>();
             var labelled = 0;

@@ -9,13 +9,14 @@ namespace OnnxTransfer.Cli.Commands;
 public static class WakeWordCommand
 {
     /// <summary>Builds the command group.</summary>
-    public static Command Create() => new("wakeword", "Wake-word detection on openWakeWord's speech embeddings: synth, train, detect, evaluate, bench.")
+    public static Command Create() => new("wakeword", "Wake-word detection on openWakeWord's speech embeddings: synth, train, detect, evaluate, bench, concat.")
     {
         WakeWordSynthCommand.Create(),
         WakeWordTrainCommand.Create(),
         WakeWordDetectCommand.Create(),
         WakeWordEvaluateCommand.Create(),
         WakeWordBenchCommand.Create(),
+        WakeWordConcatCommand.Create(),
     };
 
     /// <summary>Resolves the openwakeword backbone (cache, ONNXTRANSFER_MIRROR, download) and loads the front end.</summary>

@@ -73,8 +73,11 @@ public static class PredictionRenderer
         output.WriteLine($"  labels   {string.Join(", ", meta.Labels)}");
         output.WriteLine($"  backbone {meta.Backbone} at {meta.FeatureTensor}, sha256 {meta.BackboneSha256}");
         output.WriteLine($"  head     {meta.Head} ({meta.Task})");
-        output.WriteLine($"  preprocessing {meta.Preprocessing}" +
-                         (meta.InputKind == ModelInputKind.ImageBytes ? " (normalisation is in the graph: feed resized, cropped RGB bytes)" : ""));
+        if (meta.InputKind == ModelInputKind.SpeechEmbeddings)
+            output.WriteLine($"  front end {meta.FrontEnd} (run before the graph on 16 kHz audio; TransferModel and `predict` do it for WAV files)");
+        else
+            output.WriteLine($"  preprocessing {meta.Preprocessing}" +
+                             (meta.InputKind == ModelInputKind.ImageBytes ? " (normalisation is in the graph: feed resized, cropped RGB bytes)" : ""));
     }
 
     private static double Round(float v) => Math.Round(v, 6);

@@ -57,9 +57,9 @@ public static class ModelExporter
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         registry ??= BackboneRegistry.Default;
-        // Refuse before pulling: a speech backbone's files would be downloaded for nothing.
+        // A speech model's graph needs none of the front end's files (they run before it), so nothing is pulled.
         if (registry.Find(backboneNameOrPath) is { Kind: BackboneKind.Speech } speech)
-            throw SpeechBackbone(speech.Name);
+            return ExportSpeech(speech, headDir, options);
         var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct);
         return Export(backbone, headDir, options);
     }
@@ -68,8 +68,8 @@ public static class ModelExporter
     public static OnnxModel Export(ResolvedBackbone backbone, string headDir, ExportOptions? options = null)
     {
         options ??= new ExportOptions();
-        if (backbone.Manifest?.Kind == BackboneKind.Speech)
-            throw SpeechBackbone(backbone.Name);
+        if (backbone.Manifest is { Kind: BackboneKind.Speech } speech)
+            return ExportSpeech(speech, headDir, options);
         var head = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
         var model = OnnxModel.Load(backbone.ModelPath);
@@ -157,8 +157,42 @@ public static class ModelExporter
         return merged;
     }
 
-    private static OnnxTransferException SpeechBackbone(string name) =>
-        new($"backbone '{name}' is a speech backbone; `export` builds image classifiers — export wake-word heads with the wake-word tools.");
+    /// <summary>
+    /// A speech classifier: input <see cref="SpeechInput"/> float [N, window, dim] (a window of the front end's
+    /// embeddings, as <see cref="Audio.AudioClipEncoder"/> makes them) → the head. The front end (mel + embedding
+    /// models) stays outside the graph, named in the metadata (<see cref="ModelMetadata.FrontEnd"/>), so apps
+    /// and <see cref="Inference.TransferModel"/> run it first; the window is the head's feature size / dim.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">Image-only options (embedded preprocessing, a cut tensor, pooling) or a head that does not read embedding windows.</exception>
+    public static OnnxModel ExportSpeech(BackboneManifest frontEnd, string headDir, ExportOptions? options = null)
+    {
+        if (options is not null && (options.EmbedPreprocessing || options.CutAt is not null || options.Pool is not null))
+            throw new OnnxTransferException($"backbone '{frontEnd.Name}' is a speech backbone: --embed-preprocessing, --at and --pool apply to image backbones only; export without them.");
+        var head = HeadInfo.Load(headDir);
+        var dim = frontEnd.Audio?.EmbeddingDim ?? Audio.SpeechFrontEnd.EmbeddingSize;
+        if (head.FeatureDimension <= 0 || head.FeatureDimension % dim != 0)
+            throw new OnnxTransferException(
+                $"{headDir}: the head reads {head.FeatureDimension}-d features, not a window of {dim}-d embeddings of speech backbone '{frontEnd.Name}'; " +
+                "export it with the backbone its features were extracted with.");
+        var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
+        var window = head.FeatureDimension / dim;
+        var metadata = new ModelMetadata
+        {
+            Labels = head.Classes,
+            InputKind = ModelInputKind.SpeechEmbeddings,
+            FrontEnd = frontEnd.Name,
+            Backbone = frontEnd.Name,
+            BackboneSha256 = frontEnd.Files.FirstOrDefault(f => f.Name == frontEnd.Audio?.Stages[^1])?.Sha256 ?? frontEnd.Files[^1].Sha256,
+            FeatureTensor = $"embedding[{window}x{dim}]",
+            Head = head.Spec,
+            Task = head.Task.ToString().ToLowerInvariant(),
+            MetricsJson = MetricsJson(headDir),
+        };
+        return Compose(FeatureBackbone.SpeechWindowModel(window, dim), eval, metadata, null, headDir);
+    }
+
+    /// <summary>Input of exported speech models: float [N, window, dim] front-end embeddings.</summary>
+    public const string SpeechInput = "embeddings";
 
     /// <summary>
     /// Compares the backbone and tensor being exported with what the head's features came from, when head.json

@@ -7,7 +7,7 @@ namespace OnnxTransfer.Inference;
 /// <param name="Error">Why there is nothing to predict here (one line naming the path), or null for a file.</param>
 public sealed record InputFile(string Path, string? Error = null);
 
-/// <summary>Turns command-line style paths (files and folders) into the image files to predict.</summary>
+/// <summary>Turns command-line style paths (files and folders) into the files to predict (images, or audio for speech models).</summary>
 public static class InputFiles
 {
     /// <summary>
@@ -43,7 +43,7 @@ public static class InputFiles
                 .Order(StringComparer.Ordinal)
                 .ToArray();
             if (files.Length == 0)
-                result.Add(new InputFile(path, $"{path}: no image files ({string.Join(", ", extensions)}) in this folder or below."));
+                result.Add(new InputFile(path, $"{path}: no input files ({string.Join(", ", extensions)}) in this folder or below."));
             result.AddRange(files.Select(f => new InputFile(f)));
         }
         return result;

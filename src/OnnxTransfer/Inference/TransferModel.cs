@@ -1,5 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OnnxTransfer.Audio;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
@@ -13,7 +16,10 @@ namespace OnnxTransfer.Inference;
 /// A classifier exported by <c>onnxtransfer export</c>, ready to label images: the one .onnx file carries the
 /// labels and the preprocessing in its metadata, so nothing else ships beside it. Handles both input kinds:
 /// float tensors (<see cref="ModelInputKind.ImageTensor"/>: decode, resize, crop and normalise here) and uint8 RGB
-/// HWC (<see cref="ModelInputKind.ImageBytes"/>: decode, resize and crop here; the graph normalises).
+/// HWC (<see cref="ModelInputKind.ImageBytes"/>: decode, resize and crop here; the graph normalises). Speech
+/// classifiers (<see cref="ModelInputKind.SpeechEmbeddings"/>, from <c>fit</c> on a speech backbone) label WAV files:
+/// the front end named in the metadata is resolved through the backbone registry and run here
+/// (<see cref="AudioClipEncoder"/>: resample to 16 kHz, the last window of embeddings).
 /// </summary>
 /// <remarks>
 /// <para><b>Threading.</b> One instance serves any number of concurrent callers: every Predict call decodes into
@@ -47,8 +53,26 @@ public sealed class TransferModel : IDisposable
     private readonly int? _fixedBatch;
     private readonly ImageDecoder _decoder = new();
     private readonly ImagePreprocessing _decodeTarget;
-    private readonly ImagePreprocessor _preprocessor;
+    private readonly ImagePreprocessor? _preprocessor;
     private readonly bool _bytes;
+    private readonly SpeechFrontEnd? _frontEnd;
+    private readonly AudioClipEncoder? _audio;
+
+    private TransferModel(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session,
+        string inputName, SpeechFrontEnd frontEnd, int window, int? fixedBatch)
+    {
+        Name = name;
+        Metadata = metadata;
+        _sessions = sessions;
+        _session = session;
+        _inputName = inputName;
+        _fixedBatch = fixedBatch;
+        _frontEnd = frontEnd;
+        _audio = new AudioClipEncoder(frontEnd, window);
+        _decodeTarget = ImagePreprocessing.ImageNet; // unused: no image path reaches a speech model
+        _sampleShape = _audio.SampleShape.ToArray();
+        _sampleLength = window * SpeechFrontEnd.EmbeddingSize;
+    }
 
     private TransferModel(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session,
         string inputName, ImagePreprocessing preprocessing, int? fixedBatch)
@@ -82,8 +106,11 @@ public sealed class TransferModel : IDisposable
     /// <summary>What the graph's input is.</summary>
     public ModelInputKind InputKind => Metadata.InputKind;
 
-    /// <summary>The preprocessing applied before the graph (resize and crop; for float models also normalisation).</summary>
-    public ImagePreprocessing Preprocessing => _decodeTarget;
+    /// <summary>The preprocessing applied before the graph (resize and crop; for float models also normalisation); null for speech models.</summary>
+    public ImagePreprocessing? Preprocessing => _audio is null ? _decodeTarget : null;
+
+    /// <summary>File extensions this model's inputs use: images, or audio for speech models.</summary>
+    public IReadOnlyList<string> InputExtensions => _audio is null ? DatasetLoadOptions.ImageExtensions : DatasetLoadOptions.AudioExtensions;
 
     /// <summary>The execution provider in use (e.g. CPUExecutionProvider).</summary>
     public string Provider => _sessions.Provider;
@@ -92,8 +119,13 @@ public sealed class TransferModel : IDisposable
     public string? DeviceWarning => _sessions.Warning;
 
     /// <summary>Loads an exported model on <paramref name="device"/> (default CPU).</summary>
-    /// <exception cref="OnnxTransferException">Missing file, not ONNX, not exported by OnnxTransfer, or a speech/features model (the message says what to use instead).</exception>
-    public static TransferModel Load(string path, ExecutionDevice? device = null, SessionSettings? settings = null)
+    /// <remarks>A speech model's front end is resolved (pulled if needed) through <see cref="BackboneRegistry.Default"/>.</remarks>
+    /// <exception cref="OnnxTransferException">Missing file, not ONNX, not exported by OnnxTransfer, or a features-only model (the message says what to use instead).</exception>
+    public static TransferModel Load(string path, ExecutionDevice? device = null, SessionSettings? settings = null) =>
+        Load(path, null, device, settings);
+
+    /// <summary>Loads an exported model; a speech model's front end comes from <paramref name="frontEnds"/> (default: <see cref="BackboneRegistry.Default"/>).</summary>
+    public static TransferModel Load(string path, BackboneRegistry? frontEnds, ExecutionDevice? device = null, SessionSettings? settings = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
@@ -109,6 +141,8 @@ public sealed class TransferModel : IDisposable
                 throw new OnnxFormatException($"{path}: ONNX Runtime cannot load it ({OnnxModel.OneLine(ort.Message)}); give a model written by `onnxtransfer export`.", e);
             }
             var metadata = ModelMetadata.Read(session.ModelMetadata.CustomMetadataMap, name);
+            if (metadata.InputKind == ModelInputKind.SpeechEmbeddings)
+                return LoadSpeech(name, metadata, sessions, session, frontEnds ?? BackboneRegistry.Default);
             var (input, preprocessing, fixedBatch) = Check(name, metadata, session);
             return new TransferModel(name, metadata, sessions, session, input, preprocessing, fixedBatch);
         }
@@ -120,33 +154,33 @@ public sealed class TransferModel : IDisposable
         }
     }
 
-    /// <summary>Labels an image file (JPEG, PNG, BMP, GIF, WebP; EXIF orientation applied).</summary>
-    public Prediction Predict(string path) => Run([() => _decoder.Decode(path, _decodeTarget)])[0];
+    /// <summary>Labels an image file (JPEG, PNG, BMP, GIF, WebP; EXIF orientation applied), or a WAV file for a speech model.</summary>
+    public Prediction Predict(string path) => Run([(inputs, slot) => EncodeFile(path, inputs, slot)])[0];
 
     /// <summary>Labels an encoded image (file contents) held in memory.</summary>
-    public Prediction Predict(byte[] encoded, string name = "image") => Run([() => _decoder.Decode(encoded, name, _decodeTarget)])[0];
+    public Prediction Predict(byte[] encoded, string name = "image") => RunImages([() => _decoder.Decode(encoded, name, _decodeTarget)])[0];
 
     /// <summary>Labels an encoded image read from <paramref name="stream"/> (read to its end, not closed).</summary>
-    public Prediction Predict(Stream stream, string name = "image") => Run([() => _decoder.Decode(stream, name, _decodeTarget)])[0];
+    public Prediction Predict(Stream stream, string name = "image") => RunImages([() => _decoder.Decode(stream, name, _decodeTarget)])[0];
 
     /// <summary>Labels a bitmap as displayed (no EXIF orientation; alpha composited on white).</summary>
-    public Prediction Predict(SKBitmap bitmap, string name = "bitmap") => Run([() => _decoder.FromBitmap(bitmap, name)])[0];
+    public Prediction Predict(SKBitmap bitmap, string name = "bitmap") => RunImages([() => _decoder.FromBitmap(bitmap, name)])[0];
 
-    /// <summary>Labels image files in one batch; a file that cannot be read throws (use <see cref="PredictFiles"/> to go on past bad files).</summary>
+    /// <summary>Labels image (or, for a speech model, WAV) files in one batch; a file that cannot be read throws (use <see cref="PredictFiles"/> to go on past bad files).</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<string> paths) =>
-        Run(paths.Select(p => (Func<DecodedImage>)(() => _decoder.Decode(p, _decodeTarget))).ToArray());
+        Run(paths.Select(p => (Action<Input, int>)((inputs, slot) => EncodeFile(p, inputs, slot))).ToArray());
 
     /// <summary>Labels encoded images in memory in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<byte[]> encoded) =>
-        Run(encoded.Select((b, i) => (Func<DecodedImage>)(() => _decoder.Decode(b, $"image[{i}]", _decodeTarget))).ToArray());
+        RunImages(encoded.Select((b, i) => (Func<DecodedImage>)(() => _decoder.Decode(b, $"image[{i}]", _decodeTarget))).ToArray());
 
     /// <summary>Labels encoded images from streams in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<Stream> streams) =>
-        Run(streams.Select((s, i) => (Func<DecodedImage>)(() => _decoder.Decode(s, $"stream[{i}]", _decodeTarget))).ToArray());
+        RunImages(streams.Select((s, i) => (Func<DecodedImage>)(() => _decoder.Decode(s, $"stream[{i}]", _decodeTarget))).ToArray());
 
     /// <summary>Labels bitmaps in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<SKBitmap> bitmaps) =>
-        Run(bitmaps.Select((b, i) => (Func<DecodedImage>)(() => _decoder.FromBitmap(b, $"bitmap[{i}]"))).ToArray());
+        RunImages(bitmaps.Select((b, i) => (Func<DecodedImage>)(() => _decoder.FromBitmap(b, $"bitmap[{i}]"))).ToArray());
 
     /// <summary>
     /// Labels many files, <paramref name="batchSize"/> per session run, in input order. A file that cannot be read
@@ -163,7 +197,7 @@ public sealed class TransferModel : IDisposable
             var errors = new string?[chunk.Length];
             Parallel.For(0, chunk.Length, new ParallelOptions { CancellationToken = ct }, i =>
             {
-                try { Encode(() => _decoder.Decode(chunk[i], _decodeTarget), inputs, i); }
+                try { EncodeFile(chunk[i], inputs, i); }
                 catch (OnnxTransferException e) { errors[i] = e.Message; }
             });
             var good = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
@@ -209,7 +243,7 @@ public sealed class TransferModel : IDisposable
     public float[] PreprocessFile(string path)
     {
         var input = new Input(1, _sampleLength, _bytes);
-        Encode(() => _decoder.Decode(path, _decodeTarget), input, 0);
+        EncodeFile(path, input, 0);
         return _bytes ? input.Bytes!.Select(b => (float)b).ToArray() : input.Floats!;
     }
 
@@ -217,23 +251,39 @@ public sealed class TransferModel : IDisposable
     public void Dispose()
     {
         _session.Dispose();
+        _frontEnd?.Dispose();
         _sessions.Dispose();
     }
 
-    private Prediction[] Run(IReadOnlyList<Func<DecodedImage>> decoders)
+    private Prediction[] RunImages(IReadOnlyList<Func<DecodedImage>> decoders)
     {
-        if (decoders.Count == 0) return [];
-        var inputs = new Input(decoders.Count, _sampleLength, _bytes);
-        if (decoders.Count == 1)
+        if (_audio is not null)
+            throw new OnnxTransferException($"{Name}: a speech model labels WAV files; pass file paths (Predict(path), PredictBatch(paths), PredictFiles).");
+        return Run(decoders.Select(d => (Action<Input, int>)((inputs, slot) => Encode(d, inputs, slot))).ToArray());
+    }
+
+    private void EncodeFile(string path, Input inputs, int slot)
+    {
+        if (_audio is null)
+            Encode(() => _decoder.Decode(path, _decodeTarget), inputs, slot);
+        else
+            _audio.Encode(new DatasetItem(path, path, "", ""), inputs.Floats.AsSpan(slot * _sampleLength, _sampleLength));
+    }
+
+    private Prediction[] Run(IReadOnlyList<Action<Input, int>> encoders)
+    {
+        if (encoders.Count == 0) return [];
+        var inputs = new Input(encoders.Count, _sampleLength, _bytes);
+        if (encoders.Count == 1)
         {
-            Encode(decoders[0], inputs, 0);
+            encoders[0](inputs, 0);
             return Infer(inputs);
         }
         // The first bad item (in input order) is thrown as itself, not wrapped in an AggregateException.
-        var errors = new Exception?[decoders.Count];
-        Parallel.For(0, decoders.Count, i =>
+        var errors = new Exception?[encoders.Count];
+        Parallel.For(0, encoders.Count, i =>
         {
-            try { Encode(decoders[i], inputs, i); }
+            try { encoders[i](inputs, i); }
             catch (Exception e) { errors[i] = e; }
         });
         if (errors.FirstOrDefault(e => e is not null) is { } first)
@@ -246,14 +296,14 @@ public sealed class TransferModel : IDisposable
         using var image = decode();
         if (!_bytes)
         {
-            _preprocessor.Process(image, inputs.Floats!.AsSpan(slot * _sampleLength, _sampleLength));
+            _preprocessor!.Process(image, inputs.Floats!.AsSpan(slot * _sampleLength, _sampleLength));
             return;
         }
         var scratch = System.Buffers.ArrayPool<float>.Shared.Rent(_sampleLength);
         try
         {
             var values = scratch.AsSpan(0, _sampleLength);
-            _preprocessor.Process(image, values);
+            _preprocessor!.Process(image, values);
             var bytes = inputs.Bytes!.AsSpan(slot * _sampleLength, _sampleLength);
             for (var i = 0; i < values.Length; i++)
                 bytes[i] = ToByte(values[i]);
@@ -305,23 +355,46 @@ public sealed class TransferModel : IDisposable
         }
     }
 
+    private static TransferModel LoadSpeech(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session, BackboneRegistry frontEnds)
+    {
+        var frontEndName = metadata.FrontEnd
+            ?? throw new OnnxFormatException($"{name}: a speech model without 'onnxtransfer.front_end' metadata, so its audio front end is unknown; re-export it with `onnxtransfer fit`.");
+        CheckOutputs(name, metadata, session);
+        if (session.InputMetadata.Count != 1)
+            throw new OnnxFormatException($"{name}: {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}); an exported speech classifier has one.");
+        var (inputName, meta) = session.InputMetadata.First();
+        var dims = meta.Dimensions;
+        if (meta.ElementDataType != TensorElementType.Float || dims.Length != 3 || dims[1] <= 0 || dims[2] != SpeechFrontEnd.EmbeddingSize)
+            throw new OnnxFormatException($"{name}: input '{inputName}' is {meta.ElementDataType} [{string.Join(",", dims)}]; a speech classifier takes float [N,window,{SpeechFrontEnd.EmbeddingSize}] embeddings — re-export it.");
+        // The registry resolves (and pulls once) the front end's model files; the same files the features came from.
+        var source = frontEnds.ResolveAsync(frontEndName).GetAwaiter().GetResult();
+        if (source.Manifest is not { Kind: BackboneKind.Speech } manifest)
+            throw new OnnxFormatException($"{name}: its front end '{frontEndName}' is not a speech backbone in the registry; re-export the model.");
+        var stages = manifest.Audio?.Stages ?? ["melspectrogram.onnx", "embedding_model.onnx"];
+        var frontEnd = new SpeechFrontEnd(source.PathOf(stages[0]), source.PathOf(stages[^1]));
+        return new TransferModel(name, metadata, sessions, session, inputName, frontEnd, checked((int)dims[1]), dims[0] > 0 ? checked((int)dims[0]) : null);
+    }
+
+    private static void CheckOutputs(string name, ModelMetadata metadata, InferenceSession session)
+    {
+        if (metadata.Labels.Length == 0)
+            throw new OnnxFormatException($"{name}: the 'onnxtransfer.labels' metadata is empty; re-export the model.");
+        foreach (var output in new[] { ModelExporter.ProbabilitiesOutput, ModelExporter.LabelOutput })
+            if (!session.OutputMetadata.ContainsKey(output))
+                throw new OnnxFormatException($"{name}: no '{output}' output (outputs: {string.Join(", ", session.OutputMetadata.Keys)}); re-export the model with `onnxtransfer export`.");
+    }
+
     private static (string Input, ImagePreprocessing Preprocessing, int? FixedBatch) Check(string name, ModelMetadata metadata, InferenceSession session)
     {
         switch (metadata.InputKind)
         {
-            case ModelInputKind.SpeechEmbeddings:
-                throw new OnnxTransferException($"{name}: a speech model (input: speech embeddings from the {metadata.FrontEnd ?? "audio"} front end); TransferModel labels images — run it with the wake-word detector API instead.");
             case ModelInputKind.Features:
                 throw new OnnxTransferException($"{name}: a head alone (input: feature vectors); TransferModel labels images — export it with its backbone (`onnxtransfer export --backbone NAME --head DIR`), or run the head with Training.HeadModel.");
         }
         if (metadata.Preprocessing is null)
             throw new OnnxFormatException($"{name}: no 'onnxtransfer.preprocessing' metadata, so images cannot be prepared for it; re-export it with `onnxtransfer export`.");
         var preprocessing = ImagePreprocessing.Parse(metadata.Preprocessing);
-        if (metadata.Labels.Length == 0)
-            throw new OnnxFormatException($"{name}: the 'onnxtransfer.labels' metadata is empty; re-export the model.");
-        foreach (var output in new[] { ModelExporter.ProbabilitiesOutput, ModelExporter.LabelOutput })
-            if (!session.OutputMetadata.ContainsKey(output))
-                throw new OnnxFormatException($"{name}: no '{output}' output (outputs: {string.Join(", ", session.OutputMetadata.Keys)}); re-export the model with `onnxtransfer export`.");
+        CheckOutputs(name, metadata, session);
         if (session.InputMetadata.Count != 1)
             throw new OnnxFormatException($"{name}: {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}); an exported image classifier has one.");
         var (inputName, meta) = session.InputMetadata.First();

@@ -150,7 +150,7 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
-    public void A_speech_backbone_is_refused_before_anything_is_loaded()
+    public void A_speech_backbone_refuses_an_image_head_without_loading_its_files()
     {
         var manifest = fx.Registry.Get("openwakeword");
         var fake = new ResolvedBackbone(manifest, manifest.Files.Select(f => new ResolvedFile(f.Name, "/nonexistent/" + f.Name, "test")).ToArray());
@@ -159,7 +159,15 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
-    public async Task A_speech_backbone_named_to_the_registry_is_refused_before_it_is_pulled()
+    public void A_speech_backbone_refuses_image_only_options()
+    {
+        var manifest = fx.Registry.Get("openwakeword");
+        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.ExportSpeech(manifest, fx.HeadDir, new ExportOptions { EmbedPreprocessing = true }));
+        Assert.Contains("--embed-preprocessing", e.Message);
+    }
+
+    [Fact]
+    public async Task A_speech_backbone_named_to_the_registry_refuses_an_image_head_without_being_pulled()
     {
         var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync("openwakeword", fx.HeadDir, registry: fx.Registry));
         Assert.Contains("speech", e.Message);

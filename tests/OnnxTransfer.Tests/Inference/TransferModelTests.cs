@@ -149,12 +149,12 @@ public class TransferModelTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
-    public void Speech_and_feature_models_point_to_the_right_api()
+    public void Speech_models_without_a_front_end_and_feature_models_are_refused_with_the_fix()
     {
         var model = OnnxModel.Load(fx.FloatModelPath);
         var meta = ModelMetadata.Read(model);
         var dir = fx.NewFolder("kinds");
-        foreach (var (kind, word) in new[] { (ModelInputKind.SpeechEmbeddings, "wake-word"), (ModelInputKind.Features, "HeadModel") })
+        foreach (var (kind, word) in new[] { (ModelInputKind.SpeechEmbeddings, "front end"), (ModelInputKind.Features, "HeadModel") })
         {
             (meta with { InputKind = kind }).WriteTo(model);
             var path = Path.Combine(dir, kind + ".onnx");
