@@ -1,3 +1,4 @@
+using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -24,7 +25,24 @@ public sealed record LearnerOptions
 
     /// <summary>Fraction held out for reporting when the dataset has no val/test split.</summary>
     public double HoldoutFraction { get; init; } = 0.2;
+
+    /// <summary>Backbone layers to fine-tune with the head (0 = head only, on cached features; <see cref="AutoUnfreeze"/> = <see cref="UnfreezeRule"/>).</summary>
+    public int Unfreeze { get; init; }
+
+    /// <summary><see cref="Unfreeze"/> value asking <see cref="UnfreezeRule"/> to choose from the data.</summary>
+    public const int AutoUnfreeze = -1;
+
+    /// <summary>How fine-tuning trains when <see cref="Unfreeze"/> is not 0 (its Unfreeze is replaced by the chosen count).</summary>
+    public FineTuneOptions FineTune { get; init; } = new();
 }
+
+/// <summary>What one <see cref="Learner.FineTuneAsync"/> call produced.</summary>
+/// <param name="ModelPath">The exported single-file model.</param>
+/// <param name="Result">The fine-tuning run (history, timings, graphs).</param>
+/// <param name="TrainItems">Images trained on (early-stopping hold-out excluded when it came from them).</param>
+/// <param name="Report">Metrics of the exported model on the held-out images (null when none).</param>
+/// <param name="ReportPath">Where the report was written.</param>
+public sealed record FineTuneFitResult(string ModelPath, FineTuneResult Result, int TrainItems, EvaluationReport? Report, string? ReportPath);
 
 /// <summary>What one <see cref="Learner.FitAsync"/> call produced.</summary>
 /// <param name="ModelPath">The exported single-file model.</param>
@@ -156,6 +174,92 @@ public sealed class Learner : IDisposable
         }
         Export(headDir, modelPath);
         return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction);
+    }
+
+    /// <summary>
+    /// The layers to unfreeze for <paramref name="dataset"/>: <see cref="LearnerOptions.Unfreeze"/> as asked, or, for
+    /// <see cref="LearnerOptions.AutoUnfreeze"/>, <see cref="UnfreezeRule"/> applied to the smallest class's training examples.
+    /// </summary>
+    public (int Layers, string Reason) ChooseUnfreeze(Dataset dataset)
+    {
+        if (Options.Unfreeze != LearnerOptions.AutoUnfreeze)
+            return (Options.Unfreeze, Options.Unfreeze == 0 ? "head only (asked)" : $"last {Options.Unfreeze} layer(s) (asked)");
+        var (train, _) = FineTuneSplits(dataset);
+        var smallest = train.GroupBy(i => i.Label).Select(g => g.Count()).DefaultIfEmpty(0).Min();
+        if (Options.PerClass is { } perClass) smallest = Math.Min(smallest, perClass);
+        return UnfreezeRule.Choose(smallest);
+    }
+
+    /// <summary>
+    /// Fits with the last <paramref name="layers"/> backbone layers unfrozen (<see cref="FineTuner"/>): training images
+    /// come from the "train" split (all images when there are no splits, minus a stratified hold-out), early stopping
+    /// watches the "val" split when there is one, the exported model is scored on the test split (else val, else the hold-out)
+    /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
+    /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them).
+    /// </summary>
+    public Task<FineTuneFitResult> FineTuneAsync(string dataPath, string modelPath, int layers,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) => Task.Run(() =>
+    {
+        if (Backbone.Kind != BackboneKind.Image)
+            throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; fine-tuning its layers is only supported for image backbones.");
+        var dataset = LoadDataset(dataPath);
+        var (train, holdout) = FineTuneSplits(dataset);
+        if (Options.PerClass is { } n)
+        {
+            // A seeded random n per class, like the head path's LimitTrainPerClass.
+            var rng = new SeededRandom(Options.Training.Seed);
+            train = train.GroupBy(i => i.Label).SelectMany(g => { var a = g.ToArray(); rng.Shuffle(a.AsSpan()); return a.Take(n); }).ToArray();
+        }
+        var val = dataset.Items.Where(i => i.Split == "val").ToArray();
+
+        var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);
+        var tensor = Backbone.FeatureTensor;
+        if (OnnxTransfer.Onnx.Dequantizer.IsQuantized(source))
+        {
+            var dequantized = OnnxTransfer.Onnx.Dequantizer.Dequantize(source);
+            source = dequantized.Model;
+            tensor = dequantized.FloatTensors.GetValueOrDefault(tensor, tensor);
+        }
+        var cut = BackboneCutter.Cut(source, new CutOptions { At = tensor, Pool = Options.Backbone.Pool });
+        var metadata = new ModelMetadata
+        {
+            Labels = [], InputKind = ModelInputKind.ImageTensor, Preprocessing = Backbone.Source.Preprocessing.ToString(),
+            Backbone = Backbone.Name, BackboneSha256 = Backbone.Sha256, FeatureTensor = Backbone.FeatureTensor,
+        };
+        var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
+        // Resumable and reused by re-runs; the name carries the layer count because the boundary moves with it.
+        var options = Options.FineTune with { Unfreeze = layers, ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet" };
+        var result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct);
+        result.Model.Save(modelPath);
+
+        EvaluationReport? report = null;
+        string? reportPath = null;
+        if (holdout.Count > 0)
+        {
+            using var model = OnnxTransfer.Inference.TransferModel.Load(modelPath);
+            var evaluation = ModelEvaluation.Evaluate(model, holdout, progress: progress, ct: ct);
+            reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
+            report = EvaluationReport.From(evaluation.Metrics, new Dictionary<string, string>
+            {
+                ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = holdout[0].Split.Length > 0 && holdout.All(i => i.Split == holdout[0].Split) ? holdout[0].Split : "hold-out",
+                ["backbone"] = Backbone.Name, ["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey],
+            }).Write(reportPath);
+        }
+        return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath);
+    }, ct);
+
+    /// <summary>Training images and the images to report on (test split, else val, else a stratified hold-out of the rest).</summary>
+    private (IReadOnlyList<DatasetItem> Train, IReadOnlyList<DatasetItem> Holdout) FineTuneSplits(Dataset dataset)
+    {
+        var items = dataset.Items.Where(i => i.Label.Length > 0).ToArray();
+        var train = items.Where(i => i.Split == "train").ToArray();
+        var test = items.Where(i => i.Split == "test").ToArray();
+        var val = items.Where(i => i.Split == "val").ToArray();
+        if (train.Length > 0) return (train, test.Length > 0 ? test : val);
+        var classes = items.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var set = TrainingSet.SingleLabel(new float[items.Length], 1, items.Select(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray(), classes);
+        var (t, h) = Trainer.StratifiedSplit(set, Options.HoldoutFraction, Options.Training.Seed);
+        return (t.Select(i => items[i]).ToArray(), h.Select(i => items[i]).ToArray());
     }
 
     /// <inheritdoc />

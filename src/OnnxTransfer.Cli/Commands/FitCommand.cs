@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Features;
@@ -18,26 +19,58 @@ public static class FitCommand
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 };
         var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 };
         var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var unfreeze = new Option<string>("--unfreeze")
+        {
+            Description = "Backbone layers to fine-tune with the head: 0 (head only, on cached features), N, or auto " +
+                          "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two).",
+            DefaultValueFactory = _ => "0",
+        };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads,
+            backbone, data, output, perClass, holdout, batch, threads, unfreeze,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
+            var unfreezeText = pr.GetValue(unfreeze)!.Trim();
+            var unfreezeLayers = unfreezeText.Equals("auto", StringComparison.OrdinalIgnoreCase) ? LearnerOptions.AutoUnfreeze
+                : int.TryParse(unfreezeText, System.Globalization.CultureInfo.InvariantCulture, out var u) && u >= 0 ? u
+                : throw new OnnxTransferException($"--unfreeze '{unfreezeText}': give 0 (head only), a number of layers, or auto.");
+            var trainingOptions = training.Read(pr);
             var options = new LearnerOptions
             {
+                Unfreeze = unfreezeLayers,
+                // Fine-tuning pretrained layers wants smaller steps and fewer epochs than a head alone.
+                FineTune = new FineTuneOptions
+                {
+                    Training = trainingOptions with
+                    {
+                        LearningRate = pr.GetValue(training.LearningRate) ?? 1e-3,
+                        Epochs = pr.GetValue(training.Epochs) ?? 15,
+                        BatchSize = pr.GetValue(training.Batch) ?? 16,
+                        Patience = pr.GetValue(training.Patience) ?? 4,
+                    },
+                },
                 Backbone = new FeatureBackboneOptions { Device = device.Read(pr) },
                 Extraction = new FeatureExtractionOptions { BatchSize = pr.GetValue(batch), Threads = Math.Max(1, pr.GetValue(threads)) },
-                Training = training.Read(pr),
+                Training = trainingOptions,
                 PerClass = pr.GetValue(perClass),
                 HoldoutFraction = pr.GetValue(holdout),
             };
             using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(pr.GetValue(backbone)!, options, p, ct));
             if (learner.Backbone.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
             Console.Error.WriteLine($"{learner.Backbone.Name}: {learner.Backbone.FeatureTensor} → {learner.Backbone.Dimension}-d features on {learner.Backbone.Provider}");
+            // Head only (the default) goes straight to the feature path below, unchanged.
+            var (layers, reason) = unfreezeLayers == 0 ? (0, "") : learner.ChooseUnfreeze(learner.LoadDataset(pr.GetValue(data)!));
+            if (unfreezeLayers != 0) Console.Error.WriteLine($"unfreeze: {reason}");
+            if (layers > 0)
+            {
+                var tuned = await ProgressRenderer.RunAsync("fine-tune", p => learner.FineTuneAsync(pr.GetValue(data)!, pr.GetValue(output)!, layers, p, ct));
+                FitRenderer.Summarize(tuned);
+                return 0;
+            }
             var result = await ProgressRenderer.RunAsync("fit", p => learner.FitAsync(pr.GetValue(data)!, pr.GetValue(output)!, p, ct));
             FitRenderer.Summarize(result);
             return 0;

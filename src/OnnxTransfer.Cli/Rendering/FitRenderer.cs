@@ -17,4 +17,30 @@ public static class FitRenderer
         else Console.WriteLine("no held-out rows to evaluate on (too few examples per class).");
         Console.WriteLine($"model: {result.ModelPath}");
     }
+
+    /// <summary>The fine-tuning run: what was unfrozen, the epochs, the activation-caching timing, the held-out report.</summary>
+    public static void Summarize(FineTuneFitResult result)
+    {
+        var r = result.Result;
+        Console.WriteLine($"unfrozen: {r.Model.Metadata[OnnxTransfer.Autodiff.FineTuner.UnfrozenMetadataKey]}");
+        foreach (var m in r.History)
+            Console.WriteLine(FormattableString.Invariant($"  epoch {m.Epoch}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy:F4}") +
+                              (m.ValLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {m.ValAccuracy:F4}") : ""));
+        var cached = r.EpochTime.TotalSeconds;
+        if (r.PrefixRuns == 0)
+            Console.WriteLine(FormattableString.Invariant($"activation cache: reused the stored activations ({r.CacheTime.TotalSeconds:F1} s to read); epoch on cached activations {cached:F2} s"));
+        else
+        {
+            var whole = r.CacheTime.TotalSeconds + cached; // without caching every epoch would also decode and run the frozen prefix
+            Console.WriteLine(FormattableString.Invariant(
+                $"activation cache: frozen prefix once over {r.PrefixRuns} images {r.CacheTime.TotalSeconds:F1} s; epoch on cached activations {cached:F2} s vs ~{whole:F1} s through the whole network ({whole / Math.Max(cached, 1e-9):F1}× faster per epoch)"));
+        }
+        if (result.Report is { } report)
+        {
+            Console.WriteLine($"held-out evaluation ({report.Context.GetValueOrDefault("split", "hold-out")}):");
+            ReportRenderer.Show(report, result.ReportPath);
+        }
+        else Console.WriteLine("no held-out images to evaluate on.");
+        Console.WriteLine($"model: {result.ModelPath}");
+    }
 }

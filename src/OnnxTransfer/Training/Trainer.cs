@@ -386,7 +386,7 @@ public static class Trainer
         for (var i = 0; i < names.Count; i++) into[names[i]] = values[i].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    private static float[] Initialise(HeadParameter p, SeededRandom rng)
+    internal static float[] Initialise(HeadParameter p, SeededRandom rng)
     {
         var values = new float[p.Count];
         var fanIn = p.Shape[0];

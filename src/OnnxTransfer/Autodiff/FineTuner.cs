@@ -1,0 +1,367 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using OnnxTransfer.Data;
+using OnnxTransfer.Export;
+using OnnxTransfer.Features;
+using OnnxTransfer.Imaging;
+using OnnxTransfer.Onnx;
+using OnnxTransfer.Training;
+using OnnxTransfer.Training.Gradients;
+using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
+
+namespace OnnxTransfer.Autodiff;
+
+/// <summary>How <see cref="FineTuner"/> trains the last backbone layers with a new head.</summary>
+public sealed record FineTuneOptions
+{
+    /// <summary>Layers with weights to unfreeze, counted back from the features (MobileNetV2: 4 = the last inverted-residual block and the final 1×1 conv).</summary>
+    public int Unfreeze { get; init; } = 4;
+
+    /// <summary>The backbone's learning rate as a fraction of the head's: pretrained weights need small steps, a fresh head large ones.</summary>
+    public double BackboneLearningRateFactor { get; init; } = 0.1;
+
+    /// <summary>Head spec, epochs, batch, base (head) learning rate and schedule, AdamW settings, patience, seed. Dropout heads are not supported here.</summary>
+    public TrainingOptions Training { get; init; } = new() { Epochs = 15, BatchSize = 16, LearningRate = 1e-3, Patience = 4 };
+
+    /// <summary>Images per run of the frozen prefix while caching activations.</summary>
+    public int PrefixBatchSize { get; init; } = 16;
+
+    /// <summary>
+    /// Cache the boundary activations in this Parquet feature store (written by <see cref="FeatureExtractor"/> with the
+    /// frozen prefix as its model: resumable, reused by a re-run with the same backbone, cut and unfreeze count);
+    /// null keeps them in memory only.
+    /// </summary>
+    public string? ActivationStore { get; init; }
+}
+
+/// <summary>What <see cref="FineTuner.Fit"/> produced.</summary>
+/// <param name="Model">The merged, deployable model (fine-tuned backbone + head), metadata included.</param>
+/// <param name="TunedBackbone">The cut backbone carrying the fine-tuned weights.</param>
+/// <param name="HeadEval">The head's eval graph with its kept parameters.</param>
+/// <param name="Graph">The prefix/training graphs used.</param>
+/// <param name="Classes">Class names, index order.</param>
+/// <param name="History">Per-epoch metrics.</param>
+/// <param name="CacheTime">Time to fill the activation cache: decode and run the frozen prefix once per image (near 0 when a finished store was reused).</param>
+/// <param name="PrefixRuns">Images the frozen prefix ran on in this call (0 when a finished activation store was reused).</param>
+/// <param name="EpochTime">Mean time of one training epoch on the cached activations (suffix + head forward/backward + updates).</param>
+public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, OnnxModel HeadEval, FineTuneGraph Graph,
+    string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, int PrefixRuns, TimeSpan EpochTime);
+
+/// <summary>
+/// Fine-tunes the last <see cref="FineTuneOptions.Unfreeze"/> layers of a float (or quantized, dequantized here) cut
+/// backbone together with a new head. The frozen prefix runs ONCE per image and its boundary activations are cached
+/// in memory as float arrays; every epoch then runs only the trainable suffix and the head. Mini-batches are shuffled
+/// from the seed; AdamW updates the backbone and the head through two <see cref="OptimizerGraph"/>s, one per parameter
+/// group, so each group gets its own learning-rate input (backbone = head rate × <see cref="FineTuneOptions.BackboneLearningRateFactor"/>;
+/// gradient clipping, when on, is per group). BatchNormalization stays in inference mode (running statistics frozen),
+/// which the gradient rules assume. Early stopping watches validation loss and the best epoch's weights are kept.
+/// </summary>
+public static class FineTuner
+{
+    /// <summary>Metadata key recording what was unfrozen in the exported model.</summary>
+    public const string UnfrozenMetadataKey = "onnxtransfer.unfrozen";
+
+    /// <summary>
+    /// Trains and exports. Items are labelled images; with no <paramref name="val"/> a stratified
+    /// <see cref="TrainingOptions.ValidationFraction"/> of <paramref name="train"/> is held out for early stopping.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or a backbone the graph builder refuses.</exception>
+    public static FineTuneResult Fit(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,
+        IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var t = options.Training;
+        t.Validate();
+        if (options.BackboneLearningRateFactor is <= 0 or > 1 || double.IsNaN(options.BackboneLearningRateFactor))
+            throw new OnnxTransferException($"fine-tuning: backbone learning-rate factor {options.BackboneLearningRateFactor} must be in (0, 1].");
+        if (t.Spec.Dropout > 0)
+            throw new OnnxTransferException($"fine-tuning: head '{t.Spec}' uses dropout, which fine-tuning does not support yet; drop the ':dropout' part of the spec.");
+        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: the training data is empty; point at a labelled dataset.");
+        if (train.Concat(val ?? []).FirstOrDefault(i => i.Label.Length == 0) is { } unlabelled)
+            throw new OnnxTransferException($"{unlabelled.Path}: no label; fine-tuning needs labelled images.");
+        var classes = train.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (val is not null && val.FirstOrDefault(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal) < 0) is { } stray)
+            throw new OnnxTransferException($"{stray.Path}: label '{stray.Label}' does not occur in the training data; add training examples of it.");
+        if (val is null && t.ValidationFraction > 0)
+        {
+            var indices = TrainingSet.SingleLabel(new float[train.Count], 1, train.Select(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray(), classes);
+            var (tr, va) = Trainer.StratifiedSplit(indices, t.ValidationFraction, t.Seed);
+            if (va.Length > 0) { val = va.Select(i => train[i]).ToArray(); train = tr.Select(i => train[i]).ToArray(); }
+        }
+        var task = t.Task ?? (classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass);
+        if (task == HeadTask.MultiLabel) throw new OnnxTransferException("fine-tuning: multi-label heads are not supported yet; use a single-label task.");
+
+        var backbone = Dequantizer.IsQuantized(cutBackbone) ? Dequantizer.Dequantize(cutBackbone).Model : cutBackbone;
+        var graph = FineTuneGraphBuilder.Build(backbone, t.Spec, task, classes.Length, options.Unfreeze, t.LabelSmoothing);
+
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        var clock = Stopwatch.StartNew();
+        var encoder = new ImageEncoder(preprocessing);
+        float[] trainCache;
+        float[]? valCache = null;
+        var prefixRuns = train.Count + (val?.Count ?? 0);
+        if (options.ActivationStore is { } store)
+        {
+            var (cache, kept, written) = CacheInStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
+            prefixRuns = written;
+            var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
+            var size = BoundarySize(graph);
+            float[] Slice(IReadOnlyList<DatasetItem> items) { var a = new float[items.Count * size]; for (var k = 0; k < items.Count; k++) cache.AsSpan(index[items[k].Id] * size, size).CopyTo(a.AsSpan(k * size)); return a; }
+            train = train.Where(i => index.ContainsKey(i.Id)).ToArray();
+            trainCache = Slice(train);
+            if (val is not null) { val = val.Where(i => index.ContainsKey(i.Id)).ToArray(); valCache = Slice(val); }
+        }
+        else
+        {
+            (trainCache, var trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
+            (trainCache, train) = Readable(trainCache, train, trainFailed);
+            if (val is not null)
+            {
+                var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+                (valCache, val) = Readable(cache, val, failed);
+            }
+        }
+        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
+        if (val is { Count: 0 }) (valCache, val) = (null, null);
+        var cacheTime = clock.Elapsed;
+        // Shape inference walks the whole prefix; once is enough.
+        var boundaryShape = TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value!.Value).ToArray();
+        var trainLabels = train.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
+        // Same weighting as head training (TrainingOptions.ClassWeighting); validation loss stays unweighted.
+        var classWeights = Trainer.ClassWeights(TrainingSet.SingleLabel(new float[train.Count], 1, trainLabels.Select(l => (int)l).ToArray(), classes), t.ClassWeighting);
+        var valLabels = val?.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
+
+        var backboneParameters = graph.Parameters.Where(p => graph.BackboneValues.ContainsKey(p.Name)).ToList();
+        var headParameters = graph.Parameters.Where(p => !graph.BackboneValues.ContainsKey(p.Name)).ToList();
+        var rng = new SeededRandom(t.Seed);
+        var values = graph.Parameters.ToDictionary(p => p.Name,
+            p => graph.BackboneValues.TryGetValue(p.Name, out var v) ? v.ToArray() : Trainer.Initialise(p, rng), StringComparer.Ordinal);
+        var groups = new[] { (Parameters: backboneParameters, Factor: options.BackboneLearningRateFactor), (Parameters: headParameters, Factor: 1.0) };
+        var optimizers = groups.Select(g => new InferenceSession(OptimizerGraph.Build(g.Parameters, t.Optimizer).ToBytes(), sessionOptions)).ToArray();
+        var optimizerState = graph.Parameters.SelectMany(p => OptimizerGraph.StateNames(t.Optimizer, p.Name).Select(s => (s, p.Count)))
+            .ToDictionary(x => x.s, x => new float[x.Count], StringComparer.Ordinal);
+        try
+        {
+            using var session = new InferenceSession(graph.Training.ToBytes(), sessionOptions);
+            var batches = (train.Count + t.BatchSize - 1) / t.BatchSize;
+            long totalSteps = (long)batches * t.Epochs, step = 0;
+            var history = new List<EpochMetrics>();
+            var best = (Loss: double.PositiveInfinity, Epoch: 0, Values: (Dictionary<string, float[]>?)null);
+            var order = Enumerable.Range(0, train.Count).ToArray();
+            var trainingTime = TimeSpan.Zero;
+            for (var epoch = 1; epoch <= t.Epochs; epoch++)
+            {
+                var epochClock = Stopwatch.StartNew();
+                rng.Shuffle(order.AsSpan());
+                double lossSum = 0, correct = 0, lr = 0;
+                for (var start = 0; start < order.Length; start += t.BatchSize)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var rows = order.AsSpan(start, Math.Min(t.BatchSize, order.Length - start)).ToArray();
+                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, trainCache, trainLabels, rows, values, withGradients: true, classWeights);
+                    if (!float.IsFinite(loss))
+                        throw new OnnxTransferException($"fine-tuning diverged (loss {loss}) at epoch {epoch}; lower the learning rate (now {t.LearningRate}).");
+                    lossSum += loss * rows.Length;
+                    correct += Correct(task, logits, trainLabels, rows, classes.Length);
+                    lr = t.LearningRateAt(step, totalSteps);
+                    step++;
+                    for (var g = 0; g < groups.Length; g++) Update(optimizers[g], groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, step, values, gradients!, optimizerState);
+                }
+                double? valLoss = null, valAccuracy = null;
+                if (valCache is not null)
+                {
+                    double sum = 0, right = 0;
+                    for (var start = 0; start < val!.Count; start += t.BatchSize)
+                    {
+                        var rows = Enumerable.Range(start, Math.Min(t.BatchSize, val.Count - start)).ToArray();
+                        var (loss, logits, _) = Run(session, graph, boundaryShape, valCache, valLabels!, rows, values, withGradients: false);
+                        sum += loss * rows.Length;
+                        right += Correct(task, logits, valLabels!, rows, classes.Length);
+                    }
+                    valLoss = sum / val.Count;
+                    valAccuracy = right / val.Count;
+                }
+                trainingTime += epochClock.Elapsed;
+                var metrics = new EpochMetrics(epoch, lossSum / train.Count, correct / train.Count, valLoss, valAccuracy, lr);
+                history.Add(metrics);
+                progress?.Report(new ProgressUpdate("fine-tune", epoch, t.Epochs, "epochs",
+                    FormattableString.Invariant($"loss {metrics.TrainLoss:F4}") + (valLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {valAccuracy:P1}") : "")));
+                if (valLoss is { } l)
+                {
+                    if (l < best.Loss) best = (l, epoch, values.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal));
+                    else if (t.Patience > 0 && epoch - best.Epoch >= t.Patience) break;
+                }
+            }
+
+            var kept = best.Values ?? values;
+            var tuned = FineTuneGraphBuilder.WithWeights(backbone, graph.BackboneValues.Keys.ToDictionary(k => k, k => kept[k], StringComparer.Ordinal));
+            var dim = graph.Parameters.Count == 0 ? 0 : checked((int)TensorShapeProbe.Infer(backbone, Backbones.BackboneCutter.FeaturesOutput).Shape![1].Value!.Value);
+            var headEval = HeadGraphBuilder.BuildEval(t.Spec, task, dim, classes.Length, headParameters.ToDictionary(p => p.Name, p => kept[p.Name], StringComparer.Ordinal));
+            var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
+            model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
+                $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}; best epoch {best.Epoch}"));
+            return new FineTuneResult(model, tuned, headEval, graph, classes, history, cacheTime, prefixRuns, trainingTime / Math.Max(1, history.Count));
+        }
+        finally
+        {
+            foreach (var o in optimizers) o.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs the frozen prefix once over <paramref name="items"/> and returns the boundary activations, one
+    /// [per-sample size] slice per item in order, and the indices of items that could not be decoded (their slices are zeros).
+    /// </summary>
+    public static (float[] Cache, IReadOnlyList<int> Failed) CacheActivations(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
+        int threads = 1, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(graph.Prefix.ToBytes(), sessionOptions);
+        using var runOptions = new RunOptions();
+        var sampleShape = encoder.SampleShape.ToArray();
+        var sampleSize = (int)sampleShape.Aggregate(1L, (a, b) => a * b);
+        var size = BoundarySize(graph);
+        var cache = new float[checked(items.Count * size)];
+        var failed = new List<int>();
+        for (var start = 0; start < items.Count; start += batchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            var n = Math.Min(batchSize, items.Count - start);
+            var images = new float[n * sampleSize];
+            var first = start;
+            Parallel.For(0, n, k =>
+            {
+                try { encoder.Encode(items[first + k], images.AsSpan(k * sampleSize, sampleSize)); }
+                catch (ImageDecodeException) { lock (failed) failed.Add(first + k); }
+            });
+            using var input = OrtValue.CreateTensorValueFromMemory(images, [n, .. sampleShape]);
+            using var output = session.Run(runOptions, [session.InputNames[0]], [input], [graph.Boundary]);
+            output[0].GetTensorDataAsSpan<float>().CopyTo(cache.AsSpan(start * size, n * size));
+            progress?.Report(new ProgressUpdate("cache", start + n, items.Count, "images", graph.Boundary));
+        }
+        failed.Sort();
+        return (cache, failed);
+    }
+
+    /// <summary>The cache and items without the unreadable ones.</summary>
+    private static (float[] Cache, IReadOnlyList<DatasetItem> Items) Readable(float[] cache, IReadOnlyList<DatasetItem> items, IReadOnlyList<int> failed)
+    {
+        if (failed.Count == 0) return (cache, items);
+        var size = cache.Length / items.Count;
+        var skip = failed.ToHashSet();
+        var kept = Enumerable.Range(0, items.Count).Where(i => !skip.Contains(i)).ToArray();
+        var compact = new float[kept.Length * size];
+        for (var k = 0; k < kept.Length; k++) cache.AsSpan(kept[k] * size, size).CopyTo(compact.AsSpan(k * size));
+        return (compact, kept.Select(i => items[i]).ToArray());
+    }
+
+    /// <summary>
+    /// Caches the boundary activations of <paramref name="items"/> in a Parquet feature store (flattened rows), resuming
+    /// an unfinished or reusing a finished one, and returns them with the items that could be read, in store order, and how
+    /// many items the prefix ran on now.
+    /// </summary>
+    public static (float[] Cache, IReadOnlyList<DatasetItem> Items, int Computed) CacheInStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
+        IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var size = BoundarySize(graph);
+        var model = graph.Prefix.Clone();
+        var g = new GraphBuilder(model.Graph);
+        const string output = "activations";
+        g.Alias(g.Node("Flatten", [graph.Boundary], OnnxAttribute.Int("axis", 1)), output);
+        GraphEditor.SetOutputs(model.Graph, GraphBuilder.ValueInfo(output, Onnx.Proto.TensorProto.Types.DataType.Float, [null, size], ["N"]));
+        var bytes = model.ToBytes();
+        var description = new FeatureStoreMetadata(graph.Prefix.DisplayName + " prefix", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
+            graph.Boundary, preprocessing.ToString(), size);
+        using var session = new InferenceSession(bytes);
+        var summary = new FeatureExtractor(session, encoder, description)
+            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize, OutputName = output }, progress, ct).GetAwaiter().GetResult();
+        var table = FeatureStore.Read(summary.Output);
+        var byId = items.GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.First(), StringComparer.Ordinal);
+        var kept = new List<DatasetItem>();
+        var rows = new List<int>();
+        for (var r = 0; r < table.Count; r++)
+            if (byId.TryGetValue(table.Paths[r], out var item)) { kept.Add(item); rows.Add(r); } // the store's path column holds item ids
+        var cache = new float[rows.Count * size];
+        for (var k = 0; k < rows.Count; k++) table.Row(rows[k]).CopyTo(cache.AsSpan(k * size, size));
+        return (cache, kept, summary.Written);
+    }
+
+    /// <summary>Per-sample element count of the boundary tensor.</summary>
+    public static int BoundarySize(FineTuneGraph graph) =>
+        checked((int)TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Aggregate(1L, (a, d) => a * (d.Value
+            ?? throw new OnnxTransferException($"{graph.Prefix.DisplayName}: boundary '{graph.Boundary}' has a dynamic size; fix the input size of the backbone."))));
+
+    private static (float Loss, float[] Logits, Dictionary<string, float[]>? Gradients) Run(InferenceSession session, FineTuneGraph graph, long[] shape,
+        float[] cache, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients, float[]? classWeights = null)
+    {
+        var size = cache.Length / labels.Length;
+        var x = new float[rows.Length * size];
+        for (var k = 0; k < rows.Length; k++) cache.AsSpan(rows[k] * size, size).CopyTo(x.AsSpan(k * size));
+        var names = new List<string> { graph.Boundary, HeadGraphBuilder.Labels, HeadGraphBuilder.Weights };
+        var inputs = new List<OrtValue>
+        {
+            OrtValue.CreateTensorValueFromMemory(x, [rows.Length, .. shape]),
+            OrtValue.CreateTensorValueFromMemory(rows.Select(r => labels[r]).ToArray(), [rows.Length]),
+            OrtValue.CreateTensorValueFromMemory(rows.Select(r => classWeights?[labels[r]] ?? 1f).ToArray(), [rows.Length]),
+        };
+        foreach (var p in graph.Parameters)
+        {
+            names.Add(p.Name);
+            inputs.Add(OrtValue.CreateTensorValueFromMemory(values[p.Name], p.Dims));
+        }
+        var outputs = new List<string> { HeadGraphBuilder.Loss, HeadGraphBuilder.Logits };
+        if (withGradients) outputs.AddRange(graph.Parameters.Select(p => GradientGraph.GradientName(p.Name)));
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var results = session.Run(runOptions, names, inputs, outputs);
+            var gradients = withGradients
+                ? graph.Parameters.Select((p, i) => (p.Name, Values: results[2 + i].GetTensorDataAsSpan<float>().ToArray())).ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal)
+                : null;
+            return (results[0].GetTensorDataAsSpan<float>()[0], results[1].GetTensorDataAsSpan<float>().ToArray(), gradients);
+        }
+        finally
+        {
+            foreach (var v in inputs) v.Dispose();
+        }
+    }
+
+    private static void Update(InferenceSession optimizer, IReadOnlyList<HeadParameter> parameters, OptimizerSettings settings, double lr, long step,
+        Dictionary<string, float[]> values, Dictionary<string, float[]> gradients, Dictionary<string, float[]> state)
+    {
+        if (parameters.Count == 0) return;
+        var names = new List<string> { OptimizerGraph.LearningRate, OptimizerGraph.Step };
+        var inputs = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(new[] { (float)lr }, []), OrtValue.CreateTensorValueFromMemory(new[] { (float)step }, []) };
+        var outputs = new List<string>();
+        void Add(string name, float[] data, long[] dims) { names.Add(name); inputs.Add(OrtValue.CreateTensorValueFromMemory(data, dims)); }
+        foreach (var p in parameters) { Add(p.Name, values[p.Name], p.Dims); outputs.Add(OptimizerGraph.UpdatedName(p.Name)); }
+        foreach (var p in parameters) Add(HeadGraphBuilder.GradientName(p.Name), gradients[p.Name], p.Dims);
+        foreach (var p in parameters)
+            foreach (var s in OptimizerGraph.StateNames(settings, p.Name)) { Add(s, state[s], p.Dims); outputs.Add(OptimizerGraph.UpdatedName(s)); }
+        try
+        {
+            using var runOptions = new RunOptions();
+            using var results = optimizer.Run(runOptions, names, inputs, outputs);
+            var i = 0;
+            foreach (var p in parameters) values[p.Name] = results[i++].GetTensorDataAsSpan<float>().ToArray();
+            foreach (var p in parameters)
+                foreach (var s in OptimizerGraph.StateNames(settings, p.Name)) state[s] = results[i++].GetTensorDataAsSpan<float>().ToArray();
+        }
+        finally
+        {
+            foreach (var v in inputs) v.Dispose();
+        }
+    }
+
+    private static int Correct(HeadTask task, float[] logits, long[] labels, int[] rows, int classes)
+    {
+        var correct = 0;
+        var width = task == HeadTask.Binary ? 1 : classes;
+        for (var k = 0; k < rows.Length; k++)
+        {
+            var row = logits.AsSpan(k * width, width);
+            var predicted = task == HeadTask.Binary ? (row[0] > 0 ? 1 : 0) : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+            if (predicted == labels[rows[k]]) correct++;
+        }
+        return correct;
+    }
+}

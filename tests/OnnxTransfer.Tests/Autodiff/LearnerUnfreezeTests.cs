@@ -1,0 +1,53 @@
+using OnnxTransfer.Autodiff;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Tests.Autodiff;
+
+public class LearnerUnfreezeTests
+{
+    /// <summary>A small copy of hymenoptera: train 8 + val 3 images per class.</summary>
+    private static string SmallHymenoptera(TempDir dir)
+    {
+        var source = SharedAssets.Dataset("hymenoptera");
+        foreach (var (split, count) in new[] { ("train", 8), ("val", 3) })
+            foreach (var label in new[] { "ants", "bees" })
+            {
+                var target = Path.Combine(dir.Path, "data", split, label);
+                Directory.CreateDirectory(target);
+                foreach (var file in Directory.GetFiles(Path.Combine(source, split, label), "*.jpg").Order(StringComparer.Ordinal).Take(count))
+                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+        return Path.Combine(dir.Path, "data");
+    }
+
+    [Fact]
+    public async Task Head_only_by_default_auto_follows_the_rule_and_fine_tuning_exports_a_scored_model()
+    {
+        using var dir = new TempDir();
+        var data = SmallHymenoptera(dir);
+        using (var headOnly = await Learner.CreateAsync(SharedAssets.MobileNetV2Int8))
+            Assert.Equal(0, headOnly.ChooseUnfreeze(headOnly.LoadDataset(data)).Layers);
+
+        var options = new LearnerOptions
+        {
+            Unfreeze = LearnerOptions.AutoUnfreeze,
+            FineTune = new FineTuneOptions { Training = new TrainingOptions { Epochs = 2, BatchSize = 8, LearningRate = 1e-3 } },
+        };
+        using var learner = await Learner.CreateAsync(SharedAssets.MobileNetV2Int8, options);
+        // The full set has 121 bees in train: the last block. The small copy has 8: head only.
+        Assert.Equal(UnfreezeRule.LastBlock, learner.ChooseUnfreeze(learner.LoadDataset(SharedAssets.Dataset("hymenoptera"))).Layers);
+        var (layers, reason) = learner.ChooseUnfreeze(learner.LoadDataset(data));
+        Assert.Equal(0, layers);
+        Assert.Contains("8 examples", reason);
+
+        var result = await learner.FineTuneAsync(data, dir.File("tuned.onnx"), UnfreezeRule.LastBlock);
+        Assert.True(File.Exists(result.ModelPath));
+        Assert.Equal(16, result.TrainItems);
+        Assert.Equal(2, result.Result.History.Count);
+        Assert.NotNull(result.Report);
+        Assert.Equal(6, result.Report!.N);
+        using var model = OnnxTransfer.Inference.TransferModel.Load(result.ModelPath);
+        Assert.Equal(["ants", "bees"], model.Labels);
+        Assert.Contains("last 4 layer(s)", OnnxTransfer.Onnx.OnnxModel.Load(result.ModelPath).Metadata[FineTuner.UnfrozenMetadataKey]);
+    }
+}
