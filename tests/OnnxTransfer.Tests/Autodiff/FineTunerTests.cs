@@ -16,7 +16,8 @@ public class FineTunerTests(ITestOutputHelper log)
     private static float[] Run(OnnxModel model, string output, params (string Name, OrtValue Value)[] inputs)
     {
         using var session = new InferenceSession(model.ToBytes());
-        using var results = session.Run(new RunOptions(), inputs.Select(i => i.Name).ToArray(), inputs.Select(i => i.Value).ToArray(), [output]);
+        using var runOptions = new RunOptions(); // kept alive across Run
+        using var results = session.Run(runOptions, inputs.Select(i => i.Name).ToArray(), inputs.Select(i => i.Value).ToArray(), [output]);
         return results[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
