@@ -64,72 +64,80 @@ public static class FineTuner
     /// <summary>
     /// Trains and exports. Items are labelled images; with no <paramref name="val"/> a stratified
     /// <see cref="TrainingOptions.ValidationFraction"/> of <paramref name="train"/> is held out for early stopping.
+    /// The frozen prefix runs once per image (<see cref="CacheActivations"/> or <see cref="CacheInStore"/>), then <see cref="Train"/> runs.
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or a backbone the graph builder refuses.</exception>
     public static FineTuneResult Fit(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,
         IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         var t = options.Training;
-        t.Validate();
-        if (options.BackboneLearningRateFactor is <= 0 or > 1 || double.IsNaN(options.BackboneLearningRateFactor))
-            throw new OnnxTransferException($"fine-tuning: backbone learning-rate factor {options.BackboneLearningRateFactor} must be in (0, 1].");
-        if (t.Spec.Dropout > 0)
-            throw new OnnxTransferException($"fine-tuning: head '{t.Spec}' uses dropout, which fine-tuning does not support yet; drop the ':dropout' part of the spec.");
-        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: the training data is empty; point at a labelled dataset.");
-        if (train.Concat(val ?? []).FirstOrDefault(i => i.Label.Length == 0) is { } unlabelled)
-            throw new OnnxTransferException($"{unlabelled.Path}: no label; fine-tuning needs labelled images.");
-        var classes = train.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
-        if (val is not null && val.FirstOrDefault(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal) < 0) is { } stray)
-            throw new OnnxTransferException($"{stray.Path}: label '{stray.Label}' does not occur in the training data; add training examples of it.");
+        ValidateOptions(options);
+        var classes = Classes(train, val);
         if (val is null && t.ValidationFraction > 0)
         {
             var indices = TrainingSet.SingleLabel(new float[train.Count], 1, train.Select(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray(), classes);
             var (tr, va) = Trainer.StratifiedSplit(indices, t.ValidationFraction, t.Seed);
             if (va.Length > 0) { val = va.Select(i => train[i]).ToArray(); train = tr.Select(i => train[i]).ToArray(); }
         }
-        var task = t.Task ?? (classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass);
-        if (task == HeadTask.MultiLabel) throw new OnnxTransferException("fine-tuning: multi-label heads are not supported yet; use a single-label task.");
-
-        var backbone = Dequantizer.IsQuantized(cutBackbone) ? Dequantizer.Dequantize(cutBackbone).Model : cutBackbone;
+        var task = TaskFor(t, classes);
+        var backbone = FloatBackbone(cutBackbone);
         var graph = FineTuneGraphBuilder.Build(backbone, t.Spec, task, classes.Length, options.Unfreeze, t.LabelSmoothing);
 
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         var clock = Stopwatch.StartNew();
         var encoder = new ImageEncoder(preprocessing);
-        float[] trainCache;
-        float[]? valCache = null;
+        var shape = BoundaryShape(graph);
+        ActivationSet trainSet;
+        ActivationSet? valSet = null;
         var prefixRuns = train.Count + (val?.Count ?? 0);
         if (options.ActivationStore is { } store)
         {
             var (cache, kept, written) = CacheInStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
             prefixRuns = written;
+            var all = new ActivationSet(cache, shape, kept);
             var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
-            var size = BoundarySize(graph);
-            float[] Slice(IReadOnlyList<DatasetItem> items) { var a = new float[items.Count * size]; for (var k = 0; k < items.Count; k++) cache.AsSpan(index[items[k].Id] * size, size).CopyTo(a.AsSpan(k * size)); return a; }
-            train = train.Where(i => index.ContainsKey(i.Id)).ToArray();
-            trainCache = Slice(train);
-            if (val is not null) { val = val.Where(i => index.ContainsKey(i.Id)).ToArray(); valCache = Slice(val); }
+            ActivationSet Slice(IReadOnlyList<DatasetItem> items) => all.Subset(items.Where(i => index.ContainsKey(i.Id)).Select(i => index[i.Id]).ToArray());
+            trainSet = Slice(train);
+            if (val is not null) valSet = Slice(val);
         }
         else
         {
-            (trainCache, var trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
-            (trainCache, train) = Readable(trainCache, train, trainFailed);
+            var (trainCache, trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
+            trainSet = Readable(new ActivationSet(trainCache, shape, train), trainFailed);
             if (val is not null)
             {
                 var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
-                (valCache, val) = Readable(cache, val, failed);
+                valSet = Readable(new ActivationSet(cache, shape, val), failed);
             }
         }
-        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
-        if (val is { Count: 0 }) (valCache, val) = (null, null);
+        if (trainSet.Items.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
+        if (valSet is { Items.Count: 0 }) valSet = null;
         var cacheTime = clock.Elapsed;
-        // Shape inference walks the whole prefix; once is enough.
-        var boundaryShape = TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value!.Value).ToArray();
-        var trainLabels = train.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
-        // Same weighting as head training (TrainingOptions.ClassWeighting); validation loss stays unweighted.
-        var classWeights = Trainer.ClassWeights(TrainingSet.SingleLabel(new float[train.Count], 1, trainLabels.Select(l => (int)l).ToArray(), classes), t.ClassWeighting);
-        var valLabels = val?.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
+        var result = Train(backbone, graph, trainSet, valSet, options, metadata, progress, ct);
+        return result with { CacheTime = cacheTime, PrefixRuns = prefixRuns };
+    }
 
+    /// <summary>
+    /// Trains the unfrozen layers and the head on activations at <paramref name="graph"/>'s boundary and exports the merged
+    /// model. This is <see cref="Fit"/> without the caching, for callers that already hold the activations (a learning
+    /// curve reusing one cache for many subsets) or compute them per batch (augmentation). Classes are the sorted distinct
+    /// training labels; <paramref name="val"/> (optional) drives early stopping.
+    /// </summary>
+    /// <param name="backbone">The float cut backbone the graph was built from (<see cref="FloatBackbone"/>).</param>
+    /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or divergence.</exception>
+    public static FineTuneResult Train(OnnxModel backbone, FineTuneGraph graph, IActivationSource train, IActivationSource? val,
+        FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var t = options.Training;
+        ValidateOptions(options);
+        var classes = Classes(train.Items, val?.Items);
+        var task = TaskFor(t, classes);
+        var boundaryShape = train.SampleShape.ToArray();
+        var trainLabels = train.Items.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
+        // Same weighting as head training (TrainingOptions.ClassWeighting); validation loss stays unweighted.
+        var classWeights = Trainer.ClassWeights(TrainingSet.SingleLabel(new float[trainLabels.Length], 1, trainLabels.Select(l => (int)l).ToArray(), classes), t.ClassWeighting);
+        var valLabels = val?.Items.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
+
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         var backboneParameters = graph.Parameters.Where(p => graph.BackboneValues.ContainsKey(p.Name)).ToList();
         var headParameters = graph.Parameters.Where(p => !graph.BackboneValues.ContainsKey(p.Name)).ToList();
         var rng = new SeededRandom(t.Seed);
@@ -142,11 +150,12 @@ public static class FineTuner
         try
         {
             using var session = new InferenceSession(graph.Training.ToBytes(), sessionOptions);
-            var batches = (train.Count + t.BatchSize - 1) / t.BatchSize;
+            var count = train.Items.Count;
+            var batches = (count + t.BatchSize - 1) / t.BatchSize;
             long totalSteps = (long)batches * t.Epochs, step = 0;
             var history = new List<EpochMetrics>();
             var best = (Loss: double.PositiveInfinity, Epoch: 0, Values: (Dictionary<string, float[]>?)null);
-            var order = Enumerable.Range(0, train.Count).ToArray();
+            var order = Enumerable.Range(0, count).ToArray();
             var trainingTime = TimeSpan.Zero;
             for (var epoch = 1; epoch <= t.Epochs; epoch++)
             {
@@ -157,7 +166,7 @@ public static class FineTuner
                 {
                     ct.ThrowIfCancellationRequested();
                     var rows = order.AsSpan(start, Math.Min(t.BatchSize, order.Length - start)).ToArray();
-                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, trainCache, trainLabels, rows, values, withGradients: true, classWeights);
+                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, train, epoch, trainLabels, rows, values, withGradients: true, classWeights);
                     if (!float.IsFinite(loss))
                         throw new OnnxTransferException($"fine-tuning diverged (loss {loss}) at epoch {epoch}; lower the learning rate (now {t.LearningRate}).");
                     lossSum += loss * rows.Length;
@@ -167,21 +176,21 @@ public static class FineTuner
                     for (var g = 0; g < groups.Length; g++) Update(optimizers[g], groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, step, values, gradients!, optimizerState);
                 }
                 double? valLoss = null, valAccuracy = null;
-                if (valCache is not null)
+                if (val is not null)
                 {
                     double sum = 0, right = 0;
-                    for (var start = 0; start < val!.Count; start += t.BatchSize)
+                    for (var start = 0; start < val.Items.Count; start += t.BatchSize)
                     {
-                        var rows = Enumerable.Range(start, Math.Min(t.BatchSize, val.Count - start)).ToArray();
-                        var (loss, logits, _) = Run(session, graph, boundaryShape, valCache, valLabels!, rows, values, withGradients: false);
+                        var rows = Enumerable.Range(start, Math.Min(t.BatchSize, val.Items.Count - start)).ToArray();
+                        var (loss, logits, _) = Run(session, graph, boundaryShape, val, 0, valLabels!, rows, values, withGradients: false);
                         sum += loss * rows.Length;
                         right += Correct(task, logits, valLabels!, rows, classes.Length);
                     }
-                    valLoss = sum / val.Count;
-                    valAccuracy = right / val.Count;
+                    valLoss = sum / val.Items.Count;
+                    valAccuracy = right / val.Items.Count;
                 }
                 trainingTime += epochClock.Elapsed;
-                var metrics = new EpochMetrics(epoch, lossSum / train.Count, correct / train.Count, valLoss, valAccuracy, lr);
+                var metrics = new EpochMetrics(epoch, lossSum / count, correct / count, valLoss, valAccuracy, lr);
                 history.Add(metrics);
                 progress?.Report(new ProgressUpdate("fine-tune", epoch, t.Epochs, "epochs",
                     FormattableString.Invariant($"loss {metrics.TrainLoss:F4}") + (valLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {valAccuracy:P1}") : "")));
@@ -199,12 +208,50 @@ public static class FineTuner
             var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
             model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
                 $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}; best epoch {best.Epoch}"));
-            return new FineTuneResult(model, tuned, headEval, graph, classes, history, cacheTime, prefixRuns, trainingTime / Math.Max(1, history.Count));
+            return new FineTuneResult(model, tuned, headEval, graph, classes, history, TimeSpan.Zero, 0, trainingTime / Math.Max(1, history.Count));
         }
         finally
         {
             foreach (var o in optimizers) o.Dispose();
         }
+    }
+
+    /// <summary>The float twin of a cut backbone: itself, or dequantized once when it is quantized.</summary>
+    public static OnnxModel FloatBackbone(OnnxModel cutBackbone) =>
+        Dequantizer.IsQuantized(cutBackbone) ? Dequantizer.Dequantize(cutBackbone).Model : cutBackbone;
+
+    /// <summary>Per-sample shape of the boundary tensor (no batch dimension).</summary>
+    public static long[] BoundaryShape(FineTuneGraph graph) =>
+        // Shape inference walks the whole prefix; callers compute it once.
+        TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value
+            ?? throw new OnnxTransferException($"{graph.Prefix.DisplayName}: boundary '{graph.Boundary}' has a dynamic size; fix the input size of the backbone.")).ToArray();
+
+    private static void ValidateOptions(FineTuneOptions options)
+    {
+        var t = options.Training;
+        t.Validate();
+        if (options.BackboneLearningRateFactor is <= 0 or > 1 || double.IsNaN(options.BackboneLearningRateFactor))
+            throw new OnnxTransferException($"fine-tuning: backbone learning-rate factor {options.BackboneLearningRateFactor} must be in (0, 1].");
+        if (t.Spec.Dropout > 0)
+            throw new OnnxTransferException($"fine-tuning: head '{t.Spec}' uses dropout, which fine-tuning does not support yet; drop the ':dropout' part of the spec.");
+    }
+
+    /// <summary>The sorted training classes, after checking every item is labelled and validation has no unknown class.</summary>
+    private static string[] Classes(IReadOnlyList<DatasetItem> train, IReadOnlyList<DatasetItem>? val)
+    {
+        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: the training data is empty; point at a labelled dataset.");
+        if (train.Concat(val ?? []).FirstOrDefault(i => i.Label.Length == 0) is { } unlabelled)
+            throw new OnnxTransferException($"{unlabelled.Path}: no label; fine-tuning needs labelled images.");
+        var classes = train.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
+        if (val is not null && val.FirstOrDefault(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal) < 0) is { } stray)
+            throw new OnnxTransferException($"{stray.Path}: label '{stray.Label}' does not occur in the training data; add training examples of it.");
+        return classes;
+    }
+
+    private static HeadTask TaskFor(TrainingOptions t, string[] classes)
+    {
+        var task = t.Task ?? (classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass);
+        return task == HeadTask.MultiLabel ? throw new OnnxTransferException("fine-tuning: multi-label heads are not supported yet; use a single-label task.") : task;
     }
 
     /// <summary>
@@ -242,16 +289,12 @@ public static class FineTuner
         return (cache, failed);
     }
 
-    /// <summary>The cache and items without the unreadable ones.</summary>
-    private static (float[] Cache, IReadOnlyList<DatasetItem> Items) Readable(float[] cache, IReadOnlyList<DatasetItem> items, IReadOnlyList<int> failed)
+    /// <summary>The set without the unreadable items.</summary>
+    private static ActivationSet Readable(ActivationSet set, IReadOnlyList<int> failed)
     {
-        if (failed.Count == 0) return (cache, items);
-        var size = cache.Length / items.Count;
+        if (failed.Count == 0) return set;
         var skip = failed.ToHashSet();
-        var kept = Enumerable.Range(0, items.Count).Where(i => !skip.Contains(i)).ToArray();
-        var compact = new float[kept.Length * size];
-        for (var k = 0; k < kept.Length; k++) cache.AsSpan(kept[k] * size, size).CopyTo(compact.AsSpan(k * size));
-        return (compact, kept.Select(i => items[i]).ToArray());
+        return set.Subset(Enumerable.Range(0, set.Items.Count).Where(i => !skip.Contains(i)).ToArray());
     }
 
     /// <summary>
@@ -286,16 +329,14 @@ public static class FineTuner
     }
 
     /// <summary>Per-sample element count of the boundary tensor.</summary>
-    public static int BoundarySize(FineTuneGraph graph) =>
-        checked((int)TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Aggregate(1L, (a, d) => a * (d.Value
-            ?? throw new OnnxTransferException($"{graph.Prefix.DisplayName}: boundary '{graph.Boundary}' has a dynamic size; fix the input size of the backbone."))));
+    public static int BoundarySize(FineTuneGraph graph) => checked((int)BoundaryShape(graph).Aggregate(1L, (a, d) => a * d));
 
     private static (float Loss, float[] Logits, Dictionary<string, float[]>? Gradients) Run(InferenceSession session, FineTuneGraph graph, long[] shape,
-        float[] cache, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients, float[]? classWeights = null)
+        IActivationSource source, int epoch, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients, float[]? classWeights = null)
     {
-        var size = cache.Length / labels.Length;
+        var size = checked((int)shape.Aggregate(1L, (a, d) => a * d));
         var x = new float[rows.Length * size];
-        for (var k = 0; k < rows.Length; k++) cache.AsSpan(rows[k] * size, size).CopyTo(x.AsSpan(k * size));
+        source.Fill(epoch, rows, x);
         var names = new List<string> { graph.Boundary, HeadGraphBuilder.Labels, HeadGraphBuilder.Weights };
         var inputs = new List<OrtValue>
         {
