@@ -111,10 +111,10 @@ public sealed class FeatureBackbone : IDisposable
     {
         options ??= new FeatureBackboneOptions();
         var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct);
-        var sessions = SessionFactory.Create(options.Device, options.Settings);
+        // Through the settings, so a CUDA → CPU fallback (which recreates the options) keeps it.
+        var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning });
         try
         {
-            sessions.Options.AddSessionConfigEntry("session.intra_op.allow_spinning", options.IntraOpSpinning ? "1" : "0");
             return source.Manifest?.Kind == BackboneKind.Speech
                 ? LoadSpeech(source, options, sessions)
                 : LoadImage(source, options, sessions);

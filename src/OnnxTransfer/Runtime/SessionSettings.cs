@@ -11,12 +11,14 @@ namespace OnnxTransfer.Runtime;
 /// <param name="OptimizationLevel">Graph optimisation level.</param>
 /// <param name="MemoryPattern">Reuse allocation plans between runs of the same shapes.</param>
 /// <param name="CpuMemArena">Use ORT's CPU arena allocator.</param>
+/// <param name="IntraOpSpinning">Let idle intra-op threads spin (ORT's default); off frees the cores for other work such as image decoding.</param>
 public sealed record SessionSettings(
     int IntraOpThreads = 0,
     int InterOpThreads = 1,
     GraphOptimizationLevel OptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
     bool MemoryPattern = true,
-    bool CpuMemArena = true)
+    bool CpuMemArena = true,
+    bool IntraOpSpinning = true)
 {
     /// <summary>The defaults.</summary>
     public static SessionSettings Default { get; } = new();
@@ -32,5 +34,6 @@ public sealed record SessionSettings(
         options.GraphOptimizationLevel = OptimizationLevel;
         options.EnableMemoryPattern = MemoryPattern;
         options.EnableCpuMemArena = CpuMemArena;
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", IntraOpSpinning ? "1" : "0");
     }
 }

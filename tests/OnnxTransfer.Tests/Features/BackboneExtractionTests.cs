@@ -25,6 +25,8 @@ public class BackboneExtractionTests
         Assert.Equal(0, summary.Errors);
         Assert.Equal(398, table.Count);  // 124+121 train, 70+83 val, the GIF placeholder and "ant photos.jpg" included
         Assert.Equal(1280, table.Dimension);
+        // Spinning off travels in the settings, which a CUDA → CPU fallback reapplies to its fresh options.
+        Assert.False(backbone.SessionSettings.IntraOpSpinning);
         Assert.Contains(table.Paths, p => p.Contains(' '));
         Assert.Contains(table.Paths, p => p.EndsWith(".gif", StringComparison.Ordinal));
 
