@@ -84,6 +84,11 @@ public static class PredictionRenderer
 
     private static string Percent(float p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 
-    private static IAnsiConsole Console(TextWriter output) =>
-        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+    private static IAnsiConsole Console(TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        // Redirected output has no width; Spectre's 80-column default would wrap the paths people grep for.
+        if (output != System.Console.Out || System.Console.IsOutputRedirected) console.Profile.Width = 1000;
+        return console;
+    }
 }
