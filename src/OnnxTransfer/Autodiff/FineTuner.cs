@@ -37,7 +37,10 @@ public sealed record FineTuneOptions
     /// Augment the training images (random resized crop, flip; <see cref="ImageAugmentation.Light"/> is the usual choice),
     /// drawn per epoch and item from <see cref="TrainingOptions.Seed"/>. The frozen prefix then runs on every training
     /// image every epoch (<see cref="AugmentedActivations"/>) instead of once; validation images stay unaugmented and are
-    /// cached in memory (<see cref="ActivationStore"/> is not used). Null (default) = no augmentation.
+    /// cached in memory (<see cref="ActivationStore"/> is not used). Training images that cannot be decoded are left out by
+    /// a first pass over them. In the result, <see cref="FineTuneResult.EpochTime"/> then includes the prefix runs, and
+    /// <see cref="FineTuneResult.CacheTime"/> / <see cref="FineTuneResult.PrefixRuns"/> cover that pass and the validation
+    /// cache only. Null (default) = no augmentation: on hymenoptera it cost ~2.6× per epoch for no measured accuracy gain.
     /// </summary>
     public ImageAugmentation? Augmentation { get; init; }
 }
@@ -72,7 +75,9 @@ public static class FineTuner
     /// <summary>
     /// Trains and exports. Items are labelled images; with no <paramref name="val"/> a stratified
     /// <see cref="TrainingOptions.ValidationFraction"/> of <paramref name="train"/> is held out for early stopping.
-    /// The frozen prefix runs once per image (<see cref="CacheActivations"/> or <see cref="CacheInStore"/>), then <see cref="Train"/> runs.
+    /// The frozen prefix runs once per image (<see cref="CacheActivations"/> or <see cref="CacheInStore"/>), then <see cref="Train"/> runs;
+    /// with <see cref="FineTuneOptions.Augmentation"/> only validation is cached and training images go through the prefix every
+    /// epoch (<see cref="AugmentedActivations"/>).
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or a backbone the graph builder refuses.</exception>
     public static FineTuneResult Fit(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,

@@ -1,6 +1,8 @@
+using System.CommandLine;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
+using OnnxTransfer.Cli;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
@@ -96,5 +98,17 @@ public class AugmentedActivationsTests(ITestOutputHelper log)
         var second = FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata);
         Assert.Equal(first.History.Select(m => (m.TrainLoss, m.ValLoss)), second.History.Select(m => (m.TrainLoss, m.ValLoss)));
         Assert.Equal(first.Model.ToBytes(), second.Model.ToBytes());
+    }
+
+    [Theory]
+    [InlineData("0", null, "--augment needs --unfreeze")]
+    [InlineData("4", "zoom=2", "cannot read 'zoom=2'")]
+    public void Fit_refuses_augmentation_without_unfrozen_layers_or_with_a_bad_spec(string unfreeze, string? spec, string expected)
+    {
+        using var dir = new TempDir();
+        string[] args = ["fit", "--data", dir.Path, "--out", dir.File("m.onnx"), "--unfreeze", unfreeze, "--augment", .. spec is null ? Array.Empty<string>() : [spec]];
+        var config = new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter(), EnableDefaultExceptionHandler = false };
+        var e = Assert.Throws<OnnxTransferException>(() => CliApp.Build().Parse(args).Invoke(config));
+        Assert.Contains(expected, e.Message);
     }
 }
