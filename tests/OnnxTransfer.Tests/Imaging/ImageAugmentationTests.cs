@@ -187,4 +187,31 @@ public class ImageAugmentationTests
         Assert.Equal(epoch1, again);
         Assert.NotEqual(plain, epoch1);
     }
+
+    [Fact]
+    public void A_crop_of_a_scaled_jpeg_decode_stays_close_to_the_crop_of_the_full_decode()
+    {
+        using var dir = new TempDir();
+        // 2000x1800: the augmentation's decode target (shorter side 224 / sqrt(0.35 * 3/4) = 438, margin 2) still
+        // allows the 1/2 DCT scale (900 >= 876), so the box is applied to the half-size pixels as a fractional box.
+        using var bitmap = ImagePreprocessorTests.Bitmap(2000, 1800, (x, y) => new SKColor((byte)(x / 9), (byte)(y / 8), (byte)((x + y) % 256 < 128 ? 40 : 220)));
+        var path = dir.File("big.jpg");
+        File.WriteAllBytes(path, bitmap.Encode(SKEncodedImageFormat.Jpeg, 92).ToArray());
+        using (var decoded = new ImageDecoder().Decode(path, ImagePreprocessing.ImageNet with { ResizeShorter = (int)Math.Ceiling(224 / ImageAugmentation.Light.SmallestSideFraction) }))
+            Assert.Equal((1000, 900), (decoded.Width, decoded.Height));
+        var p = ImagePreprocessing.ImageNet with { Scale = 1f, Mean = [0f, 0f, 0f], Std = [1f, 1f, 1f] };
+        var scaled = new AugmentedImageEncoder(p, ImageAugmentation.Light, 1);
+        var full = new AugmentedImageEncoder(p, ImageAugmentation.Light, 1, new ImageDecoder { ScaledDecodeMargin = double.PositiveInfinity });
+        foreach (var view in new[] { new CropAndFlip(301, 199, 901, 703, true), new CropAndFlip(1171, 1001, 829, 799, false) })
+        {
+            var a = new float[3 * 224 * 224];
+            var b = new float[a.Length];
+            scaled.Encode(path, view, a);
+            full.Encode(path, view, b);
+            double sum = 0;
+            for (var i = 0; i < a.Length; i++) sum += Math.Abs(a[i] - b[i]);
+            Assert.True(sum / a.Length < 1.0, $"{view}: mean difference {sum / a.Length} grey levels");
+            Assert.True(b.Max() - b.Min() > 100);
+        }
+    }
 }
