@@ -195,7 +195,8 @@ public sealed class Learner : IDisposable
     /// come from the "train" split (all images when there are no splits, minus a stratified hold-out), early stopping
     /// watches the "val" split when there is one, the exported model is scored on the test split (else val, else the hold-out)
     /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
-    /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them).
+    /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them), unless
+    /// <see cref="FineTuneOptions.Augmentation"/> is set: then the training images run through the whole network every epoch.
     /// </summary>
     public Task<FineTuneFitResult> FineTuneAsync(string dataPath, string modelPath, int layers,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) => Task.Run(() =>
@@ -239,11 +240,13 @@ public sealed class Learner : IDisposable
             using var model = OnnxTransfer.Inference.TransferModel.Load(modelPath);
             var evaluation = ModelEvaluation.Evaluate(model, holdout, progress: progress, ct: ct);
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
-            report = EvaluationReport.From(evaluation.Metrics, new Dictionary<string, string>
+            var context = new Dictionary<string, string>
             {
                 ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = holdout[0].Split.Length > 0 && holdout.All(i => i.Split == holdout[0].Split) ? holdout[0].Split : "hold-out",
                 ["backbone"] = Backbone.Name, ["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey],
-            }).Write(reportPath);
+            };
+            if (result.Model.Metadata.TryGetValue(FineTuner.AugmentationMetadataKey, out var augmentation)) context["augmentation"] = augmentation;
+            report = EvaluationReport.From(evaluation.Metrics, context).Write(reportPath);
         }
         return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath);
     }, ct);

@@ -3,6 +3,7 @@ using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Features;
+using OnnxTransfer.Imaging;
 
 namespace OnnxTransfer.Cli.Commands;
 
@@ -25,9 +26,16 @@ public static class FitCommand
                           "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two).",
             DefaultValueFactory = _ => "0",
         };
+        var augment = new Option<string?>("--augment")
+        {
+            Description = "With --unfreeze: augment the training images (random resized crop, horizontal flip), drawn per epoch from --seed. " +
+                          "Alone = light (scale=0.35:1,ratio=3/4:4/3,flip=0.5); or give SPEC with any of those keys. " +
+                          "Each epoch then runs the whole network on every training image instead of using cached activations.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, unfreeze,
+            backbone, data, output, perClass, holdout, batch, threads, unfreeze, augment,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -38,6 +46,9 @@ public static class FitCommand
             var unfreezeLayers = unfreezeText.Equals("auto", StringComparison.OrdinalIgnoreCase) ? LearnerOptions.AutoUnfreeze
                 : int.TryParse(unfreezeText, System.Globalization.CultureInfo.InvariantCulture, out var u) && u >= 0 ? u
                 : throw new OnnxTransferException($"--unfreeze '{unfreezeText}': give 0 (head only), a number of layers, or auto.");
+            var augmentation = pr.GetResult(augment) is null ? null : ImageAugmentation.Parse(pr.GetValue(augment) ?? "light");
+            if (augmentation is not null && unfreezeLayers == 0)
+                throw new OnnxTransferException("--augment needs --unfreeze N or auto: head-only training reuses cached features, which cannot be augmented.");
             var trainingOptions = training.Read(pr);
             var options = new LearnerOptions
             {
@@ -45,6 +56,7 @@ public static class FitCommand
                 // Fine-tuning pretrained layers wants smaller steps and fewer epochs than a head alone.
                 FineTune = new FineTuneOptions
                 {
+                    Augmentation = augmentation,
                     Training = trainingOptions with
                     {
                         LearningRate = pr.GetValue(training.LearningRate) ?? 1e-3,
@@ -65,6 +77,8 @@ public static class FitCommand
             // Head only (the default) goes straight to the feature path below, unchanged.
             var (layers, reason) = unfreezeLayers == 0 ? (0, "") : learner.ChooseUnfreeze(learner.LoadDataset(pr.GetValue(data)!));
             if (unfreezeLayers != 0) Console.Error.WriteLine($"unfreeze: {reason}");
+            if (augmentation is not null)
+                Console.Error.WriteLine(layers > 0 ? $"augmentation: {augmentation}" : "augmentation: not used (head only trains on cached features)");
             if (layers > 0)
             {
                 var tuned = await ProgressRenderer.RunAsync("fine-tune", p => learner.FineTuneAsync(pr.GetValue(data)!, pr.GetValue(output)!, layers, p, ct));

@@ -27,7 +27,10 @@ public static class FitRenderer
             Console.WriteLine(FormattableString.Invariant($"  epoch {m.Epoch}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy:F4}") +
                               (m.ValLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {m.ValAccuracy:F4}") : ""));
         var cached = r.EpochTime.TotalSeconds;
-        if (r.PrefixRuns == 0)
+        if (r.Model.Metadata.TryGetValue(OnnxTransfer.Autodiff.FineTuner.AugmentationMetadataKey, out var augmentation))
+            Console.WriteLine(FormattableString.Invariant(
+                $"augmentation: {augmentation}; epoch through the whole network {cached:F2} s for {result.TrainItems} training images (validation cached: {r.PrefixRuns} images, {r.CacheTime.TotalSeconds:F1} s incl. the readability check)"));
+        else if (r.PrefixRuns == 0)
             Console.WriteLine(FormattableString.Invariant($"activation cache: reused the stored activations ({r.CacheTime.TotalSeconds:F1} s to read); epoch on cached activations {cached:F2} s"));
         else
         {

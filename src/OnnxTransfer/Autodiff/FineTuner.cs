@@ -32,6 +32,17 @@ public sealed record FineTuneOptions
     /// null keeps them in memory only.
     /// </summary>
     public string? ActivationStore { get; init; }
+
+    /// <summary>
+    /// Augment the training images (random resized crop, flip; <see cref="ImageAugmentation.Light"/> is the usual choice),
+    /// drawn per epoch and item from <see cref="TrainingOptions.Seed"/>. The frozen prefix then runs on every training
+    /// image every epoch (<see cref="AugmentedActivations"/>) instead of once; validation images stay unaugmented and are
+    /// cached in memory (<see cref="ActivationStore"/> is not used). Training images that cannot be decoded are left out by
+    /// a first pass over them. In the result, <see cref="FineTuneResult.EpochTime"/> then includes the prefix runs, and
+    /// <see cref="FineTuneResult.CacheTime"/> / <see cref="FineTuneResult.PrefixRuns"/> cover that pass and the validation
+    /// cache only. Null (default) = no augmentation: on hymenoptera (last block) an epoch cost 1.2–1.8× a cached one and validation accuracy did not rise.
+    /// </summary>
+    public ImageAugmentation? Augmentation { get; init; }
 }
 
 /// <summary>What <see cref="FineTuner.Fit"/> produced.</summary>
@@ -64,7 +75,9 @@ public static class FineTuner
     /// <summary>
     /// Trains and exports. Items are labelled images; with no <paramref name="val"/> a stratified
     /// <see cref="TrainingOptions.ValidationFraction"/> of <paramref name="train"/> is held out for early stopping.
-    /// The frozen prefix runs once per image (<see cref="CacheActivations"/> or <see cref="CacheInStore"/>), then <see cref="Train"/> runs.
+    /// The frozen prefix runs once per image (<see cref="CacheActivations"/> or <see cref="CacheInStore"/>), then <see cref="Train"/> runs;
+    /// with <see cref="FineTuneOptions.Augmentation"/> only validation is cached and training images go through the prefix every
+    /// epoch (<see cref="AugmentedActivations"/>).
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or a backbone the graph builder refuses.</exception>
     public static FineTuneResult Fit(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,
@@ -86,6 +99,8 @@ public static class FineTuner
         var clock = Stopwatch.StartNew();
         var encoder = new ImageEncoder(preprocessing);
         var shape = BoundaryShape(graph);
+        if (options.Augmentation is { } augmentation)
+            return FitAugmented(backbone, graph, encoder, augmentation, train, val, options, metadata, progress, ct);
         ActivationSet trainSet;
         ActivationSet? valSet = null;
         var prefixRuns = train.Count + (val?.Count ?? 0);
@@ -114,6 +129,33 @@ public static class FineTuner
         var cacheTime = clock.Elapsed;
         var result = Train(backbone, graph, trainSet, valSet, options, metadata, progress, ct);
         return result with { CacheTime = cacheTime, PrefixRuns = prefixRuns };
+    }
+
+    /// <summary>Metadata key recording the training augmentation (text form and seed) of the exported model; absent when none.</summary>
+    public const string AugmentationMetadataKey = "onnxtransfer.augmentation";
+
+    // Fit with augmented training images: unreadable ones are left out by a first decoding pass, the training source
+    // runs the prefix per batch, validation is cached in memory (unaugmented).
+    private static FineTuneResult FitAugmented(OnnxModel backbone, FineTuneGraph graph, ImageEncoder encoder, ImageAugmentation augmentation,
+        IReadOnlyList<DatasetItem> train, IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        var t = options.Training;
+        var clock = Stopwatch.StartNew();
+        var unreadable = AugmentedActivations.FindUnreadable(encoder, train, progress, ct).ToHashSet();
+        train = train.Where((_, i) => !unreadable.Contains(i)).ToArray();
+        if (train.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
+        ActivationSet? valSet = null;
+        if (val is not null)
+        {
+            var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+            valSet = Readable(new ActivationSet(cache, BoundaryShape(graph), val), failed);
+            if (valSet.Items.Count == 0) valSet = null;
+        }
+        var cacheTime = clock.Elapsed;
+        using var source = new AugmentedActivations(graph, new AugmentedImageEncoder(encoder.Preprocessor.Preprocessing, augmentation, t.Seed, encoder.Decoder), train, t.Threads);
+        var result = Train(backbone, graph, source, valSet, options, metadata, progress, ct);
+        result.Model.SetMetadata(AugmentationMetadataKey, FormattableString.Invariant($"{augmentation}; seed {t.Seed}"));
+        return result with { CacheTime = cacheTime, PrefixRuns = val?.Count ?? 0 };
     }
 
     /// <summary>

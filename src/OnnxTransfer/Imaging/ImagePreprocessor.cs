@@ -52,16 +52,58 @@ public sealed class ImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(image);
         var p = Preprocessing;
-        if (destination.Length != SampleLength)
-            throw new ArgumentException($"destination holds {destination.Length} floats; {SampleLength} needed.", nameof(destination));
-
+        CheckDestination(destination);
         // The resize is planned on the full-size image (as torchvision sees it), then applied to the pixels
         // actually decoded, which may be a DCT-scaled copy.
         var (resizedW, resizedH) = p.ResizedSize(image.OriginalWidth, image.OriginalHeight);
         var (left, top) = p.Resize == ResizeMode.Direct ? (0, 0) : (CropOffset(resizedW, p.Width), CropOffset(resizedH, p.Height));
+        Resample(image, destination, new Axis(0, image.Width, 0, image.Width, resizedW, left), new Axis(0, image.Height, 0, image.Height, resizedH, top), flip: false);
+    }
 
-        var hTaps = AxisWeights.Taps(image.Width, resizedW);
-        var vTaps = AxisWeights.Taps(image.Height, resizedH);
+    /// <summary>
+    /// Writes the training-time view of <paramref name="image"/> into <paramref name="destination"/>: the box
+    /// <paramref name="crop"/> (in full-size display pixels, <see cref="DecodedImage.OriginalWidth"/> x
+    /// <see cref="DecodedImage.OriginalHeight"/>) resized straight to the network size with the same bilinear filter,
+    /// which reads only pixels inside the box (torchvision <c>RandomResizedCrop</c> on a PIL image: crop, then resize),
+    /// mirrored left-right when <see cref="CropAndFlip.Flip"/>, then normalized like <see cref="Process(DecodedImage, Span{float})"/>.
+    /// <see cref="Preprocessing"/>'s resize mode and shorter side are not used. On a DCT-scaled decode the box is scaled
+    /// with the image (a fractional box, read within the pixels it touches).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The box is empty or leaves the image.</exception>
+    public void Process(DecodedImage image, CropAndFlip crop, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var p = Preprocessing;
+        CheckDestination(destination);
+        if (crop.Width < 1 || crop.Height < 1 || crop.Left < 0 || crop.Top < 0
+            || crop.Left + crop.Width > image.OriginalWidth || crop.Top + crop.Height > image.OriginalHeight)
+            throw new ArgumentOutOfRangeException(nameof(crop), $"{crop} is not inside the {image.OriginalWidth}x{image.OriginalHeight} image.");
+        static Axis Box(int from, int size, int original, int decoded, int output)
+        {
+            var s = (double)decoded / original;
+            double in0 = from * s, in1 = (from + size) * s;
+            var lo = Math.Min((int)Math.Floor(in0), decoded - 1);
+            var hi = Math.Clamp((int)Math.Ceiling(in1), lo + 1, decoded);
+            return new Axis(in0, in1, lo, hi, output, 0);
+        }
+        Resample(image, destination, Box(crop.Left, crop.Width, image.OriginalWidth, image.Width, p.Width),
+            Box(crop.Top, crop.Height, image.OriginalHeight, image.Height, p.Height), crop.Flip);
+    }
+
+    private void CheckDestination(Span<float> destination)
+    {
+        if (destination.Length != SampleLength)
+            throw new ArgumentException($"destination holds {destination.Length} floats; {SampleLength} needed.", nameof(destination));
+    }
+
+    /// <summary>One axis of a resample: source span [In0, In1) read within [Lo, Hi), resized to Size, output pixels First.. kept.</summary>
+    private readonly record struct Axis(double In0, double In1, int Lo, int Hi, int Size, int First);
+
+    private void Resample(DecodedImage image, Span<float> destination, Axis h, Axis v, bool flip)
+    {
+        var p = Preprocessing;
+        var hTaps = AxisWeights.Taps(h.In1 - h.In0, h.Size);
+        var vTaps = AxisWeights.Taps(v.In1 - v.In0, v.Size);
         var hStart = ArrayPool<int>.Shared.Rent(p.Width);
         var hCount = ArrayPool<int>.Shared.Rent(p.Width);
         var hWeight = ArrayPool<float>.Shared.Rent(p.Width * hTaps);
@@ -71,8 +113,9 @@ public sealed class ImagePreprocessor
         float[]? rows = null, row = null;
         try
         {
-            AxisWeights.Compute(image.Width, resizedW, left, p.Width, hTaps, hStart, hCount, hWeight);
-            AxisWeights.Compute(image.Height, resizedH, top, p.Height, vTaps, vStart, vCount, vWeight);
+            AxisWeights.Compute(h.In0, h.In1, h.Lo, h.Hi, h.Size, h.First, p.Width, hTaps, hStart, hCount, hWeight);
+            AxisWeights.Compute(v.In0, v.In1, v.Lo, v.Hi, v.Size, v.First, p.Height, vTaps, vStart, vCount, vWeight);
+            if (flip) Mirror(p.Width, hTaps, hStart, hCount, hWeight);
             // Source rows the vertical filter reads: the horizontal pass runs on these only.
             int firstRow = int.MaxValue, endRow = 0;
             for (var i = 0; i < p.Height; i++)
@@ -102,6 +145,18 @@ public sealed class ImagePreprocessor
             ArrayPool<float>.Shared.Return(vWeight);
             if (rows is not null) ArrayPool<float>.Shared.Return(rows);
             if (row is not null) ArrayPool<float>.Shared.Return(row);
+        }
+    }
+
+    // A horizontal flip after the resize is the resize with its output pixels in reverse order: swap their filters.
+    private static void Mirror(int width, int taps, int[] start, int[] count, float[] weight)
+    {
+        for (int a = 0, b = width - 1; a < b; a++, b--)
+        {
+            (start[a], start[b]) = (start[b], start[a]);
+            (count[a], count[b]) = (count[b], count[a]);
+            for (var k = 0; k < taps; k++)
+                (weight[a * taps + k], weight[b * taps + k]) = (weight[b * taps + k], weight[a * taps + k]);
         }
     }
 

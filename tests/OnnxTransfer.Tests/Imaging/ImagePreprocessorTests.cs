@@ -7,7 +7,7 @@ public class ImagePreprocessorTests
 {
     private static readonly ImageDecoder Decoder = new();
 
-    private static SKBitmap Bitmap(int width, int height, Func<int, int, SKColor> pixel)
+    internal static SKBitmap Bitmap(int width, int height, Func<int, int, SKColor> pixel)
     {
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         var span = bitmap.GetPixelSpan();
@@ -35,7 +35,7 @@ public class ImagePreprocessorTests
     /// whole image of a triangle kernel stretched by max(in/out, 1), normalized per axis; CenterCrop with
     /// Python's round and zero padding; then Normalize. Returns [channel (R,G,B), y, x].
     /// </summary>
-    private static double[,,] Reference(SKBitmap bitmap, ImagePreprocessing p)
+    internal static double[,,] Reference(SKBitmap bitmap, ImagePreprocessing p)
     {
         int w = bitmap.Width, h = bitmap.Height;
         int rw, rh;
@@ -104,7 +104,7 @@ public class ImagePreprocessorTests
         Assert.True(worst < tolerance, $"{p}: worst difference {worst}");
     }
 
-    private static SKBitmap Noise(int width, int height, int seed)
+    internal static SKBitmap Noise(int width, int height, int seed)
     {
         var random = new Random(seed);
         return Bitmap(width, height, (_, _) => new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)));
