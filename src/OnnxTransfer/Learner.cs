@@ -195,7 +195,10 @@ public sealed class Learner : IDisposable
     /// come from the "train" split (all images when there are no splits, minus a stratified hold-out), early stopping
     /// watches the "val" split when there is one, the exported model is scored on the test split (else val, else the hold-out)
     /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
-    /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them).
+    /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them). Training writes
+    /// <c>MODEL.checkpoint-N.bin</c> after every epoch, so a rerun after an interruption continues where it stopped (same
+    /// result as an uninterrupted run; a rerun with other data or options is refused until the file is deleted); the
+    /// checkpoint is deleted once the model is saved.
     /// </summary>
     public Task<FineTuneFitResult> FineTuneAsync(string dataPath, string modelPath, int layers,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) => Task.Run(() =>
@@ -228,9 +231,16 @@ public sealed class Learner : IDisposable
         };
         var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
         // Resumable and reused by re-runs; the name carries the layer count because the boundary moves with it.
-        var options = Options.FineTune with { Unfreeze = layers, ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet" };
+        // The checkpoint lets an interrupted run (Ctrl-C, kill) continue on rerun; it only lives until the model is saved.
+        var options = Options.FineTune with
+        {
+            Unfreeze = layers,
+            ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet",
+            CheckpointPath = Options.FineTune.CheckpointPath ?? $"{stem}.checkpoint-{layers}.bin",
+        };
         var result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct);
         result.Model.Save(modelPath);
+        File.Delete(options.CheckpointPath);
 
         EvaluationReport? report = null;
         string? reportPath = null;

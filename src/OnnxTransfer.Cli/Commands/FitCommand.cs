@@ -25,9 +25,14 @@ public static class FitCommand
                           "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two).",
             DefaultValueFactory = _ => "0",
         };
+        var gradual = new Option<bool>("--gradual")
+        {
+            Description = "With --unfreeze: gradual unfreezing — train the head alone first, then release one more layer per stage, nearest the features first.",
+        };
+        var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, unfreeze,
+            backbone, data, output, perClass, holdout, batch, threads, unfreeze, gradual, stageEpochs,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -38,6 +43,7 @@ public static class FitCommand
             var unfreezeLayers = unfreezeText.Equals("auto", StringComparison.OrdinalIgnoreCase) ? LearnerOptions.AutoUnfreeze
                 : int.TryParse(unfreezeText, System.Globalization.CultureInfo.InvariantCulture, out var u) && u >= 0 ? u
                 : throw new OnnxTransferException($"--unfreeze '{unfreezeText}': give 0 (head only), a number of layers, or auto.");
+            if (pr.GetValue(stageEpochs) < 1) throw new OnnxTransferException($"--stage-epochs {pr.GetValue(stageEpochs)}: give at least 1 epoch per stage.");
             var trainingOptions = training.Read(pr);
             var options = new LearnerOptions
             {
@@ -45,6 +51,7 @@ public static class FitCommand
                 // Fine-tuning pretrained layers wants smaller steps and fewer epochs than a head alone.
                 FineTune = new FineTuneOptions
                 {
+                    GradualUnfreezing = pr.GetValue(gradual) ? pr.GetValue(stageEpochs) : 0,
                     Training = trainingOptions with
                     {
                         LearningRate = pr.GetValue(training.LearningRate) ?? 1e-3,
