@@ -183,6 +183,7 @@ public static class FineTuner
                 throw new OnnxTransferException($"{checkpointPath}: the checkpoint's parameters do not fit the training graph; delete it to start over.");
         }
         var state = resumed?.State ?? new TrainingCheckpoint();
+        var resumedEpochs = state.Epoch;
         var groupSteps = resumed?.GroupSteps.ToArray() ?? new long[groups.Count];
         SeededRandom rng;
         if (resumed is null)
@@ -286,7 +287,7 @@ public static class FineTuner
                 $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}"));
             return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, trainingTime / Math.Max(1, epochsRun))
             {
-                ResumedEpochs = resumed?.State.Epoch ?? 0,
+                ResumedEpochs = resumedEpochs,
             };
         }
         finally
