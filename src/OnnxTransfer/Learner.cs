@@ -187,7 +187,23 @@ public sealed class Learner : IDisposable
         var (train, _) = FineTuneSplits(dataset);
         var smallest = train.GroupBy(i => i.Label).Select(g => g.Count()).DefaultIfEmpty(0).Min();
         if (Options.PerClass is { } perClass) smallest = Math.Min(smallest, perClass);
-        return UnfreezeRule.Choose(smallest);
+        if (smallest < UnfreezeRule.HeadOnlyBelow || Backbone.Kind != BackboneKind.Image) return UnfreezeRule.Choose(smallest);
+        // Block sizes come from the backbone itself (residual joins), so "the last block" is right beyond MobileNetV2.
+        return UnfreezeRule.Choose(smallest, TrainableLayers.BlockBoundaries(FloatCut(), BackboneCutter.FeaturesOutput));
+    }
+
+    /// <summary>The cut backbone as a float model (dequantized when the source is quantized), as fine-tuning trains it.</summary>
+    private OnnxTransfer.Onnx.OnnxModel FloatCut()
+    {
+        var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);
+        var tensor = Backbone.FeatureTensor;
+        if (OnnxTransfer.Onnx.Dequantizer.IsQuantized(source))
+        {
+            var dequantized = OnnxTransfer.Onnx.Dequantizer.Dequantize(source);
+            source = dequantized.Model;
+            tensor = dequantized.FloatTensors.GetValueOrDefault(tensor, tensor);
+        }
+        return BackboneCutter.Cut(source, new CutOptions { At = tensor, Pool = Options.Backbone.Pool });
     }
 
     /// <summary>
@@ -215,15 +231,7 @@ public sealed class Learner : IDisposable
         }
         var val = dataset.Items.Where(i => i.Split == "val").ToArray();
 
-        var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);
-        var tensor = Backbone.FeatureTensor;
-        if (OnnxTransfer.Onnx.Dequantizer.IsQuantized(source))
-        {
-            var dequantized = OnnxTransfer.Onnx.Dequantizer.Dequantize(source);
-            source = dequantized.Model;
-            tensor = dequantized.FloatTensors.GetValueOrDefault(tensor, tensor);
-        }
-        var cut = BackboneCutter.Cut(source, new CutOptions { At = tensor, Pool = Options.Backbone.Pool });
+        var cut = FloatCut();
         var metadata = new ModelMetadata
         {
             Labels = [], InputKind = ModelInputKind.ImageTensor, Preprocessing = Backbone.Source.Preprocessing.ToString(),
