@@ -75,8 +75,10 @@ public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, On
 /// in memory as float arrays; every epoch then runs only the trainable suffix and the head. Mini-batches are shuffled
 /// from the seed; AdamW updates the backbone and the head through two <see cref="OptimizerGraph"/>s, one per parameter
 /// group, so each group gets its own learning-rate input (backbone = head rate × <see cref="FineTuneOptions.BackboneLearningRateFactor"/>;
-/// gradient clipping, when on, is per group). BatchNormalization stays in inference mode (running statistics frozen),
-/// which the gradient rules assume. Early stopping watches validation loss and the best epoch's weights are kept.
+/// gradient clipping, when on, is per group; with gradual unfreezing every layer is its own group with its own step count).
+/// BatchNormalization stays in inference mode (running statistics frozen), which the gradient rules assume. Early stopping
+/// watches validation loss and the best epoch's weights are kept. With a checkpoint path, every epoch ends with an atomic
+/// <see cref="FineTuneCheckpoint"/> and a rerun of the same run continues from it.
 /// </summary>
 public static class FineTuner
 {
