@@ -22,12 +22,15 @@ public static class FitCommand
         var unfreeze = new Option<string>("--unfreeze")
         {
             Description = "Backbone layers to fine-tune with the head: 0 (head only, on cached features), N, or auto " +
-                          "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two).",
+                          "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two). " +
+                          "An interrupted run continues from MODEL.checkpoint-N.bin when rerun with the same arguments.",
             DefaultValueFactory = _ => "0",
         };
         var gradual = new Option<bool>("--gradual")
         {
-            Description = "With --unfreeze: gradual unfreezing — train the head alone first, then release one more layer per stage, nearest the features first.",
+            Description = "With --unfreeze: gradual unfreezing (on by default) — train the head alone first, then release one more layer per stage, " +
+                          "nearest the features first; --gradual false trains all N layers from the first epoch.",
+            DefaultValueFactory = _ => true,
         };
         var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
@@ -74,6 +77,9 @@ public static class FitCommand
             if (unfreezeLayers != 0) Console.Error.WriteLine($"unfreeze: {reason}");
             if (layers > 0)
             {
+                var stages = options.FineTune.GradualUnfreezing;
+                if (stages > 0 && layers * stages + 1 > options.FineTune.Training.Epochs)
+                    throw new OnnxTransferException($"--epochs {options.FineTune.Training.Epochs}: gradual unfreezing of {layers} layer(s) at {stages} epoch(s) per stage needs at least {layers * stages + 1} epochs; raise --epochs or pass --gradual false.");
                 var tuned = await ProgressRenderer.RunAsync("fine-tune", p => learner.FineTuneAsync(pr.GetValue(data)!, pr.GetValue(output)!, layers, p, ct));
                 FitRenderer.Summarize(tuned);
                 return 0;
