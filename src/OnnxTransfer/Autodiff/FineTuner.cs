@@ -284,9 +284,11 @@ public static class FineTuner
             var dim = graph.Parameters.Count == 0 ? 0 : checked((int)TensorShapeProbe.Infer(backbone, Backbones.BackboneCutter.FeaturesOutput).Shape![1].Value!.Value);
             var headEval = HeadGraphBuilder.BuildEval(t.Spec, task, dim, classes.Length, headParameters.ToDictionary(p => p.Name, p => kept[p.Name], StringComparer.Ordinal));
             var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
+            // With gradual unfreezing the kept epoch may predate the last stage: say how many layers had been released by then.
             var gradual = options.GradualUnfreezing == 0 ? "" : FormattableString.Invariant($"; gradual unfreezing, {options.GradualUnfreezing} epoch(s) per stage");
+            var keptStage = options.GradualUnfreezing == 0 || state.BestEpoch == 0 ? "" : FormattableString.Invariant($" (head + {StageOf(state.BestEpoch)} layer(s) trained)");
             model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
-                $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}"));
+                $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}{keptStage}"));
             return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, trainingTime / Math.Max(1, epochsRun))
             {
                 ResumedEpochs = resumedEpochs,

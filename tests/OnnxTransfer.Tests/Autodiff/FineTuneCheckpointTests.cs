@@ -176,7 +176,10 @@ public class FineTuneCheckpointTests
         Assert.Equal(3, resumed.ResumedEpochs);
         Assert.Equal(File.ReadAllBytes(dir.File("straight.ckpt")), File.ReadAllBytes(path));
         Assert.Equal(straight.Model.ToBytes(), resumed.Model.ToBytes());
-        Assert.Contains("gradual unfreezing, 1 epoch(s) per stage", resumed.Model.Metadata[FineTuner.UnfrozenMetadataKey]);
+        var described = resumed.Model.Metadata[FineTuner.UnfrozenMetadataKey];
+        Assert.Contains("gradual unfreezing, 1 epoch(s) per stage", described);
+        var best = resumed.History.MinBy(h => h.ValLoss)!.Epoch;
+        Assert.Contains($"best epoch {best} (head + {Math.Min(best - 1, 2)} layer(s) trained)", described);
 
         var initial = s.Graph.BackboneValues;
         string[] conv3 = ["conv3.w", "conv3.b"], conv2 = ["conv2.w", "conv2.b"];
