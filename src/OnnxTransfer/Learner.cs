@@ -187,7 +187,23 @@ public sealed class Learner : IDisposable
         var (train, _) = FineTuneSplits(dataset);
         var smallest = train.GroupBy(i => i.Label).Select(g => g.Count()).DefaultIfEmpty(0).Min();
         if (Options.PerClass is { } perClass) smallest = Math.Min(smallest, perClass);
-        return UnfreezeRule.Choose(smallest);
+        if (smallest < UnfreezeRule.HeadOnlyBelow || Backbone.Kind != BackboneKind.Image) return UnfreezeRule.Choose(smallest);
+        // Block sizes come from the backbone itself (residual joins), so "the last block" is right beyond MobileNetV2.
+        return UnfreezeRule.Choose(smallest, TrainableLayers.BlockBoundaries(FloatCut(), BackboneCutter.FeaturesOutput));
+    }
+
+    /// <summary>The cut backbone as a float model (dequantized when the source is quantized), as fine-tuning trains it.</summary>
+    private OnnxTransfer.Onnx.OnnxModel FloatCut()
+    {
+        var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);
+        var tensor = Backbone.FeatureTensor;
+        if (OnnxTransfer.Onnx.Dequantizer.IsQuantized(source))
+        {
+            var dequantized = OnnxTransfer.Onnx.Dequantizer.Dequantize(source);
+            source = dequantized.Model;
+            tensor = dequantized.FloatTensors.GetValueOrDefault(tensor, tensor);
+        }
+        return BackboneCutter.Cut(source, new CutOptions { At = tensor, Pool = Options.Backbone.Pool });
     }
 
     /// <summary>
@@ -197,6 +213,9 @@ public sealed class Learner : IDisposable
     /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
     /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them), unless
     /// <see cref="FineTuneOptions.Augmentation"/> is set: then the training images run through the whole network every epoch.
+    /// Training writes <c>MODEL.checkpoint-N.bin</c> after every epoch, so a rerun after an interruption continues where it
+    /// stopped (same result as an uninterrupted run; a rerun with other data or options is refused until the file is
+    /// deleted); the checkpoint is deleted once the model is saved.
     /// </summary>
     public Task<FineTuneFitResult> FineTuneAsync(string dataPath, string modelPath, int layers,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) => Task.Run(() =>
@@ -213,15 +232,7 @@ public sealed class Learner : IDisposable
         }
         var val = dataset.Items.Where(i => i.Split == "val").ToArray();
 
-        var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);
-        var tensor = Backbone.FeatureTensor;
-        if (OnnxTransfer.Onnx.Dequantizer.IsQuantized(source))
-        {
-            var dequantized = OnnxTransfer.Onnx.Dequantizer.Dequantize(source);
-            source = dequantized.Model;
-            tensor = dequantized.FloatTensors.GetValueOrDefault(tensor, tensor);
-        }
-        var cut = BackboneCutter.Cut(source, new CutOptions { At = tensor, Pool = Options.Backbone.Pool });
+        var cut = FloatCut();
         var metadata = new ModelMetadata
         {
             Labels = [], InputKind = ModelInputKind.ImageTensor, Preprocessing = Backbone.Source.Preprocessing.ToString(),
@@ -229,9 +240,16 @@ public sealed class Learner : IDisposable
         };
         var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
         // Resumable and reused by re-runs; the name carries the layer count because the boundary moves with it.
-        var options = Options.FineTune with { Unfreeze = layers, ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet" };
+        // The checkpoint lets an interrupted run (Ctrl-C, kill) continue on rerun; it only lives until the model is saved.
+        var options = Options.FineTune with
+        {
+            Unfreeze = layers,
+            ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet",
+            CheckpointPath = Options.FineTune.CheckpointPath ?? $"{stem}.checkpoint-{layers}.bin",
+        };
         var result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct);
         result.Model.Save(modelPath);
+        File.Delete(options.CheckpointPath);
 
         EvaluationReport? report = null;
         string? reportPath = null;

@@ -10,6 +10,7 @@ public static class TestProgram
     {
         Features.KilledExtractionTests.ChildMode => Features.KilledExtractionTests.Child(args[1..]),
         Training.RealFeatureTrainingTests.ChildMode => Training.RealFeatureTrainingTests.Child(args[1..]),
+        Autodiff.FineTuneCheckpointTests.ChildMode => Autodiff.FineTuneCheckpointTests.Child(args[1..]),
         _ => 2,
     };
 }

@@ -23,7 +23,8 @@ public static class FitCommand
         var unfreeze = new Option<string>("--unfreeze")
         {
             Description = "Backbone layers to fine-tune with the head: 0 (head only, on cached features), N, or auto " +
-                          "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two).",
+                          "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two). " +
+                          "An interrupted run continues from MODEL.checkpoint-N.bin when rerun with the same arguments.",
             DefaultValueFactory = _ => "0",
         };
         var augment = new Option<string?>("--augment")
@@ -33,9 +34,16 @@ public static class FitCommand
                           "Each epoch then runs the whole network on every training image instead of using cached activations.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var gradual = new Option<bool>("--gradual")
+        {
+            Description = "With --unfreeze: gradual unfreezing (on by default) — train the head alone first, then release one more layer per stage, " +
+                          "nearest the features first; --gradual false trains all N layers from the first epoch.",
+            DefaultValueFactory = _ => true,
+        };
+        var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, unfreeze, augment,
+            backbone, data, output, perClass, holdout, batch, threads, unfreeze, gradual, stageEpochs, augment,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -49,6 +57,7 @@ public static class FitCommand
             var augmentation = pr.GetResult(augment) is null ? null : ImageAugmentation.Parse(pr.GetValue(augment) ?? "light");
             if (augmentation is not null && unfreezeLayers == 0)
                 throw new OnnxTransferException("--augment needs --unfreeze N or auto: head-only training reuses cached features, which cannot be augmented.");
+            if (pr.GetValue(stageEpochs) < 1) throw new OnnxTransferException($"--stage-epochs {pr.GetValue(stageEpochs)}: give at least 1 epoch per stage.");
             var trainingOptions = training.Read(pr);
             var options = new LearnerOptions
             {
@@ -57,6 +66,7 @@ public static class FitCommand
                 FineTune = new FineTuneOptions
                 {
                     Augmentation = augmentation,
+                    GradualUnfreezing = pr.GetValue(gradual) ? pr.GetValue(stageEpochs) : 0,
                     Training = trainingOptions with
                     {
                         LearningRate = pr.GetValue(training.LearningRate) ?? 1e-3,
@@ -81,6 +91,9 @@ public static class FitCommand
                 Console.Error.WriteLine(layers > 0 ? $"augmentation: {augmentation}" : "augmentation: not used (head only trains on cached features)");
             if (layers > 0)
             {
+                var stages = options.FineTune.GradualUnfreezing;
+                if (stages > 0 && layers * stages + 1 > options.FineTune.Training.Epochs)
+                    throw new OnnxTransferException($"--epochs {options.FineTune.Training.Epochs}: gradual unfreezing of {layers} layer(s) at {stages} epoch(s) per stage needs at least {layers * stages + 1} epochs; raise --epochs or pass --gradual false.");
                 var tuned = await ProgressRenderer.RunAsync("fine-tune", p => learner.FineTuneAsync(pr.GetValue(data)!, pr.GetValue(output)!, layers, p, ct));
                 FitRenderer.Summarize(tuned);
                 return 0;

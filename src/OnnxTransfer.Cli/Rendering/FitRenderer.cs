@@ -23,6 +23,7 @@ public static class FitRenderer
     {
         var r = result.Result;
         Console.WriteLine($"unfrozen: {r.Model.Metadata[OnnxTransfer.Autodiff.FineTuner.UnfrozenMetadataKey]}");
+        if (r.ResumedEpochs > 0) Console.WriteLine($"resumed from the checkpoint after epoch {r.ResumedEpochs}");
         foreach (var m in r.History)
             Console.WriteLine(FormattableString.Invariant($"  epoch {m.Epoch}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy:F4}") +
                               (m.ValLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {m.ValAccuracy:F4}") : ""));

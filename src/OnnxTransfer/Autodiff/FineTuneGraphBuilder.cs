@@ -19,7 +19,11 @@ namespace OnnxTransfer.Autodiff;
 /// <param name="Parameters">Unfrozen backbone weights first, then the head's, in the form <see cref="OptimizerGraph.Build"/> takes.</param>
 /// <param name="BackboneValues">Starting values of the unfrozen backbone weights (float32).</param>
 public sealed record FineTuneGraph(OnnxModel Prefix, OnnxModel Training, string Boundary,
-    IReadOnlyList<HeadParameter> Parameters, IReadOnlyDictionary<string, float[]> BackboneValues);
+    IReadOnlyList<HeadParameter> Parameters, IReadOnlyDictionary<string, float[]> BackboneValues)
+{
+    /// <summary>The unfrozen layers, nearest the features first (the order gradual unfreezing releases them in).</summary>
+    public IReadOnlyList<TrainableLayer> Layers { get; init; } = [];
+}
 
 /// <summary>
 /// Builds <see cref="FineTuneGraph"/>s. The backbone is a float feature extractor whose output is
@@ -73,7 +77,7 @@ public static class FineTuneGraphBuilder
             .Select(p => new HeadParameter(p, initializers[p].Dims.Select(v => (int)v).ToArray(), ParameterInit.Zeros, Decay: initializers[p].Dims.Count > 1))
             .Concat(headParameters).ToList();
         var values = backboneParameters.ToDictionary(p => p, p => OnnxTensor.ToFloats(initializers[p]), StringComparer.Ordinal);
-        return new FineTuneGraph(prefix, training, boundary, parameters, values);
+        return new FineTuneGraph(prefix, training, boundary, parameters, values) { Layers = layers };
     }
 
     /// <summary>

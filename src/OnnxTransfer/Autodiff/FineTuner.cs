@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
@@ -43,6 +44,23 @@ public sealed record FineTuneOptions
     /// cache only. Null (default) = no augmentation: on hymenoptera (last block) an epoch cost 1.2–1.8× a cached one and validation accuracy did not rise.
     /// </summary>
     public ImageAugmentation? Augmentation { get; init; }
+
+    /// <summary>
+    /// Gradual unfreezing (ULMFiT): epochs per stage, 0 = off (every unfrozen layer trains from the first epoch). Stage 0
+    /// trains the head only; each next stage also trains one more layer, nearest the features first, until all
+    /// <see cref="Unfreeze"/> layers train (from epoch Unfreeze × this + 1 on, so train at least that many epochs). A layer not
+    /// yet released gets no update at all (no weight decay, its AdamW state stays zero, its bias correction counts its own
+    /// steps); the backbone keeps <see cref="BackboneLearningRateFactor"/>. Early stopping only ends the run in the last stage.
+    /// </summary>
+    public int GradualUnfreezing { get; init; }
+
+    /// <summary>
+    /// Checkpoint file written (atomically) after every epoch; null = none. When it exists and was written by the same run
+    /// (same layers, backbone weights, options, items and activations), training continues after its last epoch and ends
+    /// bit-identical to an uninterrupted run; a checkpoint of another run is refused (delete it to start over). The file is
+    /// left in place after the run; <see cref="Learner.FineTuneAsync"/> deletes it once the model is saved.
+    /// </summary>
+    public string? CheckpointPath { get; init; }
 }
 
 /// <summary>What <see cref="FineTuner.Fit"/> produced.</summary>
@@ -56,7 +74,11 @@ public sealed record FineTuneOptions
 /// <param name="PrefixRuns">Images the frozen prefix ran on in this call (0 when a finished activation store was reused).</param>
 /// <param name="EpochTime">Mean time of one training epoch on the cached activations (suffix + head forward/backward + updates).</param>
 public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, OnnxModel HeadEval, FineTuneGraph Graph,
-    string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, int PrefixRuns, TimeSpan EpochTime);
+    string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, int PrefixRuns, TimeSpan EpochTime)
+{
+    /// <summary>Epochs taken from a checkpoint rather than run in this call (0 = started fresh); <see cref="History"/> includes them.</summary>
+    public int ResumedEpochs { get; init; }
+}
 
 /// <summary>
 /// Fine-tunes the last <see cref="FineTuneOptions.Unfreeze"/> layers of a float (or quantized, dequantized here) cut
@@ -64,8 +86,10 @@ public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, On
 /// in memory as float arrays; every epoch then runs only the trainable suffix and the head. Mini-batches are shuffled
 /// from the seed; AdamW updates the backbone and the head through two <see cref="OptimizerGraph"/>s, one per parameter
 /// group, so each group gets its own learning-rate input (backbone = head rate × <see cref="FineTuneOptions.BackboneLearningRateFactor"/>;
-/// gradient clipping, when on, is per group). BatchNormalization stays in inference mode (running statistics frozen),
-/// which the gradient rules assume. Early stopping watches validation loss and the best epoch's weights are kept.
+/// gradient clipping, when on, is per group; with gradual unfreezing every layer is its own group with its own step count).
+/// BatchNormalization stays in inference mode (running statistics frozen), which the gradient rules assume. Early stopping
+/// watches validation loss and the best epoch's weights are kept. With a checkpoint path, every epoch ends with an atomic
+/// <see cref="FineTuneCheckpoint"/> and a rerun of the same run continues from it.
 /// </summary>
 public static class FineTuner
 {
@@ -162,10 +186,12 @@ public static class FineTuner
     /// Trains the unfrozen layers and the head on activations at <paramref name="graph"/>'s boundary and exports the merged
     /// model. This is <see cref="Fit"/> without the caching, for callers that already hold the activations (a learning
     /// curve reusing one cache for many subsets) or compute them per batch (augmentation). Classes are the sorted distinct
-    /// training labels; <paramref name="val"/> (optional) drives early stopping.
+    /// training labels; <paramref name="val"/> (optional) drives early stopping. With <see cref="FineTuneOptions.CheckpointPath"/>
+    /// the state is saved after every epoch and a checkpoint of the same run is continued (bit-identical to an uninterrupted run);
+    /// with <see cref="FineTuneOptions.GradualUnfreezing"/> the layers are released one stage at a time.
     /// </summary>
     /// <param name="backbone">The float cut backbone the graph was built from (<see cref="FloatBackbone"/>).</param>
-    /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or divergence.</exception>
+    /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, divergence, or a checkpoint of another run.</exception>
     public static FineTuneResult Train(OnnxModel backbone, FineTuneGraph graph, IActivationSource train, IActivationSource? val,
         FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
@@ -179,29 +205,64 @@ public static class FineTuner
         var classWeights = Trainer.ClassWeights(TrainingSet.SingleLabel(new float[trainLabels.Length], 1, trainLabels.Select(l => (int)l).ToArray(), classes), t.ClassWeighting);
         var valLabels = val?.Items.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
 
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-        var backboneParameters = graph.Parameters.Where(p => graph.BackboneValues.ContainsKey(p.Name)).ToList();
         var headParameters = graph.Parameters.Where(p => !graph.BackboneValues.ContainsKey(p.Name)).ToList();
-        var rng = new SeededRandom(t.Seed);
-        var values = graph.Parameters.ToDictionary(p => p.Name,
-            p => graph.BackboneValues.TryGetValue(p.Name, out var v) ? v.ToArray() : Trainer.Initialise(p, rng), StringComparer.Ordinal);
-        var groups = new[] { (Parameters: backboneParameters, Factor: options.BackboneLearningRateFactor), (Parameters: headParameters, Factor: 1.0) };
-        var optimizers = groups.Select(g => new InferenceSession(OptimizerGraph.Build(g.Parameters, t.Optimizer).ToBytes(), sessionOptions)).ToArray();
-        var optimizerState = graph.Parameters.SelectMany(p => OptimizerGraph.StateNames(t.Optimizer, p.Name).Select(s => (s, p.Count)))
-            .ToDictionary(x => x.s, x => new float[x.Count], StringComparer.Ordinal);
+        var groups = ParameterGroups(graph, options);
+        var finalStage = groups.Max(g => g.Stage);
+        // Epoch from which every layer trains (1 without gradual unfreezing); early stopping only ends the run from here on.
+        var finalStageStart = finalStage * options.GradualUnfreezing + 1;
+        if (finalStageStart > t.Epochs)
+            throw new OnnxTransferException(FormattableString.Invariant(
+                $"fine-tuning: gradual unfreezing of {finalStage} layer(s) at {options.GradualUnfreezing} epoch(s) per stage reaches the last layer in epoch {finalStageStart}; train at least {finalStageStart} epochs (now {t.Epochs}) or shorten the stages."));
+        int StageOf(int epoch) => options.GradualUnfreezing == 0 ? 0 : Math.Min((epoch - 1) / options.GradualUnfreezing, finalStage);
+
+        // Start state: a checkpoint of this very run, or seeded initialisation.
+        var fingerprint = options.CheckpointPath is null ? null : Fingerprint(graph, options, train, val);
+        FineTuneCheckpoint? resumed = null;
+        if (options.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
+        {
+            resumed = FineTuneCheckpoint.Load(checkpointPath);
+            if (resumed.Difference(fingerprint!) is { } diff)
+                throw new OnnxTransferException($"{checkpointPath}: a checkpoint of another fine-tuning run ({diff} differ); rerun with the same data and options to resume it, or delete it to start over.");
+            if (resumed.GroupSteps.Length != groups.Count || graph.Parameters.Any(p => resumed.State.Parameters.GetValueOrDefault(p.Name)?.Length != p.Count))
+                throw new OnnxTransferException($"{checkpointPath}: the checkpoint's parameters do not fit the training graph; delete it to start over.");
+        }
+        var state = resumed?.State ?? new TrainingCheckpoint();
+        var resumedEpochs = state.Epoch;
+        var groupSteps = resumed?.GroupSteps.ToArray() ?? new long[groups.Count];
+        SeededRandom rng;
+        if (resumed is null)
+        {
+            rng = new SeededRandom(t.Seed);
+            state.Parameters = graph.Parameters.ToDictionary(p => p.Name,
+                p => graph.BackboneValues.TryGetValue(p.Name, out var v) ? v.ToArray() : Trainer.Initialise(p, rng), StringComparer.Ordinal);
+            state.OptimizerState = graph.Parameters.SelectMany(p => OptimizerGraph.StateNames(t.Optimizer, p.Name).Select(s => (s, p.Count)))
+                .ToDictionary(x => x.s, x => new float[x.Count], StringComparer.Ordinal);
+        }
+        else
+        {
+            rng = SeededRandom.FromState(state.RandomState);
+            progress?.Report(new ProgressUpdate("fine-tune", state.Epoch, t.Epochs, "epochs", $"resumed from {options.CheckpointPath} after epoch {state.Epoch}"));
+        }
+        var values = state.Parameters;
+        var optimizerState = state.OptimizerState;
+
+        using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+        var optimizers = groups.Select(g => g.Parameters.Count == 0 ? null : new InferenceSession(OptimizerGraph.Build(g.Parameters, t.Optimizer).ToBytes(), sessionOptions)).ToArray();
         try
         {
             using var session = new InferenceSession(graph.Training.ToBytes(), sessionOptions);
             var count = train.Items.Count;
             var batches = (count + t.BatchSize - 1) / t.BatchSize;
-            long totalSteps = (long)batches * t.Epochs, step = 0;
-            var history = new List<EpochMetrics>();
-            var best = (Loss: double.PositiveInfinity, Epoch: 0, Values: (Dictionary<string, float[]>?)null);
-            var order = Enumerable.Range(0, count).ToArray();
+            long totalSteps = (long)batches * t.Epochs, step = state.Step;
+            var order = new int[count];
             var trainingTime = TimeSpan.Zero;
-            for (var epoch = 1; epoch <= t.Epochs; epoch++)
+            var epochsRun = 0;
+            for (var epoch = state.Epoch + 1; epoch <= t.Epochs && !state.Stopped; epoch++)
             {
                 var epochClock = Stopwatch.StartNew();
+                var stage = StageOf(epoch);
+                // A fresh permutation every epoch (not a shuffle of the last one), so a resumed run needs only the generator state.
+                for (var i = 0; i < count; i++) order[i] = i;
                 rng.Shuffle(order.AsSpan());
                 double lossSum = 0, correct = 0, lr = 0;
                 for (var start = 0; start < order.Length; start += t.BatchSize)
@@ -215,7 +276,10 @@ public static class FineTuner
                     correct += Correct(task, logits, trainLabels, rows, classes.Length);
                     lr = t.LearningRateAt(step, totalSteps);
                     step++;
-                    for (var g = 0; g < groups.Length; g++) Update(optimizers[g], groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, step, values, gradients!, optimizerState);
+                    // Frozen groups (later stages) are not touched at all: no step, no weight decay, optimizer state stays zero.
+                    for (var g = 0; g < groups.Count; g++)
+                        if (groups[g].Stage <= stage && optimizers[g] is { } optimizer)
+                            Update(optimizer, groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, ++groupSteps[g], values, gradients!, optimizerState);
                 }
                 double? valLoss = null, valAccuracy = null;
                 if (val is not null)
@@ -232,30 +296,107 @@ public static class FineTuner
                     valAccuracy = right / val.Items.Count;
                 }
                 trainingTime += epochClock.Elapsed;
+                epochsRun++;
                 var metrics = new EpochMetrics(epoch, lossSum / count, correct / count, valLoss, valAccuracy, lr);
-                history.Add(metrics);
-                progress?.Report(new ProgressUpdate("fine-tune", epoch, t.Epochs, "epochs",
-                    FormattableString.Invariant($"loss {metrics.TrainLoss:F4}") + (valLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {valAccuracy:P1}") : "")));
+                state.History.Add(metrics);
                 if (valLoss is { } l)
                 {
-                    if (l < best.Loss) best = (l, epoch, values.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal));
-                    else if (t.Patience > 0 && epoch - best.Epoch >= t.Patience) break;
+                    if (l < state.BestScore)
+                    {
+                        (state.BestScore, state.BestEpoch, state.EpochsSinceBest) = (l, epoch, 0);
+                        state.BestParameters = values.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+                    }
+                    else
+                    {
+                        // Patience counts from the best epoch, but never from before the last stage began.
+                        state.EpochsSinceBest = epoch - Math.Max(state.BestEpoch, finalStageStart - 1);
+                        if (t.Patience > 0 && state.EpochsSinceBest >= t.Patience) state.Stopped = true;
+                    }
                 }
+                (state.Epoch, state.Step, state.RandomState) = (epoch, step, rng.State);
+                if (options.CheckpointPath is { } path)
+                    new FineTuneCheckpoint { Fingerprint = fingerprint!, GroupSteps = groupSteps, State = state }.Save(path);
+                var stageText = options.GradualUnfreezing == 0 ? "" : stage == 0 ? "head only, " : $"head + {stage} layer(s), ";
+                progress?.Report(new ProgressUpdate("fine-tune", epoch, t.Epochs, "epochs",
+                    stageText + FormattableString.Invariant($"loss {metrics.TrainLoss:F4}") + (valLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {valAccuracy:P1}") : "")));
             }
 
-            var kept = best.Values ?? values;
+            var kept = state.BestParameters.Count > 0 ? state.BestParameters : values;
             var tuned = FineTuneGraphBuilder.WithWeights(backbone, graph.BackboneValues.Keys.ToDictionary(k => k, k => kept[k], StringComparer.Ordinal));
             var dim = graph.Parameters.Count == 0 ? 0 : checked((int)TensorShapeProbe.Infer(backbone, Backbones.BackboneCutter.FeaturesOutput).Shape![1].Value!.Value);
             var headEval = HeadGraphBuilder.BuildEval(t.Spec, task, dim, classes.Length, headParameters.ToDictionary(p => p.Name, p => kept[p.Name], StringComparer.Ordinal));
             var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
+            // With gradual unfreezing the kept epoch may predate the last stage: say how many layers had been released by then.
+            var gradual = options.GradualUnfreezing == 0 ? "" : FormattableString.Invariant($"; gradual unfreezing, {options.GradualUnfreezing} epoch(s) per stage");
+            var keptStage = options.GradualUnfreezing == 0 || state.BestEpoch == 0 ? "" : FormattableString.Invariant($" (head + {StageOf(state.BestEpoch)} layer(s) trained)");
             model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
-                $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}; best epoch {best.Epoch}"));
-            return new FineTuneResult(model, tuned, headEval, graph, classes, history, TimeSpan.Zero, 0, trainingTime / Math.Max(1, history.Count));
+                $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}{keptStage}"));
+            return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, trainingTime / Math.Max(1, epochsRun))
+            {
+                ResumedEpochs = resumedEpochs,
+            };
         }
         finally
         {
-            foreach (var o in optimizers) o.Dispose();
+            foreach (var o in optimizers) o?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The optimizer's parameter groups with their learning-rate factor and the stage from which they train: the backbone
+    /// (× <see cref="FineTuneOptions.BackboneLearningRateFactor"/>) and the head, both from stage 0; with gradual unfreezing,
+    /// the head from stage 0 and layer k (nearest the features first) from stage k + 1.
+    /// </summary>
+    private static List<(List<HeadParameter> Parameters, double Factor, int Stage)> ParameterGroups(FineTuneGraph graph, FineTuneOptions options)
+    {
+        var backbone = graph.Parameters.Where(p => graph.BackboneValues.ContainsKey(p.Name)).ToList();
+        var head = graph.Parameters.Where(p => !graph.BackboneValues.ContainsKey(p.Name)).ToList();
+        var factor = options.BackboneLearningRateFactor;
+        if (options.GradualUnfreezing == 0) return [(backbone, factor, 0), (head, 1.0, 0)];
+        if (graph.Layers.Count == 0)
+            throw new OnnxTransferException("fine-tuning: gradual unfreezing needs the graph's layers; build the graph with FineTuneGraphBuilder.Build.");
+        var groups = new List<(List<HeadParameter>, double, int)> { (head, 1.0, 0) };
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        for (var k = 0; k < graph.Layers.Count; k++)
+        {
+            var names = graph.Layers[k].Parameters.ToHashSet(StringComparer.Ordinal);
+            groups.Add((backbone.Where(p => names.Contains(p.Name) && taken.Add(p.Name)).ToList(), factor, k + 1));
+        }
+        return groups;
+    }
+
+    /// <summary>
+    /// What a checkpoint must agree with to be continued, as one hash per part: the unfrozen layers and head (names,
+    /// shapes, boundary), the starting backbone weights, the training options (minus where files go), the training and
+    /// validation items (ids and labels, in order) and the first training activations (catches another prefix or preprocessing).
+    /// </summary>
+    private static Dictionary<string, string> Fingerprint(FineTuneGraph graph, FineTuneOptions options, IActivationSource train, IActivationSource? val)
+    {
+        static string Hash(Action<System.Security.Cryptography.IncrementalHash> add)
+        {
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            add(hash);
+            return Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+        static void Text(System.Security.Cryptography.IncrementalHash h, string s) => h.AppendData(System.Text.Encoding.UTF8.GetBytes(s + "\n"));
+        static string Items(IReadOnlyList<DatasetItem> items) => Hash(h => { foreach (var i in items) Text(h, i.Id + "\t" + i.Label); });
+        var rows = Enumerable.Range(0, Math.Min(8, train.Items.Count)).ToArray();
+        var sample = new float[rows.Length * (int)train.SampleShape.Aggregate(1L, (a, d) => a * d)];
+        train.Fill(0, rows, sample);
+        var settings = options with { ActivationStore = null, CheckpointPath = null, PrefixBatchSize = 0 };
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["layers and head"] = Hash(h =>
+            {
+                Text(h, graph.Boundary + " " + string.Join(",", train.SampleShape));
+                foreach (var p in graph.Parameters) Text(h, p.Name + " " + string.Join(",", p.Dims));
+            }),
+            ["backbone weights"] = Hash(h => { foreach (var p in graph.Parameters) if (graph.BackboneValues.TryGetValue(p.Name, out var v)) h.AppendData(MemoryMarshal.AsBytes(v.AsSpan())); }),
+            ["options"] = Hash(h => Text(h, System.Text.Json.JsonSerializer.Serialize(settings))),
+            ["training items"] = Items(train.Items),
+            ["validation items"] = val is null ? "none" : Items(val.Items),
+            ["training activations"] = Hash(h => h.AppendData(MemoryMarshal.AsBytes(sample.AsSpan()))),
+        };
     }
 
     /// <summary>The float twin of a cut backbone: itself, or dequantized once when it is quantized.</summary>
@@ -274,6 +415,8 @@ public static class FineTuner
         t.Validate();
         if (options.BackboneLearningRateFactor is <= 0 or > 1 || double.IsNaN(options.BackboneLearningRateFactor))
             throw new OnnxTransferException($"fine-tuning: backbone learning-rate factor {options.BackboneLearningRateFactor} must be in (0, 1].");
+        if (options.GradualUnfreezing < 0)
+            throw new OnnxTransferException($"fine-tuning: gradual unfreezing {options.GradualUnfreezing} must be 0 (off) or the epochs per stage.");
         if (t.Spec.Dropout > 0)
             throw new OnnxTransferException($"fine-tuning: head '{t.Spec}' uses dropout, which fine-tuning does not support yet; drop the ':dropout' part of the spec.");
     }

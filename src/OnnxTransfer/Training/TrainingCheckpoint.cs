@@ -48,6 +48,12 @@ public sealed class TrainingCheckpoint
     {
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
+        Write(w);
+    });
+
+    /// <summary>The body after the magic (also embedded by fine-tuning's checkpoint).</summary>
+    internal void Write(BinaryWriter w)
+    {
         w.Write(Epoch); w.Write(Step);
         foreach (var s in RandomState) w.Write(s);
         w.Write(BestScore); w.Write(BestEpoch); w.Write(EpochsSinceBest); w.Write(Stopped);
@@ -67,7 +73,7 @@ public sealed class TrainingCheckpoint
                 foreach (var v in values) w.Write(v);
             }
         }
-    });
+    }
 
     /// <summary>Reads a checkpoint; a damaged file is an <see cref="OnnxTransferException"/> naming it.</summary>
     public static TrainingCheckpoint Load(string path)
@@ -79,34 +85,40 @@ public sealed class TrainingCheckpoint
             using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
             if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
                 throw new OnnxTransferException($"{path}: not an OnnxTransfer checkpoint (bad magic); retrain the head.");
-            var c = new TrainingCheckpoint { Epoch = r.ReadInt32(), Step = r.ReadInt64() };
-            c.RandomState = [r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64()];
-            c.BestScore = r.ReadDouble(); c.BestEpoch = r.ReadInt32(); c.EpochsSinceBest = r.ReadInt32(); c.Stopped = r.ReadBoolean();
-            var n = r.ReadInt32();
-            for (var i = 0; i < n; i++)
-            {
-                var (epoch, loss, acc, vl, va, lr) = (r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble());
-                c.History.Add(new EpochMetrics(epoch, loss, acc, double.IsNaN(vl) ? null : vl, double.IsNaN(va) ? null : va, lr));
-            }
-            foreach (var group in new[] { c.Parameters, c.OptimizerState, c.BestParameters })
-            {
-                var count = r.ReadInt32();
-                for (var i = 0; i < count; i++)
-                {
-                    var name = r.ReadString();
-                    var length = r.ReadInt32();
-                    if (length < 0 || length > r.BaseStream.Length / 4)
-                        throw new OnnxTransferException($"{path}: tensor '{name}' has an impossible length {length}; the checkpoint is corrupt — retrain.");
-                    var values = new float[length];
-                    for (var k = 0; k < length; k++) values[k] = r.ReadSingle();
-                    group[name] = values;
-                }
-            }
-            return c;
+            return Read(r, path);
         }
         catch (EndOfStreamException e)
         {
             throw new OnnxTransferException($"{path}: the checkpoint is truncated; retrain or restore it from a backup.", e);
         }
+    }
+
+    /// <summary>Reads the body written by <see cref="Write"/>; <see cref="EndOfStreamException"/> when it is cut short.</summary>
+    internal static TrainingCheckpoint Read(BinaryReader r, string path)
+    {
+        var c = new TrainingCheckpoint { Epoch = r.ReadInt32(), Step = r.ReadInt64() };
+        c.RandomState = [r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64()];
+        c.BestScore = r.ReadDouble(); c.BestEpoch = r.ReadInt32(); c.EpochsSinceBest = r.ReadInt32(); c.Stopped = r.ReadBoolean();
+        var n = r.ReadInt32();
+        for (var i = 0; i < n; i++)
+        {
+            var (epoch, loss, acc, vl, va, lr) = (r.ReadInt32(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble());
+            c.History.Add(new EpochMetrics(epoch, loss, acc, double.IsNaN(vl) ? null : vl, double.IsNaN(va) ? null : va, lr));
+        }
+        foreach (var group in new[] { c.Parameters, c.OptimizerState, c.BestParameters })
+        {
+            var count = r.ReadInt32();
+            for (var i = 0; i < count; i++)
+            {
+                var name = r.ReadString();
+                var length = r.ReadInt32();
+                if (length < 0 || length > r.BaseStream.Length / 4)
+                    throw new OnnxTransferException($"{path}: tensor '{name}' has an impossible length {length}; the checkpoint is corrupt — retrain.");
+                var values = new float[length];
+                for (var k = 0; k < length; k++) values[k] = r.ReadSingle();
+                group[name] = values;
+            }
+        }
+        return c;
     }
 }

@@ -40,7 +40,18 @@ public class LearnerUnfreezeTests
         Assert.Equal(0, layers);
         Assert.Contains("8 examples", reason);
 
+        // Interrupted after epoch 1 (as Ctrl-C would): the checkpoint beside the model stays and the rerun continues from it.
+        var checkpoint = dir.File("tuned.checkpoint-4.bin");
+        using (var cts = new CancellationTokenSource())
+        {
+            var stopAfterFirstEpoch = new InlineProgress(u => { if (u.Stage == "fine-tune" && u.Done == 1) cts.Cancel(); });
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => learner.FineTuneAsync(data, dir.File("tuned.onnx"), UnfreezeRule.LastBlock, stopAfterFirstEpoch, cts.Token));
+        }
+        Assert.Equal(1, FineTuneCheckpoint.Load(checkpoint).State.Epoch);
+        Assert.False(File.Exists(dir.File("tuned.onnx")));
         var result = await learner.FineTuneAsync(data, dir.File("tuned.onnx"), UnfreezeRule.LastBlock);
+        Assert.Equal(1, result.Result.ResumedEpochs);
+        Assert.False(File.Exists(checkpoint));  // only kept while the run is unfinished
         Assert.True(File.Exists(result.ModelPath));
         Assert.Equal(16, result.TrainItems);
         Assert.Equal(2, result.Result.History.Count);
@@ -49,5 +60,10 @@ public class LearnerUnfreezeTests
         using var model = OnnxTransfer.Inference.TransferModel.Load(result.ModelPath);
         Assert.Equal(["ants", "bees"], model.Labels);
         Assert.Contains("last 4 layer(s)", OnnxTransfer.Onnx.OnnxModel.Load(result.ModelPath).Metadata[FineTuner.UnfrozenMetadataKey]);
+    }
+
+    private sealed class InlineProgress(Action<ProgressUpdate> report) : IProgress<ProgressUpdate>
+    {
+        public void Report(ProgressUpdate value) => report(value);
     }
 }

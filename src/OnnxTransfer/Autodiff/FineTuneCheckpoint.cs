@@ -1,0 +1,70 @@
+using System.Text;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Autodiff;
+
+/// <summary>
+/// Where an interrupted <see cref="FineTuner.Train"/> continues: the run's state after its last finished epoch
+/// (<see cref="TrainingCheckpoint"/>: backbone and head parameters, AdamW state, step, generator state, best
+/// epoch and its parameters, history), the update count of every parameter group, and a fingerprint of what the
+/// run was started with, so a checkpoint is only ever continued by the same run. Binary: magic "OTFTCK01", the
+/// fingerprint (part name, hash), the group steps, then the <see cref="TrainingCheckpoint"/> body. Written atomically.
+/// </summary>
+public sealed class FineTuneCheckpoint
+{
+    private static readonly byte[] Magic = "OTFTCK01"u8.ToArray();
+
+    /// <summary>Hash per part of the run's identity (layers and head, backbone weights, options, training items, validation items).</summary>
+    public IReadOnlyDictionary<string, string> Fingerprint { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Optimizer updates taken by each parameter group (AdamW's bias correction counts per group, like PyTorch's per-parameter step).</summary>
+    public long[] GroupSteps { get; init; } = [];
+
+    /// <summary>Parameters, optimizer state, counters, generator state, early-stopping state and history after <see cref="TrainingCheckpoint.Epoch"/> epochs.</summary>
+    public TrainingCheckpoint State { get; init; } = new();
+
+    /// <summary>The parts of <paramref name="fingerprint"/> that differ from this checkpoint's, comma-separated, or null when all match.</summary>
+    public string? Difference(IReadOnlyDictionary<string, string> fingerprint)
+    {
+        var parts = fingerprint.Keys.Union(Fingerprint.Keys, StringComparer.Ordinal)
+            .Where(k => fingerprint.GetValueOrDefault(k) != Fingerprint.GetValueOrDefault(k)).ToList();
+        return parts.Count == 0 ? null : string.Join(", ", parts);
+    }
+
+    /// <summary>Writes the checkpoint atomically (temp file + rename: a kill leaves the previous epoch's checkpoint).</summary>
+    public void Save(string path) => AtomicFile.Write(path, stream =>
+    {
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(Fingerprint.Count);
+        foreach (var (part, hash) in Fingerprint) { w.Write(part); w.Write(hash); }
+        w.Write(GroupSteps.Length);
+        foreach (var s in GroupSteps) w.Write(s);
+        State.Write(w);
+    });
+
+    /// <summary>Reads a checkpoint.</summary>
+    /// <exception cref="OnnxTransferException">Missing, not a fine-tuning checkpoint, or damaged (the message names the file and says to delete it).</exception>
+    public static FineTuneCheckpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new OnnxTransferException($"{path}: no fine-tuning checkpoint found; start the run without resuming.");
+        try
+        {
+            using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+                throw new OnnxTransferException($"{path}: not a fine-tuning checkpoint; delete it (or pick another checkpoint path) to start over.");
+            var fingerprint = new Dictionary<string, string>(StringComparer.Ordinal);
+            var parts = r.ReadInt32();
+            for (var i = 0; i < parts; i++) fingerprint[r.ReadString()] = r.ReadString();
+            var groups = r.ReadInt32();
+            if (groups is < 0 or > 1 << 16) throw new OnnxTransferException($"{path}: the fine-tuning checkpoint is corrupt ({groups} parameter groups); delete it to start over.");
+            var steps = new long[groups];
+            for (var i = 0; i < groups; i++) steps[i] = r.ReadInt64();
+            return new FineTuneCheckpoint { Fingerprint = fingerprint, GroupSteps = steps, State = TrainingCheckpoint.Read(r, path) };
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new OnnxTransferException($"{path}: the fine-tuning checkpoint is truncated; delete it to start over.", e);
+        }
+    }
+}
