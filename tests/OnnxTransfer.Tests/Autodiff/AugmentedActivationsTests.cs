@@ -98,6 +98,17 @@ public class AugmentedActivationsTests(ITestOutputHelper log)
         var second = FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata);
         Assert.Equal(first.History.Select(m => (m.TrainLoss, m.ValLoss)), second.History.Select(m => (m.TrainLoss, m.ValLoss)));
         Assert.Equal(first.Model.ToBytes(), second.Model.ToBytes());
+
+        // Interrupted after epoch 2 and resumed from the checkpoint: the crops are drawn from (seed, epoch, id), so the
+        // resumed epochs see the same images and the model is the uninterrupted one.
+        using var dir = new TempDir();
+        var checkpointed = options with { CheckpointPath = dir.File("augmented.ckpt") };
+        using var cts = new CancellationTokenSource();
+        var stopAfterTwo = new Progress(u => { if (u.Stage == "fine-tune" && u.Done == 2) cts.Cancel(); });
+        Assert.Throws<OperationCanceledException>(() => FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, checkpointed, metadata, stopAfterTwo, cts.Token));
+        var resumed = FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, checkpointed, metadata);
+        Assert.Equal(2, resumed.ResumedEpochs);
+        Assert.Equal(first.Model.ToBytes(), resumed.Model.ToBytes());
     }
 
     [Theory]
@@ -110,5 +121,10 @@ public class AugmentedActivationsTests(ITestOutputHelper log)
         var config = new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter(), EnableDefaultExceptionHandler = false };
         var e = Assert.Throws<OnnxTransferException>(() => CliApp.Build().Parse(args).Invoke(config));
         Assert.Contains(expected, e.Message);
+    }
+
+    private sealed class Progress(Action<ProgressUpdate> report) : IProgress<ProgressUpdate>
+    {
+        public void Report(ProgressUpdate value) => report(value);
     }
 }
