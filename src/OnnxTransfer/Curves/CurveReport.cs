@@ -151,7 +151,9 @@ public static class CurveReport
         for (var i = 0; i < methods.Length; i++)
         {
             var line = points.Where(p => p.Method == methods[i]).OrderBy(p => X(p.PerClass)).ToArray();
-            var xs = line.Select(p => X(p.PerClass)).ToArray();
+            // Methods sit side by side around each size so their error bars do not hide each other.
+            var dodge = (i - (methods.Length - 1) / 2.0) * 0.012;
+            var xs = line.Select(p => X(p.PerClass) + dodge).ToArray();
             var ys = line.Select(p => 100 * (balanced ? p.BalancedAccuracy : p.Accuracy)).ToArray();
             var sds = line.Select(p => 100 * (balanced ? p.BalancedAccuracySd : p.AccuracySd)).Select(s => double.IsNaN(s) ? 0 : s).ToArray();
             var color = palette.GetColor(i);
@@ -171,15 +173,17 @@ public static class CurveReport
         var hi = X(last);
         var pad = Math.Max(0.05, (hi - lo) * 0.05);
         plot.Axes.SetLimitsX(lo - pad, hi + pad);
-        var chance = 100.0 / Math.Max(2, result.Classes.Length);
-        var reference = plot.Add.HorizontalLine(chance);
+        // What a model that ignores the image scores: always the majority class (accuracy), or 1/C (balanced accuracy).
+        var majority = result.EvalCount == 0 ? 0 : 100.0 * result.EvalCounts.Values.Max() / result.EvalCount;
+        var baseline = balanced ? 100.0 / Math.Max(2, result.Classes.Length) : majority;
+        var reference = plot.Add.HorizontalLine(baseline);
         reference.LinePattern = LinePattern.Dashed;
         reference.Color = Colors.Gray;
-        reference.LegendText = "chance";
+        reference.LegendText = balanced ? "chance" : string.Create(CultureInfo.InvariantCulture, $"majority class ({baseline:F1}%)");
         var metric = balanced ? "balanced accuracy" : "accuracy";
-        plot.Title($"{Path.GetFileName(result.Dataset.TrimEnd('/', '\\'))}: {metric} vs training examples ({result.Backbone})");
+        plot.Title($"{Path.GetFileName(result.Dataset.TrimEnd('/', '\\'))}: {metric} on {result.EvalCount} held-out images ({result.Backbone})");
         plot.XLabel("training examples per class (log scale)");
-        plot.YLabel($"{metric} on {result.EvalName} (%), mean ± sd over seeds");
+        plot.YLabel($"{metric} (%), mean ± sd over seeds");
         plot.ShowLegend(Alignment.LowerRight);
         var bytes = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(bytes));
