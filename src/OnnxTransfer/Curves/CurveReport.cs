@@ -139,7 +139,7 @@ public static class CurveReport
     }
 
     /// <summary>The curves: accuracy (or balanced accuracy) against examples per class (log axis; "all" at the pool's mean per class), ±1 sd bars.</summary>
-    public static void Plot(CurveResult result, string path, bool balanced, int width = 900, int height = 600)
+    public static void Plot(CurveResult result, string path, bool balanced, int width = 900, int height = 640)
     {
         var points = result.Points();
         if (points.Count == 0) throw new OnnxTransferException($"{path}: no runs to plot.");
@@ -168,7 +168,7 @@ public static class CurveReport
         var sizes = points.Select(p => p.PerClass).Distinct().OrderBy(X).ToArray();
         var last = sizes.Last();
         plot.Axes.Bottom.SetTicks(sizes.Select(X).ToArray(),
-            sizes.Select(s => s is null ? string.Create(CultureInfo.InvariantCulture, $"all (~{allX:0})") : CurveOptions.SizeText(s)).ToArray());
+            sizes.Select(CurveOptions.SizeText).ToArray());
         var lo = X(sizes[0]);
         var hi = X(last);
         var pad = Math.Max(0.05, (hi - lo) * 0.05);
@@ -182,9 +182,12 @@ public static class CurveReport
         reference.LegendText = balanced ? "chance" : string.Create(CultureInfo.InvariantCulture, $"majority class ({baseline:F1}%)");
         var metric = balanced ? "balanced accuracy" : "accuracy";
         plot.Title($"{Path.GetFileName(result.Dataset.TrimEnd('/', '\\'))}: {metric} on {result.EvalCount} held-out images ({result.Backbone})");
-        plot.XLabel("training examples per class (log scale)");
+        plot.XLabel(sizes.Contains(null)
+            ? string.Create(CultureInfo.InvariantCulture, $"training examples per class (log scale; all = the whole pool, {allX:0} per class on average)")
+            : "training examples per class (log scale)");
         plot.YLabel($"{metric} (%), mean ± sd over seeds");
-        plot.ShowLegend(Alignment.LowerRight);
+        // Below the plot, so the legend never hides a point.
+        plot.ShowLegend(Edge.Bottom);
         var bytes = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(bytes));
     }
