@@ -20,6 +20,7 @@ public static class CliApp
         // One line per command; keep alphabetical.
         yield return BackbonesCommand.Create();
         yield return BenchCommand.Create();
+        yield return CurveCommand.Create();
         yield return CutCommand.Create();
         yield return DequantizeCommand.Create();
         yield return DoctorCommand.Create();

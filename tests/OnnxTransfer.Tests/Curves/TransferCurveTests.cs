@@ -1,0 +1,58 @@
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Curves;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Tests.Curves;
+
+public class TransferCurveTests
+{
+    /// <summary>A small copy of hymenoptera: train 6 + val 5 images per class.</summary>
+    private static string SmallHymenoptera(TempDir dir)
+    {
+        var source = SharedAssets.Dataset("hymenoptera");
+        foreach (var (split, count) in new[] { ("train", 6), ("val", 5) })
+            foreach (var label in new[] { "ants", "bees" })
+            {
+                var target = Path.Combine(dir.Path, "data", split, label);
+                Directory.CreateDirectory(target);
+                foreach (var file in Directory.GetFiles(Path.Combine(source, split, label), "*.jpg").Order(StringComparer.Ordinal).Take(count))
+                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+        return Path.Combine(dir.Path, "data");
+    }
+
+    [Fact]
+    public async Task Three_methods_are_scored_on_the_same_val_images_and_transfer_beats_raw_pixels()
+    {
+        using var dir = new TempDir();
+        var data = SmallHymenoptera(dir);
+        using var backbone = await FeatureBackbone.LoadAsync(SharedAssets.MobileNetV2Int8);
+        var options = new CurveOptions
+        {
+            Sizes = [2, null], Seeds = [1], MinSteps = 10, PixelSize = 16,
+            Head = new TrainingOptions { Epochs = 20, BatchSize = 8, LearningRate = 1e-2 },
+            FineTune = new() { Training = new TrainingOptions { Epochs = 3, BatchSize = 8, LearningRate = 1e-3 } },
+        };
+        var outDir = Path.Combine(dir.Path, "curve");
+        var result = TransferCurve.Run(backbone, backbone.LoadDataset(data), outDir, options);
+
+        Assert.Equal("val", result.EvalName);
+        Assert.Equal(10, result.EvalCount);
+        Assert.Equal(6, result.Runs.Count);
+        Assert.All(result.Runs, r => Assert.InRange(r.Accuracy, 0, 1));
+        Assert.All(result.Runs, r => Assert.InRange(r.BalancedAccuracy, 0, 1));
+        // Accuracy on 10 images is a multiple of 1/10: every run was scored on the same 10 images.
+        Assert.All(result.Runs, r => Assert.Equal(Math.Round(r.Accuracy * 10), r.Accuracy * 10, 6));
+        Assert.Equal([4, 12], result.Runs.Where(r => r.Method == CurveMethod.Frozen).Select(r => r.TrainExamples));
+        // Transfer: ImageNet features separate ants from bees with 6 examples each; 16×16 pixels cannot do much better than chance.
+        var frozenAll = result.Runs.Single(r => r.Method == CurveMethod.Frozen && r.PerClass is null);
+        var pixelsAll = result.Runs.Single(r => r.Method == CurveMethod.Pixels && r.PerClass is null);
+        Assert.True(frozenAll.Accuracy >= 0.8, $"frozen accuracy {frozenAll.Accuracy}");
+        Assert.True(frozenAll.Accuracy > pixelsAll.Accuracy, $"frozen {frozenAll.Accuracy} vs pixels {pixelsAll.Accuracy}");
+        Assert.True(File.Exists(Path.Combine(outDir, "activations-4.parquet")));
+
+        // A re-run resumes: the runs come back from curve.json unchanged, nothing retrains.
+        var again = TransferCurve.Run(backbone, backbone.LoadDataset(data), outDir, options);
+        Assert.Equal(result.Runs, again.Runs);
+    }
+}
