@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
@@ -11,74 +10,6 @@ using OnnxTransfer.Training.Gradients;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 namespace OnnxTransfer.Autodiff;
-
-/// <summary>How <see cref="FineTuner"/> trains the last backbone layers with a new head.</summary>
-public sealed record FineTuneOptions
-{
-    /// <summary>Layers with weights to unfreeze, counted back from the features (MobileNetV2: 4 = the last inverted-residual block and the final 1×1 conv).</summary>
-    public int Unfreeze { get; init; } = 4;
-
-    /// <summary>The backbone's learning rate as a fraction of the head's: pretrained weights need small steps, a fresh head large ones.</summary>
-    public double BackboneLearningRateFactor { get; init; } = 0.1;
-
-    /// <summary>Head spec, epochs, batch, base (head) learning rate and schedule, AdamW settings, patience, seed. Dropout heads are not supported here.</summary>
-    public TrainingOptions Training { get; init; } = new() { Epochs = 15, BatchSize = 16, LearningRate = 1e-3, Patience = 4 };
-
-    /// <summary>Images per run of the frozen prefix while caching activations.</summary>
-    public int PrefixBatchSize { get; init; } = 16;
-
-    /// <summary>
-    /// Cache the boundary activations in this Parquet feature store (written by <see cref="FeatureExtractor"/> with the
-    /// frozen prefix as its model: resumable, reused by a re-run with the same backbone, cut and unfreeze count);
-    /// null keeps them in memory only.
-    /// </summary>
-    public string? ActivationStore { get; init; }
-
-    /// <summary>
-    /// Augment the training images (random resized crop, flip; <see cref="ImageAugmentation.Light"/> is the usual choice),
-    /// drawn per epoch and item from <see cref="TrainingOptions.Seed"/>. The frozen prefix then runs on every training
-    /// image every epoch (<see cref="AugmentedActivations"/>) instead of once; validation images stay unaugmented and are
-    /// cached in memory (<see cref="ActivationStore"/> is not used). Training images that cannot be decoded are left out by
-    /// a first pass over them. In the result, <see cref="FineTuneResult.EpochTime"/> then includes the prefix runs, and
-    /// <see cref="FineTuneResult.CacheTime"/> / <see cref="FineTuneResult.PrefixRuns"/> cover that pass and the validation
-    /// cache only. Null (default) = no augmentation: on hymenoptera (last block) an epoch cost 1.2–1.8× a cached one and validation accuracy did not rise.
-    /// </summary>
-    public ImageAugmentation? Augmentation { get; init; }
-
-    /// <summary>
-    /// Gradual unfreezing (ULMFiT): epochs per stage, 0 = off (every unfrozen layer trains from the first epoch). Stage 0
-    /// trains the head only; each next stage also trains one more layer, nearest the features first, until all
-    /// <see cref="Unfreeze"/> layers train (from epoch Unfreeze × this + 1 on, so train at least that many epochs). A layer not
-    /// yet released gets no update at all (no weight decay, its AdamW state stays zero, its bias correction counts its own
-    /// steps); the backbone keeps <see cref="BackboneLearningRateFactor"/>. Early stopping only ends the run in the last stage.
-    /// </summary>
-    public int GradualUnfreezing { get; init; }
-
-    /// <summary>
-    /// Checkpoint file written (atomically) after every epoch; null = none. When it exists and was written by the same run
-    /// (same layers, backbone weights, options, items and activations), training continues after its last epoch and ends
-    /// bit-identical to an uninterrupted run; a checkpoint of another run is refused (delete it to start over). The file is
-    /// left in place after the run; <see cref="Learner.FineTuneAsync"/> deletes it once the model is saved.
-    /// </summary>
-    public string? CheckpointPath { get; init; }
-}
-
-/// <summary>What <see cref="FineTuner.Fit"/> produced.</summary>
-/// <param name="Model">The merged, deployable model (fine-tuned backbone + head), metadata included.</param>
-/// <param name="TunedBackbone">The cut backbone carrying the fine-tuned weights.</param>
-/// <param name="HeadEval">The head's eval graph with its kept parameters.</param>
-/// <param name="Graph">The prefix/training graphs used.</param>
-/// <param name="Classes">Class names, index order.</param>
-/// <param name="History">Per-epoch metrics.</param>
-/// <param name="CacheTime">Time to fill the activation cache: decode and run the frozen prefix once per image (near 0 when a finished store was reused).</param>
-/// <param name="PrefixRuns">Images the frozen prefix ran on in this call (0 when a finished activation store was reused).</param>
-/// <param name="EpochTime">Mean time of one training epoch on the cached activations (suffix + head forward/backward + updates).</param>
-public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, OnnxModel HeadEval, FineTuneGraph Graph,
-    string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, int PrefixRuns, TimeSpan EpochTime)
-{
-    /// <summary>Epochs taken from a checkpoint rather than run in this call (0 = started fresh); <see cref="History"/> includes them.</summary>
-    public int ResumedEpochs { get; init; }
-}
 
 /// <summary>
 /// Fine-tunes the last <see cref="FineTuneOptions.Unfreeze"/> layers of a float (or quantized, dequantized here) cut
@@ -99,7 +30,7 @@ public static class FineTuner
     /// <summary>
     /// Trains and exports. Items are labelled images; with no <paramref name="val"/> a stratified
     /// <see cref="TrainingOptions.ValidationFraction"/> of <paramref name="train"/> is held out for early stopping.
-    /// The frozen prefix runs once per image (<see cref="CacheActivations"/> or <see cref="CacheInStore"/>), then <see cref="Train"/> runs;
+    /// The frozen prefix runs once per image (<see cref="ActivationCache.InMemory"/> or <see cref="ActivationCache.InStore"/>), then <see cref="Train"/> runs;
     /// with <see cref="FineTuneOptions.Augmentation"/> only validation is cached and training images go through the prefix every
     /// epoch (<see cref="AugmentedActivations"/>).
     /// </summary>
@@ -130,7 +61,7 @@ public static class FineTuner
         var prefixRuns = train.Count + (val?.Count ?? 0);
         if (options.ActivationStore is { } store)
         {
-            var (cache, kept, written) = CacheInStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
+            var (cache, kept, written) = ActivationCache.InStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
             prefixRuns = written;
             var all = new ActivationSet(cache, shape, kept);
             var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
@@ -140,12 +71,12 @@ public static class FineTuner
         }
         else
         {
-            var (trainCache, trainFailed) = CacheActivations(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
-            trainSet = Readable(new ActivationSet(trainCache, shape, train), trainFailed);
+            var (trainCache, trainFailed) = ActivationCache.InMemory(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
+            trainSet = ActivationCache.Readable(new ActivationSet(trainCache, shape, train), trainFailed);
             if (val is not null)
             {
-                var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
-                valSet = Readable(new ActivationSet(cache, shape, val), failed);
+                var (cache, failed) = ActivationCache.InMemory(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+                valSet = ActivationCache.Readable(new ActivationSet(cache, shape, val), failed);
             }
         }
         if (trainSet.Items.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
@@ -171,8 +102,8 @@ public static class FineTuner
         ActivationSet? valSet = null;
         if (val is not null)
         {
-            var (cache, failed) = CacheActivations(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
-            valSet = Readable(new ActivationSet(cache, BoundaryShape(graph), val), failed);
+            var (cache, failed) = ActivationCache.InMemory(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+            valSet = ActivationCache.Readable(new ActivationSet(cache, BoundaryShape(graph), val), failed);
             if (valSet.Items.Count == 0) valSet = null;
         }
         var cacheTime = clock.Elapsed;
@@ -188,9 +119,9 @@ public static class FineTuner
     /// curve reusing one cache for many subsets) or compute them per batch (augmentation). Classes are the sorted distinct
     /// training labels; <paramref name="val"/> (optional) drives early stopping. With <see cref="FineTuneOptions.CheckpointPath"/>
     /// the state is saved after every epoch and a checkpoint of the same run is continued (bit-identical to an uninterrupted run);
-    /// with <see cref="FineTuneOptions.GradualUnfreezing"/> the layers are released one stage at a time.
+    /// with <see cref="FineTuneOptions.GradualUnfreezing"/> the layers are released one stage at a time. <paramref name="backbone"/>
+    /// is the float cut backbone the graph was built from (<see cref="FloatBackbone"/>).
     /// </summary>
-    /// <param name="backbone">The float cut backbone the graph was built from (<see cref="FloatBackbone"/>).</param>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, divergence, or a checkpoint of another run.</exception>
     public static FineTuneResult Train(OnnxModel backbone, FineTuneGraph graph, IActivationSource train, IActivationSource? val,
         FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
@@ -215,34 +146,9 @@ public static class FineTuner
                 $"fine-tuning: gradual unfreezing of {finalStage} layer(s) at {options.GradualUnfreezing} epoch(s) per stage reaches the last layer in epoch {finalStageStart}; train at least {finalStageStart} epochs (now {t.Epochs}) or shorten the stages."));
         int StageOf(int epoch) => options.GradualUnfreezing == 0 ? 0 : Math.Min((epoch - 1) / options.GradualUnfreezing, finalStage);
 
-        // Start state: a checkpoint of this very run, or seeded initialisation.
-        var fingerprint = options.CheckpointPath is null ? null : Fingerprint(graph, options, train, val);
-        FineTuneCheckpoint? resumed = null;
-        if (options.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
-        {
-            resumed = FineTuneCheckpoint.Load(checkpointPath);
-            if (resumed.Difference(fingerprint!) is { } diff)
-                throw new OnnxTransferException($"{checkpointPath}: a checkpoint of another fine-tuning run ({diff} differ); rerun with the same data and options to resume it, or delete it to start over.");
-            if (resumed.GroupSteps.Length != groups.Count || graph.Parameters.Any(p => resumed.State.Parameters.GetValueOrDefault(p.Name)?.Length != p.Count))
-                throw new OnnxTransferException($"{checkpointPath}: the checkpoint's parameters do not fit the training graph; delete it to start over.");
-        }
-        var state = resumed?.State ?? new TrainingCheckpoint();
+        var fingerprint = options.CheckpointPath is null ? null : FineTuneCheckpoint.FingerprintOf(graph, options, train, val);
+        var (state, groupSteps, rng) = StartState(graph, options, groups.Count, fingerprint, progress);
         var resumedEpochs = state.Epoch;
-        var groupSteps = resumed?.GroupSteps.ToArray() ?? new long[groups.Count];
-        SeededRandom rng;
-        if (resumed is null)
-        {
-            rng = new SeededRandom(t.Seed);
-            state.Parameters = graph.Parameters.ToDictionary(p => p.Name,
-                p => graph.BackboneValues.TryGetValue(p.Name, out var v) ? v.ToArray() : Trainer.Initialise(p, rng), StringComparer.Ordinal);
-            state.OptimizerState = graph.Parameters.SelectMany(p => OptimizerGraph.StateNames(t.Optimizer, p.Name).Select(s => (s, p.Count)))
-                .ToDictionary(x => x.s, x => new float[x.Count], StringComparer.Ordinal);
-        }
-        else
-        {
-            rng = SeededRandom.FromState(state.RandomState);
-            progress?.Report(new ProgressUpdate("fine-tune", state.Epoch, t.Epochs, "epochs", $"resumed from {options.CheckpointPath} after epoch {state.Epoch}"));
-        }
         var values = state.Parameters;
         var optimizerState = state.OptimizerState;
 
@@ -269,17 +175,17 @@ public static class FineTuner
                 {
                     ct.ThrowIfCancellationRequested();
                     var rows = order.AsSpan(start, Math.Min(t.BatchSize, order.Length - start)).ToArray();
-                    var (loss, logits, gradients) = Run(session, graph, boundaryShape, train, epoch, trainLabels, rows, values, withGradients: true, classWeights);
+                    var (loss, logits, gradients) = FineTuneBatch.Run(session, graph, boundaryShape, train, epoch, trainLabels, rows, values, withGradients: true, classWeights);
                     if (!float.IsFinite(loss))
                         throw new OnnxTransferException($"fine-tuning diverged (loss {loss}) at epoch {epoch}; lower the learning rate (now {t.LearningRate}).");
                     lossSum += loss * rows.Length;
-                    correct += Correct(task, logits, trainLabels, rows, classes.Length);
+                    correct += FineTuneBatch.Correct(task, logits, trainLabels, rows, classes.Length);
                     lr = t.LearningRateAt(step, totalSteps);
                     step++;
                     // Frozen groups (later stages) are not touched at all: no step, no weight decay, optimizer state stays zero.
                     for (var g = 0; g < groups.Count; g++)
                         if (groups[g].Stage <= stage && optimizers[g] is { } optimizer)
-                            Update(optimizer, groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, ++groupSteps[g], values, gradients!, optimizerState);
+                            FineTuneBatch.Update(optimizer, groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, ++groupSteps[g], values, gradients!, optimizerState);
                 }
                 double? valLoss = null, valAccuracy = null;
                 if (val is not null)
@@ -288,9 +194,9 @@ public static class FineTuner
                     for (var start = 0; start < val.Items.Count; start += t.BatchSize)
                     {
                         var rows = Enumerable.Range(start, Math.Min(t.BatchSize, val.Items.Count - start)).ToArray();
-                        var (loss, logits, _) = Run(session, graph, boundaryShape, val, 0, valLabels!, rows, values, withGradients: false);
+                        var (loss, logits, _) = FineTuneBatch.Run(session, graph, boundaryShape, val, 0, valLabels!, rows, values, withGradients: false);
                         sum += loss * rows.Length;
-                        right += Correct(task, logits, valLabels!, rows, classes.Length);
+                        right += FineTuneBatch.Correct(task, logits, valLabels!, rows, classes.Length);
                     }
                     valLoss = sum / val.Items.Count;
                     valAccuracy = right / val.Items.Count;
@@ -342,6 +248,32 @@ public static class FineTuner
         }
     }
 
+    /// <summary>Where training starts: a checkpoint of this very run (refusing one of another run), or seeded initialisation.</summary>
+    private static (TrainingCheckpoint State, long[] GroupSteps, SeededRandom Rng) StartState(FineTuneGraph graph, FineTuneOptions options, int groupCount,
+        IReadOnlyDictionary<string, string>? fingerprint, IProgress<ProgressUpdate>? progress)
+    {
+        var t = options.Training;
+        if (options.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
+        {
+            var resumed = FineTuneCheckpoint.Load(checkpointPath);
+            if (resumed.Difference(fingerprint!) is { } diff)
+                throw new OnnxTransferException($"{checkpointPath}: a checkpoint of another fine-tuning run ({diff} differ); rerun with the same data and options to resume it, or delete it to start over.");
+            if (resumed.GroupSteps.Length != groupCount || graph.Parameters.Any(p => resumed.State.Parameters.GetValueOrDefault(p.Name)?.Length != p.Count))
+                throw new OnnxTransferException($"{checkpointPath}: the checkpoint's parameters do not fit the training graph; delete it to start over.");
+            progress?.Report(new ProgressUpdate("fine-tune", resumed.State.Epoch, t.Epochs, "epochs", $"resumed from {checkpointPath} after epoch {resumed.State.Epoch}"));
+            return (resumed.State, resumed.GroupSteps.ToArray(), SeededRandom.FromState(resumed.State.RandomState));
+        }
+        var rng = new SeededRandom(t.Seed);
+        var state = new TrainingCheckpoint
+        {
+            Parameters = graph.Parameters.ToDictionary(p => p.Name,
+                p => graph.BackboneValues.TryGetValue(p.Name, out var v) ? v.ToArray() : Trainer.Initialise(p, rng), StringComparer.Ordinal),
+            OptimizerState = graph.Parameters.SelectMany(p => OptimizerGraph.StateNames(t.Optimizer, p.Name).Select(s => (s, p.Count)))
+                .ToDictionary(x => x.s, x => new float[x.Count], StringComparer.Ordinal),
+        };
+        return (state, new long[groupCount], rng);
+    }
+
     /// <summary>
     /// The optimizer's parameter groups with their learning-rate factor and the stage from which they train: the backbone
     /// (× <see cref="FineTuneOptions.BackboneLearningRateFactor"/>) and the head, both from stage 0; with gradual unfreezing,
@@ -363,40 +295,6 @@ public static class FineTuner
             groups.Add((backbone.Where(p => names.Contains(p.Name) && taken.Add(p.Name)).ToList(), factor, k + 1));
         }
         return groups;
-    }
-
-    /// <summary>
-    /// What a checkpoint must agree with to be continued, as one hash per part: the unfrozen layers and head (names,
-    /// shapes, boundary), the starting backbone weights, the training options (minus where files go), the training and
-    /// validation items (ids and labels, in order) and the first training activations (catches another prefix or preprocessing).
-    /// </summary>
-    private static Dictionary<string, string> Fingerprint(FineTuneGraph graph, FineTuneOptions options, IActivationSource train, IActivationSource? val)
-    {
-        static string Hash(Action<System.Security.Cryptography.IncrementalHash> add)
-        {
-            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-            add(hash);
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
-        }
-        static void Text(System.Security.Cryptography.IncrementalHash h, string s) => h.AppendData(System.Text.Encoding.UTF8.GetBytes(s + "\n"));
-        static string Items(IReadOnlyList<DatasetItem> items) => Hash(h => { foreach (var i in items) Text(h, i.Id + "\t" + i.Label); });
-        var rows = Enumerable.Range(0, Math.Min(8, train.Items.Count)).ToArray();
-        var sample = new float[rows.Length * (int)train.SampleShape.Aggregate(1L, (a, d) => a * d)];
-        train.Fill(0, rows, sample);
-        var settings = options with { ActivationStore = null, CheckpointPath = null, PrefixBatchSize = 0 };
-        return new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["layers and head"] = Hash(h =>
-            {
-                Text(h, graph.Boundary + " " + string.Join(",", train.SampleShape));
-                foreach (var p in graph.Parameters) Text(h, p.Name + " " + string.Join(",", p.Dims));
-            }),
-            ["backbone weights"] = Hash(h => { foreach (var p in graph.Parameters) if (graph.BackboneValues.TryGetValue(p.Name, out var v)) h.AppendData(MemoryMarshal.AsBytes(v.AsSpan())); }),
-            ["options"] = Hash(h => Text(h, System.Text.Json.JsonSerializer.Serialize(settings))),
-            ["training items"] = Items(train.Items),
-            ["validation items"] = val is null ? "none" : Items(val.Items),
-            ["training activations"] = Hash(h => h.AppendData(MemoryMarshal.AsBytes(sample.AsSpan()))),
-        };
     }
 
     /// <summary>The float twin of a cut backbone: itself, or dequantized once when it is quantized.</summary>
@@ -439,155 +337,6 @@ public static class FineTuner
         return task == HeadTask.MultiLabel ? throw new OnnxTransferException("fine-tuning: multi-label heads are not supported yet; use a single-label task.") : task;
     }
 
-    /// <summary>
-    /// Runs the frozen prefix once over <paramref name="items"/> and returns the boundary activations, one
-    /// [per-sample size] slice per item in order, and the indices of items that could not be decoded (their slices are zeros).
-    /// </summary>
-    public static (float[] Cache, IReadOnlyList<int> Failed) CacheActivations(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
-        int threads = 1, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
-    {
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        using var session = new InferenceSession(graph.Prefix.ToBytes(), sessionOptions);
-        using var runOptions = new RunOptions();
-        var sampleShape = encoder.SampleShape.ToArray();
-        var sampleSize = (int)sampleShape.Aggregate(1L, (a, b) => a * b);
-        var size = BoundarySize(graph);
-        var cache = new float[checked(items.Count * size)];
-        var failed = new List<int>();
-        for (var start = 0; start < items.Count; start += batchSize)
-        {
-            ct.ThrowIfCancellationRequested();
-            var n = Math.Min(batchSize, items.Count - start);
-            var images = new float[n * sampleSize];
-            var first = start;
-            Parallel.For(0, n, k =>
-            {
-                try { encoder.Encode(items[first + k], images.AsSpan(k * sampleSize, sampleSize)); }
-                catch (ImageDecodeException) { lock (failed) failed.Add(first + k); }
-            });
-            using var input = OrtValue.CreateTensorValueFromMemory(images, [n, .. sampleShape]);
-            using var output = session.Run(runOptions, [session.InputNames[0]], [input], [graph.Boundary]);
-            output[0].GetTensorDataAsSpan<float>().CopyTo(cache.AsSpan(start * size, n * size));
-            progress?.Report(new ProgressUpdate("cache", start + n, items.Count, "images", graph.Boundary));
-        }
-        failed.Sort();
-        return (cache, failed);
-    }
-
-    /// <summary>The set without the unreadable items.</summary>
-    private static ActivationSet Readable(ActivationSet set, IReadOnlyList<int> failed)
-    {
-        if (failed.Count == 0) return set;
-        var skip = failed.ToHashSet();
-        return set.Subset(Enumerable.Range(0, set.Items.Count).Where(i => !skip.Contains(i)).ToArray());
-    }
-
-    /// <summary>
-    /// Caches the boundary activations of <paramref name="items"/> in a Parquet feature store (flattened rows), resuming
-    /// an unfinished or reusing a finished one, and returns them with the items that could be read, in store order, and how
-    /// many items the prefix ran on now.
-    /// </summary>
-    public static (float[] Cache, IReadOnlyList<DatasetItem> Items, int Computed) CacheInStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
-        IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
-    {
-        var size = BoundarySize(graph);
-        var model = graph.Prefix.Clone();
-        var g = new GraphBuilder(model.Graph);
-        const string output = "activations";
-        g.Alias(g.Node("Flatten", [graph.Boundary], OnnxAttribute.Int("axis", 1)), output);
-        GraphEditor.SetOutputs(model.Graph, GraphBuilder.ValueInfo(output, Onnx.Proto.TensorProto.Types.DataType.Float, [null, size], ["N"]));
-        var bytes = model.ToBytes();
-        var description = new FeatureStoreMetadata(graph.Prefix.DisplayName + " prefix", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
-            graph.Boundary, preprocessing.ToString(), size);
-        using var session = new InferenceSession(bytes);
-        var summary = new FeatureExtractor(session, encoder, description)
-            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize, OutputName = output }, progress, ct).GetAwaiter().GetResult();
-        var table = FeatureStore.Read(summary.Output);
-        var byId = items.GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.First(), StringComparer.Ordinal);
-        var kept = new List<DatasetItem>();
-        var rows = new List<int>();
-        for (var r = 0; r < table.Count; r++)
-            if (byId.TryGetValue(table.Paths[r], out var item)) { kept.Add(item); rows.Add(r); } // the store's path column holds item ids
-        var cache = new float[rows.Count * size];
-        for (var k = 0; k < rows.Count; k++) table.Row(rows[k]).CopyTo(cache.AsSpan(k * size, size));
-        return (cache, kept, summary.Written);
-    }
-
     /// <summary>Per-sample element count of the boundary tensor.</summary>
     public static int BoundarySize(FineTuneGraph graph) => checked((int)BoundaryShape(graph).Aggregate(1L, (a, d) => a * d));
-
-    private static (float Loss, float[] Logits, Dictionary<string, float[]>? Gradients) Run(InferenceSession session, FineTuneGraph graph, long[] shape,
-        IActivationSource source, int epoch, long[] labels, int[] rows, Dictionary<string, float[]> values, bool withGradients, float[]? classWeights = null)
-    {
-        var size = checked((int)shape.Aggregate(1L, (a, d) => a * d));
-        var x = new float[rows.Length * size];
-        source.Fill(epoch, rows, x);
-        var names = new List<string> { graph.Boundary, HeadGraphBuilder.Labels, HeadGraphBuilder.Weights };
-        var inputs = new List<OrtValue>
-        {
-            OrtValue.CreateTensorValueFromMemory(x, [rows.Length, .. shape]),
-            OrtValue.CreateTensorValueFromMemory(rows.Select(r => labels[r]).ToArray(), [rows.Length]),
-            OrtValue.CreateTensorValueFromMemory(rows.Select(r => classWeights?[labels[r]] ?? 1f).ToArray(), [rows.Length]),
-        };
-        foreach (var p in graph.Parameters)
-        {
-            names.Add(p.Name);
-            inputs.Add(OrtValue.CreateTensorValueFromMemory(values[p.Name], p.Dims));
-        }
-        var outputs = new List<string> { HeadGraphBuilder.Loss, HeadGraphBuilder.Logits };
-        if (withGradients) outputs.AddRange(graph.Parameters.Select(p => GradientGraph.GradientName(p.Name)));
-        try
-        {
-            using var runOptions = new RunOptions();
-            using var results = session.Run(runOptions, names, inputs, outputs);
-            var gradients = withGradients
-                ? graph.Parameters.Select((p, i) => (p.Name, Values: results[2 + i].GetTensorDataAsSpan<float>().ToArray())).ToDictionary(t => t.Name, t => t.Values, StringComparer.Ordinal)
-                : null;
-            return (results[0].GetTensorDataAsSpan<float>()[0], results[1].GetTensorDataAsSpan<float>().ToArray(), gradients);
-        }
-        finally
-        {
-            foreach (var v in inputs) v.Dispose();
-        }
-    }
-
-    private static void Update(InferenceSession optimizer, IReadOnlyList<HeadParameter> parameters, OptimizerSettings settings, double lr, long step,
-        Dictionary<string, float[]> values, Dictionary<string, float[]> gradients, Dictionary<string, float[]> state)
-    {
-        if (parameters.Count == 0) return;
-        var names = new List<string> { OptimizerGraph.LearningRate, OptimizerGraph.Step };
-        var inputs = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(new[] { (float)lr }, []), OrtValue.CreateTensorValueFromMemory(new[] { (float)step }, []) };
-        var outputs = new List<string>();
-        void Add(string name, float[] data, long[] dims) { names.Add(name); inputs.Add(OrtValue.CreateTensorValueFromMemory(data, dims)); }
-        foreach (var p in parameters) { Add(p.Name, values[p.Name], p.Dims); outputs.Add(OptimizerGraph.UpdatedName(p.Name)); }
-        foreach (var p in parameters) Add(HeadGraphBuilder.GradientName(p.Name), gradients[p.Name], p.Dims);
-        foreach (var p in parameters)
-            foreach (var s in OptimizerGraph.StateNames(settings, p.Name)) { Add(s, state[s], p.Dims); outputs.Add(OptimizerGraph.UpdatedName(s)); }
-        try
-        {
-            using var runOptions = new RunOptions();
-            using var results = optimizer.Run(runOptions, names, inputs, outputs);
-            var i = 0;
-            foreach (var p in parameters) values[p.Name] = results[i++].GetTensorDataAsSpan<float>().ToArray();
-            foreach (var p in parameters)
-                foreach (var s in OptimizerGraph.StateNames(settings, p.Name)) state[s] = results[i++].GetTensorDataAsSpan<float>().ToArray();
-        }
-        finally
-        {
-            foreach (var v in inputs) v.Dispose();
-        }
-    }
-
-    private static int Correct(HeadTask task, float[] logits, long[] labels, int[] rows, int classes)
-    {
-        var correct = 0;
-        var width = task == HeadTask.Binary ? 1 : classes;
-        for (var k = 0; k < rows.Length; k++)
-        {
-            var row = logits.AsSpan(k * width, width);
-            var predicted = task == HeadTask.Binary ? (row[0] > 0 ? 1 : 0) : System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-            if (predicted == labels[rows[k]]) correct++;
-        }
-        return correct;
-    }
 }

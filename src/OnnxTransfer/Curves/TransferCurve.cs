@@ -21,7 +21,7 @@ namespace OnnxTransfer.Curves;
 /// </summary>
 /// <remarks>
 /// Everything expensive runs once, into the output directory (resumable Parquet stores): the frozen prefix of the float
-/// backbone up to the fine-tuning boundary over every image (<see cref="FineTuner.CacheInStore"/>), and the raw pixels.
+/// backbone up to the fine-tuning boundary over every image (<see cref="ActivationCache.InStore"/>), and the raw pixels.
 /// Frozen features are the untouched suffix run on those activations (<see cref="SuffixModel"/>), so methods (a) and (b)
 /// start from the very same network and differ only in what trains. Each run then only trains: no validation split
 /// and no early stopping (with 5 examples per class a split is meaningless, and the curve must not depend on it), a
@@ -67,7 +67,7 @@ public static class TransferCurve
             graph = FineTuneGraphBuilder.Build(floatBackbone, t.Spec, task, split.Classes.Length, options.Unfreeze, t.LabelSmoothing);
             shape = FineTuner.BoundaryShape(graph);
             var store = Path.Combine(outDir, string.Format(CultureInfo.InvariantCulture, ActivationStoreName, options.Unfreeze));
-            var (cache, kept, _) = FineTuner.CacheInStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct);
+            var (cache, kept, _) = ActivationCache.InStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct);
             activations = new ActivationSet(cache, shape, kept);
             activationRow = Index(kept.Select(i => i.Id));
             using var suffix = new SuffixModel(floatBackbone, graph.Boundary, shape, options.Threads);

@@ -33,7 +33,7 @@ public class AugmentedActivationsTests(ITestOutputHelper log)
         Assert.Equal(FineTuner.BoundaryShape(graph), source.SampleShape);
         int[] rows = [3, 0, 2, 1];
 
-        var (cache, failed) = FineTuner.CacheActivations(graph, plain, items);
+        var (cache, failed) = ActivationCache.InMemory(graph, plain, items);
         Assert.Empty(failed);
         var epoch0 = new float[rows.Length * size];
         source.Fill(0, rows, epoch0);

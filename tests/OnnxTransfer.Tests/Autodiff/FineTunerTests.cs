@@ -79,11 +79,11 @@ public class FineTunerTests(ITestOutputHelper log)
         var graph = FineTuneGraphBuilder.Build(backbone, HeadSpec.Linear, HeadTask.Binary, 2, unfreeze: 4);
         var items = DatasetLoader.Load(SharedAssets.Dataset("hymenoptera")).InSplit("val").TakePerClass(3, seed: 1).Items;
         var encoder = new ImageEncoder(ImagePreprocessing.ImageNet);
-        var (memory, failed) = FineTuner.CacheActivations(graph, encoder, items);
+        var (memory, failed) = ActivationCache.InMemory(graph, encoder, items);
         Assert.Empty(failed);
         using var dir = new TempDir();
         var store = dir.File("act.parquet");
-        var (stored, kept, computed) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var (stored, kept, computed) = ActivationCache.InStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
         var size = FineTuner.BoundarySize(graph);
         Assert.Equal(7840, size);
         Assert.Equal(items.Count, kept.Count);
@@ -94,7 +94,7 @@ public class FineTunerTests(ITestOutputHelper log)
             for (var j = 0; j < size; j++) Assert.Equal(memory[i * size + j], stored[k * size + j], 5);
         }
         var written = File.GetLastWriteTimeUtc(store);
-        var (again, _, recomputed) = FineTuner.CacheInStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var (again, _, recomputed) = ActivationCache.InStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
         Assert.Equal(written, File.GetLastWriteTimeUtc(store)); // reused, not rewritten
         Assert.Equal(stored, again);
         Assert.Equal(0, recomputed);

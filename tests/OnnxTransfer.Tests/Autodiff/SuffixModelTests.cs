@@ -18,7 +18,7 @@ public class SuffixModelTests
         var graph = FineTuneGraphBuilder.Build(cut, HeadSpec.Linear, HeadTask.Binary, 2, UnfreezeRule.LastBlock);
         var items = DatasetLoader.Load(SharedAssets.Dataset("hymenoptera")).InSplit("val").TakePerClass(2, seed: 1).Items;
         var encoder = new ImageEncoder(ImagePreprocessing.ImageNet);
-        var (cache, failed) = FineTuner.CacheActivations(graph, encoder, items);
+        var (cache, failed) = ActivationCache.InMemory(graph, encoder, items);
         Assert.Empty(failed);
         var shape = FineTuner.BoundaryShape(graph);
         using var suffix = new SuffixModel(cut, graph.Boundary, shape);
