@@ -21,6 +21,21 @@ public static class SharedAssets
     public static string Dataset(string name) => Require(Path.Combine(Root, "datasets", name));
     public static string Photo(string name) => Require(Path.Combine(Root, "photos", name));
 
+    /// <summary>A small copy of hymenoptera in <paramref name="dir"/>/data: the first <paramref name="train"/> and <paramref name="val"/> JPEGs per class.</summary>
+    public static string SmallHymenoptera(TempDir dir, int train, int val)
+    {
+        var source = Dataset("hymenoptera");
+        foreach (var (split, count) in new[] { ("train", train), ("val", val) })
+            foreach (var label in new[] { "ants", "bees" })
+            {
+                var target = Path.Combine(dir.Path, "data", split, label);
+                Directory.CreateDirectory(target);
+                foreach (var file in Directory.GetFiles(Path.Combine(source, split, label), "*.jpg").Order(StringComparer.Ordinal).Take(count))
+                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+        return Path.Combine(dir.Path, "data");
+    }
+
     /// <summary>Returns <paramref name="path"/> or fails the test when it does not exist.</summary>
     public static string Require(string path)
     {

@@ -5,20 +5,7 @@ namespace OnnxTransfer.Tests.Autodiff;
 
 public class LearnerUnfreezeTests
 {
-    /// <summary>A small copy of hymenoptera: train 8 + val 3 images per class.</summary>
-    private static string SmallHymenoptera(TempDir dir)
-    {
-        var source = SharedAssets.Dataset("hymenoptera");
-        foreach (var (split, count) in new[] { ("train", 8), ("val", 3) })
-            foreach (var label in new[] { "ants", "bees" })
-            {
-                var target = Path.Combine(dir.Path, "data", split, label);
-                Directory.CreateDirectory(target);
-                foreach (var file in Directory.GetFiles(Path.Combine(source, split, label), "*.jpg").Order(StringComparer.Ordinal).Take(count))
-                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-            }
-        return Path.Combine(dir.Path, "data");
-    }
+    private static string SmallHymenoptera(TempDir dir) => SharedAssets.SmallHymenoptera(dir, train: 8, val: 3);
 
     [Fact]
     public async Task Head_only_by_default_auto_follows_the_rule_and_fine_tuning_exports_a_scored_model()

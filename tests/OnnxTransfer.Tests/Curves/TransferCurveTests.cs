@@ -6,20 +6,7 @@ namespace OnnxTransfer.Tests.Curves;
 
 public class TransferCurveTests
 {
-    /// <summary>A small copy of hymenoptera: train 6 + val 5 images per class.</summary>
-    private static string SmallHymenoptera(TempDir dir)
-    {
-        var source = SharedAssets.Dataset("hymenoptera");
-        foreach (var (split, count) in new[] { ("train", 6), ("val", 5) })
-            foreach (var label in new[] { "ants", "bees" })
-            {
-                var target = Path.Combine(dir.Path, "data", split, label);
-                Directory.CreateDirectory(target);
-                foreach (var file in Directory.GetFiles(Path.Combine(source, split, label), "*.jpg").Order(StringComparer.Ordinal).Take(count))
-                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
-            }
-        return Path.Combine(dir.Path, "data");
-    }
+    private static string SmallHymenoptera(TempDir dir) => SharedAssets.SmallHymenoptera(dir, train: 6, val: 5);
 
     [Fact]
     public async Task Three_methods_are_scored_on_the_same_val_images_and_transfer_beats_raw_pixels()
