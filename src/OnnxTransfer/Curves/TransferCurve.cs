@@ -51,29 +51,10 @@ public static class TransferCurve
         var settings = Settings(options, backbone);
         var cacheClock = Stopwatch.StartNew();
 
-        var needsBackbone = options.Methods.Any(m => m is CurveMethod.Frozen or CurveMethod.Unfrozen);
         var task = split.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass;
-        OnnxModel? floatBackbone = null;
-        FineTuneGraph? graph = null;
-        long[] shape = [];
-        Dictionary<string, int>? activationRow = null;
-        ActivationSet? activations = null;
-        float[]? frozenFeatures = null;
-        var frozenDim = 0;
-        if (needsBackbone)
-        {
-            floatBackbone = FineTuner.FloatBackbone(backbone.FeatureModel);
-            var t = options.FineTune.Training;
-            graph = FineTuneGraphBuilder.Build(floatBackbone, t.Spec, task, split.Classes.Length, options.Unfreeze, t.LabelSmoothing);
-            shape = FineTuner.BoundaryShape(graph);
-            var store = Path.Combine(outDir, string.Format(CultureInfo.InvariantCulture, ActivationStoreName, options.Unfreeze));
-            var (cache, kept, _) = ActivationCache.InStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct);
-            activations = new ActivationSet(cache, shape, kept);
-            activationRow = Index(kept.Select(i => i.Id));
-            using var suffix = new SuffixModel(floatBackbone, graph.Boundary, shape, options.Threads);
-            frozenFeatures = suffix.Features(cache);
-            frozenDim = suffix.Dimension;
-        }
+        var cached = options.Methods.Any(m => m is CurveMethod.Frozen or CurveMethod.Unfrozen)
+            ? CacheBackbone(backbone, preprocessing, task, split.Classes.Length, all, outDir, options, progress, ct)
+            : null;
         Features.FeatureTable? pixels = null;
         Dictionary<string, int>? pixelRow = null;
         if (options.Methods.Contains(CurveMethod.Pixels))
@@ -85,7 +66,7 @@ public static class TransferCurve
         var cacheSeconds = cacheClock.Elapsed.TotalSeconds;
 
         // Every method trains and is scored on the same images: those every cache could read.
-        bool Readable(DatasetItem i) => (activationRow?.ContainsKey(i.Id) ?? true) && (pixelRow?.ContainsKey(i.Id) ?? true);
+        bool Readable(DatasetItem i) => (cached?.Row.ContainsKey(i.Id) ?? true) && (pixelRow?.ContainsKey(i.Id) ?? true);
         split = split with { Pool = split.Pool.Where(Readable).ToArray(), Eval = split.Eval.Where(Readable).ToArray() };
         var evalClasses = split.Eval.Select(i => Array.BinarySearch(split.Classes, i.Label, StringComparer.Ordinal)).ToArray();
 
@@ -102,14 +83,15 @@ public static class TransferCurve
             if (runs.Any(r => r.Method == method && r.PerClass == size && r.Seed == seed)) continue;
             var rows = split.Subset(size, seed);
             var clock = Stopwatch.StartNew();
+            var c = cached!; // set whenever a backbone method is asked for
             var (probabilities, epochs) = method switch
             {
-                CurveMethod.Frozen => TrainHead(Select(frozenFeatures!, frozenDim, rows.Select(r => activationRow![split.Pool[r].Id])),
-                    rows, Select(frozenFeatures!, frozenDim, split.Eval.Select(i => activationRow![i.Id])), frozenDim, split, options, seed, headRoot),
+                CurveMethod.Frozen => TrainHead(Select(c.Features, c.Dimension, rows.Select(r => c.Row[split.Pool[r].Id])),
+                    rows, Select(c.Features, c.Dimension, split.Eval.Select(i => c.Row[i.Id])), c.Dimension, split, options, seed, headRoot),
                 CurveMethod.Pixels => TrainHead(Select(pixels!.Features, pixels.Dimension, rows.Select(r => pixelRow![split.Pool[r].Id])),
                     rows, Select(pixels.Features, pixels.Dimension, split.Eval.Select(i => pixelRow![i.Id])), pixels.Dimension, split, options, seed, headRoot),
-                _ => FineTune(floatBackbone!, graph!, activations!.Subset(rows.Select(r => activationRow![split.Pool[r].Id]).ToArray()),
-                    activations.Subset(split.Eval.Select(i => activationRow![i.Id]).ToArray()), shape, backbone, options, seed, progress, ct),
+                _ => FineTune(c, c.Activations.Subset(rows.Select(r => c.Row[split.Pool[r].Id]).ToArray()),
+                    c.Activations.Subset(split.Eval.Select(i => c.Row[i.Id]).ToArray()), backbone, options, seed, progress, ct),
             };
             var metrics = ClassificationMetrics.Compute(evalClasses, probabilities, split.Classes);
             var run = new CurveRun(method, size, seed, rows.Length, epochs, metrics.Accuracy, metrics.BalancedAccuracy, clock.Elapsed.TotalSeconds);
@@ -123,6 +105,24 @@ public static class TransferCurve
         // Keep the plan's order (and drop runs of sizes or methods no longer asked for).
         var ordered = plan.Select(p => runs.First(r => r.Method == p.Method && r.PerClass == p.Size && r.Seed == p.Seed)).ToArray();
         return result with { Runs = ordered };
+    }
+
+    /// <summary>The float backbone, its fine-tune graph, the boundary activations of every image and the frozen features computed from them.</summary>
+    private sealed record BackboneCache(OnnxModel FloatBackbone, FineTuneGraph Graph, ActivationSet Activations, Dictionary<string, int> Row,
+        float[] Features, int Dimension);
+
+    /// <summary>Runs the frozen prefix once over every image (resumable store in <paramref name="outDir"/>) and the untouched suffix over the activations.</summary>
+    private static BackboneCache CacheBackbone(FeatureBackbone backbone, ImagePreprocessing preprocessing, HeadTask task, int classes,
+        IReadOnlyList<DatasetItem> all, string outDir, CurveOptions options, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        var floatBackbone = FineTuner.FloatBackbone(backbone.FeatureModel);
+        var t = options.FineTune.Training;
+        var graph = FineTuneGraphBuilder.Build(floatBackbone, t.Spec, task, classes, options.Unfreeze, t.LabelSmoothing);
+        var shape = FineTuner.BoundaryShape(graph);
+        var store = Path.Combine(outDir, string.Format(CultureInfo.InvariantCulture, ActivationStoreName, options.Unfreeze));
+        var (cache, kept, _) = ActivationCache.InStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct);
+        using var suffix = new SuffixModel(floatBackbone, graph.Boundary, shape, options.Threads);
+        return new BackboneCache(floatBackbone, graph, new ActivationSet(cache, shape, kept), Index(kept.Select(i => i.Id)), suffix.Features(cache), suffix.Dimension);
     }
 
     /// <summary>Trains a linear head (no validation, no early stopping) and returns its probabilities on the evaluation rows.</summary>
@@ -144,9 +144,10 @@ public static class TransferCurve
     }
 
     /// <summary>Fine-tunes the unfrozen layers with the head on cached activations and returns probabilities on the evaluation activations.</summary>
-    private static (float[] Probabilities, int Epochs) FineTune(OnnxModel floatBackbone, FineTuneGraph graph, ActivationSet train, ActivationSet eval,
-        long[] shape, FeatureBackbone backbone, CurveOptions options, ulong seed, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    private static (float[] Probabilities, int Epochs) FineTune(BackboneCache cached, ActivationSet train, ActivationSet eval,
+        FeatureBackbone backbone, CurveOptions options, ulong seed, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
+        var (floatBackbone, graph, shape) = (cached.FloatBackbone, cached.Graph, cached.Activations.SampleShape.ToArray());
         var t = options.FineTune.Training;
         var fineTune = options.FineTune with
         {
