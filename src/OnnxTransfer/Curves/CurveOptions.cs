@@ -83,6 +83,8 @@ public sealed record CurveOptions
         if (MaxFineTuneSteps < 1) throw new OnnxTransferException($"curve: maximum fine-tuning steps {MaxFineTuneSteps} must be at least 1.");
         if (MinSteps < 0) throw new OnnxTransferException($"curve: minimum steps {MinSteps} must be 0 or more.");
         if (Threads < 1 || BatchSize < 1) throw new OnnxTransferException("curve: threads and batch size must be at least 1.");
+        if (FineTune.Augmentation is not null)
+            throw new OnnxTransferException("curve: fine-tuning runs on cached activations, so augmentation cannot apply; leave FineTune.Augmentation null.");
         Head.Validate();
         FineTune.Training.Validate();
     }

@@ -152,6 +152,7 @@ public static class TransferCurve
         var fineTune = options.FineTune with
         {
             Unfreeze = options.Unfreeze,
+            CheckpointPath = null, // many short runs; a resumed curve skips finished runs instead
             Training = t with
             {
                 Seed = seed, ValidationFraction = 0, Patience = 0, Threads = options.Threads,
@@ -203,7 +204,10 @@ public static class TransferCurve
         ["min_steps"] = o.MinSteps.ToString(CultureInfo.InvariantCulture),
         ["max_fine_tune_steps"] = o.MaxFineTuneSteps.ToString(CultureInfo.InvariantCulture),
         ["head_training"] = JsonSerializer.Serialize(o.Head with { FeatureSource = "" }),
-        ["fine_tune"] = FormattableString.Invariant($"backbone lr factor {o.FineTune.BackboneLearningRateFactor}; ") + JsonSerializer.Serialize(o.FineTune.Training with { FeatureSource = "" }),
+        ["fine_tune"] = JsonSerializer.Serialize(o.FineTune with
+        {
+            ActivationStore = null, CheckpointPath = null, Unfreeze = o.Unfreeze, Training = o.FineTune.Training with { FeatureSource = "" },
+        }),
         ["threads"] = o.Threads.ToString(CultureInfo.InvariantCulture),
     };
 
