@@ -40,6 +40,8 @@ public static class CliApp
     public static int Run(string[] args)
     {
         using var cancel = new CancellationTokenSource();
+        // Redirected output has no width and Spectre would wrap at 80 columns, splitting the paths and numbers people grep for.
+        if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         try
         {
