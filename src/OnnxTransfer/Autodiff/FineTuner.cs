@@ -187,38 +187,13 @@ public static class FineTuner
                         if (groups[g].Stage <= stage && optimizers[g] is { } optimizer)
                             FineTuneBatch.Update(optimizer, groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, ++groupSteps[g], values, gradients!, optimizerState);
                 }
-                double? valLoss = null, valAccuracy = null;
-                if (val is not null)
-                {
-                    double sum = 0, right = 0;
-                    for (var start = 0; start < val.Items.Count; start += t.BatchSize)
-                    {
-                        var rows = Enumerable.Range(start, Math.Min(t.BatchSize, val.Items.Count - start)).ToArray();
-                        var (loss, logits, _) = FineTuneBatch.Run(session, graph, boundaryShape, val, 0, valLabels!, rows, values, withGradients: false);
-                        sum += loss * rows.Length;
-                        right += FineTuneBatch.Correct(task, logits, valLabels!, rows, classes.Length);
-                    }
-                    valLoss = sum / val.Items.Count;
-                    valAccuracy = right / val.Items.Count;
-                }
+                var (valLoss, valAccuracy) = val is null ? (null, null)
+                    : Validate(session, graph, boundaryShape, val, valLabels!, values, task, classes.Length, t.BatchSize);
                 trainingTime += epochClock.Elapsed;
                 epochsRun++;
                 var metrics = new EpochMetrics(epoch, lossSum / count, correct / count, valLoss, valAccuracy, lr);
                 state.History.Add(metrics);
-                if (valLoss is { } l)
-                {
-                    if (l < state.BestScore)
-                    {
-                        (state.BestScore, state.BestEpoch, state.EpochsSinceBest) = (l, epoch, 0);
-                        state.BestParameters = values.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
-                    }
-                    else
-                    {
-                        // Patience counts from the best epoch, but never from before the last stage began.
-                        state.EpochsSinceBest = epoch - Math.Max(state.BestEpoch, finalStageStart - 1);
-                        if (t.Patience > 0 && state.EpochsSinceBest >= t.Patience) state.Stopped = true;
-                    }
-                }
+                if (valLoss is { } l) TrackBest(state, epoch, l, values, t.Patience, finalStageStart);
                 (state.Epoch, state.Step, state.RandomState) = (epoch, step, rng.State);
                 if (options.CheckpointPath is { } path)
                     new FineTuneCheckpoint { Fingerprint = fingerprint!, GroupSteps = groupSteps, State = state }.Save(path);
@@ -246,6 +221,35 @@ public static class FineTuner
         {
             foreach (var o in optimizers) o?.Dispose();
         }
+    }
+
+    /// <summary>Mean loss and accuracy on the validation activations (no augmentation, no updates).</summary>
+    private static (double? Loss, double? Accuracy) Validate(InferenceSession session, FineTuneGraph graph, long[] shape, IActivationSource val,
+        long[] labels, Dictionary<string, float[]> values, HeadTask task, int classes, int batchSize)
+    {
+        double sum = 0, right = 0;
+        for (var start = 0; start < val.Items.Count; start += batchSize)
+        {
+            var rows = Enumerable.Range(start, Math.Min(batchSize, val.Items.Count - start)).ToArray();
+            var (loss, logits, _) = FineTuneBatch.Run(session, graph, shape, val, 0, labels, rows, values, withGradients: false);
+            sum += loss * rows.Length;
+            right += FineTuneBatch.Correct(task, logits, labels, rows, classes);
+        }
+        return (sum / val.Items.Count, right / val.Items.Count);
+    }
+
+    /// <summary>Early stopping: keeps the best epoch's weights and stops after <paramref name="patience"/> epochs without a better validation loss.</summary>
+    private static void TrackBest(TrainingCheckpoint state, int epoch, double valLoss, Dictionary<string, float[]> values, int patience, int finalStageStart)
+    {
+        if (valLoss < state.BestScore)
+        {
+            (state.BestScore, state.BestEpoch, state.EpochsSinceBest) = (valLoss, epoch, 0);
+            state.BestParameters = values.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+            return;
+        }
+        // Patience counts from the best epoch, but never from before the last stage began.
+        state.EpochsSinceBest = epoch - Math.Max(state.BestEpoch, finalStageStart - 1);
+        if (patience > 0 && state.EpochsSinceBest >= patience) state.Stopped = true;
     }
 
     /// <summary>Where training starts: a checkpoint of this very run (refusing one of another run), or seeded initialisation.</summary>
