@@ -19,7 +19,7 @@ public static class CurveCommand
         var sizes = new Option<string>("--sizes") { Description = "Training examples per class, comma-separated; 'all' = the whole training pool.", DefaultValueFactory = _ => "5,10,20,50,100,all" };
         var seeds = new Option<int>("--seeds") { Description = "Seeds per size (1..N): each draws its own subsets, initialisation and shuffling.", DefaultValueFactory = _ => 3 };
         var seedsForAll = new Option<int?>("--seeds-largest") { Description = "Seeds for the largest size only (its runs cost the most); default: --seeds." };
-        var methods = new Option<string>("--methods") { Description = "Methods, comma-separated: frozen (backbone + linear head), unfrozen (last layers fine-tuned), pixels (linear head on raw pixels).", DefaultValueFactory = _ => "frozen,unfrozen,pixels" };
+        var methods = new Option<string>("--methods") { Description = "Methods, comma-separated: frozen (backbone + linear head), unfrozen (last layers fine-tuned), gradual (the same with gradual unfreezing, as fit does), pixels (linear head on raw pixels).", DefaultValueFactory = _ => "frozen,unfrozen,gradual,pixels" };
         var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers the unfrozen method fine-tunes (MobileNetV2: 4 = the last block and the final 1×1 conv).", DefaultValueFactory = _ => 4 };
         var pixelSize = new Option<int>("--pixel-size") { Description = "Side of the raw-pixel image of the no-transfer baseline.", DefaultValueFactory = _ => 32 };
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 };
@@ -69,7 +69,7 @@ public static class CurveCommand
 
     private static CurveMethod[] ParseMethods(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(s => Enum.TryParse<CurveMethod>(s, ignoreCase: true, out var m) && !int.TryParse(s, out _) ? m
-            : throw new OnnxTransferException($"--methods '{text}': '{s}' is not frozen, unfrozen or pixels.")).ToArray();
+            : throw new OnnxTransferException($"--methods '{text}': '{s}' is not frozen, unfrozen, gradual or pixels.")).ToArray();
 
     private static void Show(CurveResult result)
     {

@@ -12,11 +12,13 @@ public enum CurveMethod
     Frozen,
     /// <summary>The same with the last layers of the backbone fine-tuned together with the head.</summary>
     Unfrozen,
+    /// <summary>The same layers fine-tuned with gradual unfreezing (head first, then one more layer per epoch), as <c>fit --unfreeze</c> does by default.</summary>
+    Gradual,
     /// <summary>No transfer: the same linear head on downsampled raw pixels.</summary>
     Pixels,
 }
 
-/// <summary>What a <see cref="TransferCurve"/> runs. Defaults: 5, 10, 20, 50, 100 and all examples per class, 3 seeds, all three methods.</summary>
+/// <summary>What a <see cref="TransferCurve"/> runs. Defaults: 5, 10, 20, 50, 100 and all examples per class, 3 seeds, all four methods.</summary>
 public sealed record CurveOptions
 {
     /// <summary>Training examples per class; null = the whole training pool (every example, class balance as in the data).</summary>
@@ -26,7 +28,7 @@ public sealed record CurveOptions
     public IReadOnlyList<ulong> Seeds { get; init; } = [1, 2, 3];
 
     /// <summary>The methods compared.</summary>
-    public IReadOnlyList<CurveMethod> Methods { get; init; } = [CurveMethod.Frozen, CurveMethod.Unfrozen, CurveMethod.Pixels];
+    public IReadOnlyList<CurveMethod> Methods { get; init; } = [CurveMethod.Frozen, CurveMethod.Unfrozen, CurveMethod.Gradual, CurveMethod.Pixels];
 
     /// <summary>Seeds used for the largest size only (null = all of <see cref="Seeds"/>): its runs cost the most, and its subsets barely vary.</summary>
     public int? SeedsForAll { get; init; }
@@ -77,7 +79,7 @@ public sealed record CurveOptions
         if (Seeds.Distinct().Count() != Seeds.Count) throw new OnnxTransferException($"curve: seeds {string.Join(",", Seeds)} repeat a value; give each once.");
         if (Methods.Count == 0 || Methods.Distinct().Count() != Methods.Count) throw new OnnxTransferException("curve: give each method (frozen, unfrozen, pixels) at most once, and at least one.");
         if (SeedsForAll is < 1) throw new OnnxTransferException($"curve: seeds for the largest size {SeedsForAll} must be at least 1.");
-        if (Unfreeze < 1 && Methods.Contains(CurveMethod.Unfrozen)) throw new OnnxTransferException($"curve: unfreeze {Unfreeze} must be at least 1 layer for the unfrozen method.");
+        if (Unfreeze < 1 && Methods.Any(m => m is CurveMethod.Unfrozen or CurveMethod.Gradual)) throw new OnnxTransferException($"curve: unfreeze {Unfreeze} must be at least 1 layer for the unfrozen method.");
         if (PixelSize is < 4 or > 256) throw new OnnxTransferException($"curve: pixel size {PixelSize} must be between 4 and 256.");
         if (HoldoutFraction is <= 0 or >= 1) throw new OnnxTransferException($"curve: hold-out fraction {HoldoutFraction} must be in (0, 1).");
         if (MaxFineTuneSteps < 1) throw new OnnxTransferException($"curve: maximum fine-tuning steps {MaxFineTuneSteps} must be at least 1.");
@@ -106,10 +108,13 @@ public sealed record CurveOptions
         return Math.Max(epochs, (MinSteps + batches - 1) / batches);
     }
 
-    /// <summary>Epochs of a fine-tuning run: <see cref="EpochsFor"/>, lowered (to at least 1) so the run stays within <see cref="MaxFineTuneSteps"/>.</summary>
-    public int FineTuneEpochsFor(int rows, int batchSize, int epochs)
+    /// <summary>
+    /// Epochs of a fine-tuning run: <see cref="EpochsFor"/>, lowered (to at least 1) so the run stays within
+    /// <see cref="MaxFineTuneSteps"/>; at least <paramref name="minimumEpochs"/> (gradual unfreezing must reach every layer), even past that cap.
+    /// </summary>
+    public int FineTuneEpochsFor(int rows, int batchSize, int epochs, int minimumEpochs = 1)
     {
         var batches = Math.Max(1, (rows + batchSize - 1) / batchSize);
-        return Math.Max(1, Math.Min(EpochsFor(rows, batchSize, epochs), MaxFineTuneSteps / batches));
+        return Math.Max(Math.Max(1, minimumEpochs), Math.Min(EpochsFor(rows, batchSize, epochs), MaxFineTuneSteps / batches));
     }
 }

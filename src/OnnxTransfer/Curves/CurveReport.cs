@@ -74,6 +74,7 @@ public static class CurveReport
     {
         CurveMethod.Frozen => "frozen + linear",
         CurveMethod.Unfrozen => $"last {settings?.GetValueOrDefault("unfreeze") ?? "N"} layers fine-tuned",
+        CurveMethod.Gradual => $"last {settings?.GetValueOrDefault("unfreeze") ?? "N"} layers, gradual",
         _ => $"raw pixels {settings?.GetValueOrDefault("pixel_size") ?? ""}² + linear",
     };
 
@@ -156,7 +157,7 @@ public static class CurveReport
             var xs = line.Select(p => X(p.PerClass) + dodge).ToArray();
             var ys = line.Select(p => 100 * (balanced ? p.BalancedAccuracy : p.Accuracy)).ToArray();
             var sds = line.Select(p => 100 * (balanced ? p.BalancedAccuracySd : p.AccuracySd)).Select(s => double.IsNaN(s) ? 0 : s).ToArray();
-            var color = palette.GetColor(i);
+            var color = palette.GetColor((int)methods[i]); // one colour per method, whichever are plotted
             var scatter = plot.Add.Scatter(xs, ys);
             scatter.Color = color;
             scatter.LineWidth = 2;

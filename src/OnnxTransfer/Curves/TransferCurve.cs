@@ -52,7 +52,7 @@ public static class TransferCurve
         var cacheClock = Stopwatch.StartNew();
 
         var task = split.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass;
-        var cached = options.Methods.Any(m => m is CurveMethod.Frozen or CurveMethod.Unfrozen)
+        var cached = options.Methods.Any(m => m is CurveMethod.Frozen or CurveMethod.Unfrozen or CurveMethod.Gradual)
             ? CacheBackbone(backbone, preprocessing, task, split.Classes.Length, all, outDir, options, progress, ct)
             : null;
         Features.FeatureTable? pixels = null;
@@ -91,7 +91,7 @@ public static class TransferCurve
                 CurveMethod.Pixels => TrainHead(Select(pixels!.Features, pixels.Dimension, rows.Select(r => pixelRow![split.Pool[r].Id])),
                     rows, Select(pixels.Features, pixels.Dimension, split.Eval.Select(i => pixelRow![i.Id])), pixels.Dimension, split, options, seed, headRoot),
                 _ => FineTune(c, c.Activations.Subset(rows.Select(r => c.Row[split.Pool[r].Id]).ToArray()),
-                    c.Activations.Subset(split.Eval.Select(i => c.Row[i.Id]).ToArray()), backbone, options, seed, progress, ct),
+                    c.Activations.Subset(split.Eval.Select(i => c.Row[i.Id]).ToArray()), backbone, options, seed, method == CurveMethod.Gradual, progress, ct),
             };
             var metrics = ClassificationMetrics.Compute(evalClasses, probabilities, split.Classes);
             var run = new CurveRun(method, size, seed, rows.Length, epochs, metrics.Accuracy, metrics.BalancedAccuracy, clock.Elapsed.TotalSeconds);
@@ -145,7 +145,7 @@ public static class TransferCurve
 
     /// <summary>Fine-tunes the unfrozen layers with the head on cached activations and returns probabilities on the evaluation activations.</summary>
     private static (float[] Probabilities, int Epochs) FineTune(BackboneCache cached, ActivationSet train, ActivationSet eval,
-        FeatureBackbone backbone, CurveOptions options, ulong seed, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+        FeatureBackbone backbone, CurveOptions options, ulong seed, bool gradual, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var (floatBackbone, graph, shape) = (cached.FloatBackbone, cached.Graph, cached.Activations.SampleShape.ToArray());
         var t = options.FineTune.Training;
@@ -153,10 +153,11 @@ public static class TransferCurve
         {
             Unfreeze = options.Unfreeze,
             CheckpointPath = null, // many short runs; a resumed curve skips finished runs instead
+            GradualUnfreezing = gradual ? 1 : 0,
             Training = t with
             {
                 Seed = seed, ValidationFraction = 0, Patience = 0, Threads = options.Threads,
-                Epochs = options.FineTuneEpochsFor(train.Items.Count, t.BatchSize, t.Epochs),
+                Epochs = options.FineTuneEpochsFor(train.Items.Count, t.BatchSize, t.Epochs, minimumEpochs: gradual ? options.Unfreeze + 1 : 1),
             },
         };
         var metadata = new ModelMetadata
