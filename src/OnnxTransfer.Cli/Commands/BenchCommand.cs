@@ -9,7 +9,7 @@ using OnnxTransfer.Runtime;
 
 namespace OnnxTransfer.Cli.Commands;
 
-/// <summary>`onnxtransfer bench extract|train`: measure our pipeline against naive code, ML.NET peers and the machine's limit.</summary>
+/// <summary>`onnxtransfer bench extract|train|finetune`: measure our pipeline against naive code, ML.NET peers and the machine's limit.</summary>
 public static class BenchCommand
 {
     private static readonly JsonSerializerOptions Json = new()
@@ -21,10 +21,11 @@ public static class BenchCommand
     };
 
     /// <summary>Builds the command.</summary>
-    public static Command Create() => new("bench", "Benchmarks: feature extraction and head training against naive code and ML.NET (bench/ peers), with ratios.")
+    public static Command Create() => new("bench", "Benchmarks: feature extraction and head training against naive code and ML.NET (bench/ peers), fine-tuning with and without the activation cache, with ratios.")
     {
         Extract(),
         Train(),
+        FineTune(),
     };
 
     private static Option<string?> PeersOption() => new("--peers")
@@ -113,6 +114,34 @@ public static class BenchCommand
             var result = await ProgressRenderer.RunAsync("bench", p => TrainingBenchmark.RunAsync(table, options, p, ct));
             if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
             else BenchmarkRenderer.Training(result, pr.GetValue(features)!);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command FineTune()
+    {
+        var backbone = new Option<string>("--backbone", "-b") { Description = "Image backbone name or .onnx path.", DefaultValueFactory = _ => "mobilenetv2-12-int8" };
+        var data = new Option<string>("--data", "-d") { Description = "Labelled image dataset; its train split (or all of it) is used.", Required = true };
+        var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers unfrozen.", DefaultValueFactory = _ => 4 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per training run.", DefaultValueFactory = _ => 2 };
+        var repeat = new Option<int>("--repeat") { Description = "Training runs per mode (figures are medians).", DefaultValueFactory = _ => 2 };
+        var json = JsonOption();
+        var command = new Command("finetune", "Seconds per fine-tuning epoch on cached boundary activations vs running the whole network every epoch, same loop and data.")
+        {
+            backbone, data, unfreeze, epochs, repeat, json,
+        };
+        command.SetAction(async (pr, ct) =>
+        {
+            if (pr.GetValue(epochs) < 1 || pr.GetValue(repeat) < 1 || pr.GetValue(unfreeze) < 1)
+                throw new OnnxTransferException("bench finetune: --unfreeze, --epochs and --repeat must be at least 1.");
+            using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!, new FeatureBackboneOptions { Device = ExecutionDevice.Cpu }, p, ct));
+            var dataset = fb.LoadDataset(pr.GetValue(data)!);
+            var items = dataset.InSplit("train").Items is { Count: > 0 } train ? train : dataset.Items;
+            var options = new FineTuneBenchmarkOptions { Unfreeze = pr.GetValue(unfreeze), Epochs = pr.GetValue(epochs), Repeat = pr.GetValue(repeat) };
+            var result = await ProgressRenderer.RunAsync("bench", p => Task.Run(() => FineTuneBenchmark.Run(fb, items, options, p, ct), ct));
+            if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
+            else BenchmarkRenderer.FineTune(result, fb.Name);
             return 0;
         });
         return command;

@@ -79,4 +79,17 @@ public static class BenchmarkRenderer
         string.Join(", ", s.Values.Select(v => (v * scale).ToString(format, Inv)));
 
     private static string F(FormattableString s) => s.ToString(Inv);
+
+    /// <summary>Cached vs whole-network fine-tuning epochs, the speed-up and the break-even point.</summary>
+    public static void FineTune(FineTuneBenchmarkResult r, string backbone)
+    {
+        Console.WriteLine(F($"{backbone}: last {r.Unfreeze} layers from '{r.Boundary}', {r.Items} training images"));
+        Console.WriteLine();
+        Console.WriteLine("| mode | seconds per epoch (median) | runs (s) |");
+        Console.WriteLine("|---|---:|---|");
+        Console.WriteLine(F($"| cached activations (suffix + head only) | {r.CachedEpochSeconds.Median:F2} | {Join(r.CachedEpochSeconds, 1, "F2")} |"));
+        Console.WriteLine(F($"| whole network every epoch (decode + prefix + suffix + head) | {r.WholeNetworkEpochSeconds.Median:F2} | {Join(r.WholeNetworkEpochSeconds, 1, "F2")} |"));
+        Console.WriteLine();
+        Console.WriteLine(F($"filling the cache once: {r.CacheSeconds:F2} s; speed-up per epoch {r.SpeedUp:F2}×; the cache has paid for itself after {r.BreakEvenEpochs:F1} epoch(s)"));
+    }
 }
