@@ -47,8 +47,16 @@ public static class ActivationCache
         return (cache, failed);
     }
 
+    /// <summary><see cref="InMemory"/> as an <see cref="ActivationSet"/> of the items that could be read (the others left out).</summary>
+    public static ActivationSet Readable(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
+        int threads = 1, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var (cache, failed) = InMemory(graph, encoder, items, batchSize, threads, progress, ct);
+        return Readable(new ActivationSet(cache, FineTuner.BoundaryShape(graph), items), failed);
+    }
+
     /// <summary>The set without the unreadable items.</summary>
-    internal static ActivationSet Readable(ActivationSet set, IReadOnlyList<int> failed)
+    private static ActivationSet Readable(ActivationSet set, IReadOnlyList<int> failed)
     {
         if (failed.Count == 0) return set;
         var skip = failed.ToHashSet();

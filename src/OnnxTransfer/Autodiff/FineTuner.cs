@@ -71,13 +71,8 @@ public static class FineTuner
         }
         else
         {
-            var (trainCache, trainFailed) = ActivationCache.InMemory(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
-            trainSet = ActivationCache.Readable(new ActivationSet(trainCache, shape, train), trainFailed);
-            if (val is not null)
-            {
-                var (cache, failed) = ActivationCache.InMemory(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
-                valSet = ActivationCache.Readable(new ActivationSet(cache, shape, val), failed);
-            }
+            trainSet = ActivationCache.Readable(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
+            if (val is not null) valSet = ActivationCache.Readable(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
         }
         if (trainSet.Items.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
         if (valSet is { Items.Count: 0 }) valSet = null;
@@ -102,8 +97,7 @@ public static class FineTuner
         ActivationSet? valSet = null;
         if (val is not null)
         {
-            var (cache, failed) = ActivationCache.InMemory(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
-            valSet = ActivationCache.Readable(new ActivationSet(cache, BoundaryShape(graph), val), failed);
+            valSet = ActivationCache.Readable(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
             if (valSet.Items.Count == 0) valSet = null;
         }
         var cacheTime = clock.Elapsed;

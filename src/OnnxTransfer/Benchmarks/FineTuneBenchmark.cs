@@ -69,12 +69,10 @@ public static class FineTuneBenchmark
 
         var encoder = new ImageEncoder(preprocessing);
         var clock = Stopwatch.StartNew();
-        var (cache, failed) = ActivationCache.InMemory(graph, encoder, items, options.BatchSize, options.Threads, progress, ct);
+        var cached = ActivationCache.Readable(graph, encoder, items, options.BatchSize, options.Threads, progress, ct);
         var cacheSeconds = clock.Elapsed.TotalSeconds;
-        var skip = failed.ToHashSet();
-        var readable = items.Where((_, i) => !skip.Contains(i)).ToArray();
-        if (readable.Length == 0) throw new OnnxTransferException("fine-tuning benchmark: no image could be read; check the dataset's files.");
-        var cached = ActivationCache.Readable(new ActivationSet(cache, FineTuner.BoundaryShape(graph), items), failed);
+        var readable = cached.Items;
+        if (readable.Count == 0) throw new OnnxTransferException("fine-tuning benchmark: no image could be read; check the dataset's files.");
 
         var fineTune = new FineTuneOptions
         {
@@ -94,7 +92,7 @@ public static class FineTuneBenchmark
             wholeEpochs.Add(FineTuner.Train(floatBackbone, graph, new UnaugmentedPrefix(prefix), null, fineTune, metadata, null, ct).EpochTime.TotalSeconds);
         }
         progress?.Report(new ProgressUpdate("bench", 2 * options.Repeat, 2 * options.Repeat, "runs"));
-        return new FineTuneBenchmarkResult(readable.Length, options.Unfreeze, graph.Boundary, cacheSeconds, new Samples(cachedEpochs), new Samples(wholeEpochs));
+        return new FineTuneBenchmarkResult(readable.Count, options.Unfreeze, graph.Boundary, cacheSeconds, new Samples(cachedEpochs), new Samples(wholeEpochs));
     }
 
     /// <summary>The frozen prefix run on every batch, plainly encoded: what training costs without the cache.</summary>
