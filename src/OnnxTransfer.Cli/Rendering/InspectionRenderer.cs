@@ -13,7 +13,7 @@ public static class InspectionRenderer
     /// <summary>Tables and a few lines for people.</summary>
     public static void WriteTables(TextWriter output, ModelSummary summary, IReadOnlyList<FeatureCandidate> candidates)
     {
-        var console = Console(output);
+        var console = WriterConsole.Create(output);
         console.MarkupLine($"[bold]{Markup.Escape(summary.Name)}[/]  IR {summary.IrVersion}, opsets {Markup.Escape(Opsets(summary))}" +
                            (summary.Producer.Length > 0 ? $", made by {Markup.Escape(summary.Producer)}" : ""));
         console.MarkupLine($"{summary.NodeCount} nodes, {summary.InitializerCount} initializers, {Count(summary.ParameterCount)} parameters, " +
@@ -93,7 +93,7 @@ public static class InspectionRenderer
     /// <summary>What a cut picked and what it wrote.</summary>
     public static void WriteCut(TextWriter output, CutPlan plan, OnnxModel cut, string path)
     {
-        var console = Console(output);
+        var console = WriterConsole.Create(output);
         var features = TensorInfo.FromValueInfo(cut.Graph.Output[0]);
         var steps = new List<string>();
         if (plan.Dequantize is { } q) steps.Add($"dequantized with {q.Scale}/{q.ZeroPoint}");
@@ -126,7 +126,4 @@ public static class InspectionRenderer
         >= 10_000 => (n / 1e3).ToString("0.#", CultureInfo.InvariantCulture) + "k",
         _ => n.ToString(CultureInfo.InvariantCulture),
     };
-
-    private static IAnsiConsole Console(TextWriter output) =>
-        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
 }

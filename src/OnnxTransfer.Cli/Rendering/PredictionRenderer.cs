@@ -36,7 +36,7 @@ public static class PredictionRenderer
     /// <summary>A table of every result (errors in red), then a count line.</summary>
     public static void WriteTable(TextWriter output, IReadOnlyList<FilePrediction> results, int top)
     {
-        var console = Console(output);
+        var console = WriterConsole.Create(output);
         var table = new Table().Border(TableBorder.Rounded).AddColumns("file", "label", "score");
         if (top > 1) table.AddColumn($"top {top}");
         foreach (var r in results)
@@ -83,12 +83,4 @@ public static class PredictionRenderer
     private static double Round(float v) => Math.Round(v, 6);
 
     private static string Percent(float p) => (p * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
-
-    private static IAnsiConsole Console(TextWriter output)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
-        // Redirected output has no width; Spectre's 80-column default would wrap the paths people grep for.
-        if (output != System.Console.Out || System.Console.IsOutputRedirected) console.Profile.Width = 1000;
-        return console;
-    }
 }
