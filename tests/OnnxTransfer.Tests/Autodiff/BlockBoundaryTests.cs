@@ -15,8 +15,7 @@ public class BlockBoundaryTests
         var model = OnnxModel.Create("tiny_resnet");
         var g = new GraphBuilder(model.Graph);
         var rng = new Random(5);
-        string W(string hint, params long[] dims) =>
-            g.Initializer(hint, Enumerable.Range(0, (int)OnnxTensor.ElementCount(dims)).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), dims);
+        string W(string hint, params long[] dims) => RandomWeights.Add(g, rng, hint, dims);
         string Bn(string x, string hint) => g.Node("BatchNormalization", [x, W(hint + ".scale", 4), W(hint + ".bias", 4),
             g.Initializer(hint + ".mean", new float[4], 4), g.Initializer(hint + ".var", [1f, 1f, 1f, 1f], 4)]);
         g.Input("image", DataType.Float, [null, 3, 8, 8], ["N"]);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
@@ -36,8 +35,7 @@ public class FineTuneCheckpointTests
         var model = OnnxModel.Create("tiny_backbone");
         var g = new GraphBuilder(model.Graph);
         var rng = new Random(21);
-        string W(string hint, params long[] dims) =>
-            g.Initializer(hint, Enumerable.Range(0, (int)OnnxTensor.ElementCount(dims)).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), dims);
+        string W(string hint, params long[] dims) => RandomWeights.Add(g, rng, hint, dims);
         g.Input("image", DataType.Float, [null, 3, 6, 6], ["N"]);
         var r1 = g.Node("Relu", [g.Node("Conv", ["image", W("conv1.w", 4, 3, 3, 3), W("conv1.b", 4)], A.Ints("pads", 1, 1, 1, 1))]);
         var r2 = g.Node("Relu", [g.Node("Conv", [r1, W("conv2.w", 6, 4, 3, 3), W("conv2.b", 6)], A.Ints("pads", 1, 1, 1, 1))]);
@@ -76,20 +74,7 @@ public class FineTuneCheckpointTests
     {
         using var dir = new TempDir();
         var killed = dir.File("killed.ckpt");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { typeof(TestProgram).Assembly.Location, ChildMode, killed, "3" }) psi.ArgumentList.Add(a);
-        using var child = Process.Start(psi)!;
-        try
-        {
-            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            string? line;
-            while ((line = await child.StandardOutput.ReadLineAsync(guard.Token)) is not null && line != "epoch 3") { }
-            if (line is null) Assert.Fail("child ended before epoch 3: " + await child.StandardError.ReadToEndAsync());
-            child.Kill();  // SIGKILL
-            child.WaitForExit();
-        }
-        finally { if (!child.HasExited) child.Kill(); }
-        Assert.Equal(137, child.ExitCode);
+        Assert.Equal(137, await KilledChild.RunAsync("epoch 3", ChildMode, killed, "3"));
         Assert.Equal(3, FineTuneCheckpoint.Load(killed).State.Epoch);
 
         var s = Build();

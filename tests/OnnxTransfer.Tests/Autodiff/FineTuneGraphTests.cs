@@ -22,8 +22,7 @@ public class FineTuneGraphTests(ITestOutputHelper log)
         var model = OnnxModel.Create("tiny_backbone");
         var g = new GraphBuilder(model.Graph);
         var rng = new Random(21);
-        string W(string hint, params long[] dims) =>
-            g.Initializer(hint, Enumerable.Range(0, (int)OnnxTensor.ElementCount(dims)).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray(), dims);
+        string W(string hint, params long[] dims) => RandomWeights.Add(g, rng, hint, dims);
         g.Input("image", DataType.Float, [null, 3, 6, 6], ["N"]);
         var r1 = g.Node("Relu", [g.Node("Conv", ["image", W("conv1.w", 4, 3, 3, 3), W("conv1.b", 4)], A.Ints("pads", 1, 1, 1, 1))]);
         var c2 = g.Node("Conv", [r1, W("conv2.w", 4, 4, 3, 3), W("conv2.b", 4)], A.Ints("pads", 1, 1, 1, 1));

@@ -53,20 +53,7 @@ public class RealFeatureTrainingTests
         FeatureStore.Write(features, table, new FeatureStoreMetadata("mobilenetv2-12-int8", "", "472_quantized", "", table.Dimension));
         var killed = dir.File("killed");
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { typeof(TestProgram).Assembly.Location, ChildMode, features, killed, "3" }) psi.ArgumentList.Add(a);
-        using var child = Process.Start(psi)!;
-        try
-        {
-            using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            string? line;
-            while ((line = await child.StandardOutput.ReadLineAsync(guard.Token)) is not null && line != "epoch 3") { }
-            if (line is null) Assert.Fail("child ended before epoch 3: " + await child.StandardError.ReadToEndAsync());
-            child.Kill();
-            child.WaitForExit();
-        }
-        finally { if (!child.HasExited) child.Kill(); }
-        Assert.Equal(137, child.ExitCode);
+        Assert.Equal(137, await KilledChild.RunAsync("epoch 3", ChildMode, features, killed, "3"));
         Assert.False(File.Exists(Path.Combine(killed, Trainer.EvalGraphFile)));  // it never finished
 
         var splits = FeatureSplits.From(table);
