@@ -192,8 +192,15 @@ public sealed class Learner : IDisposable
         return UnfreezeRule.Choose(smallest, TrainableLayers.BlockBoundaries(FloatCut(), BackboneCutter.FeaturesOutput));
     }
 
-    /// <summary>The cut backbone as a float model (dequantized when the source is quantized), as fine-tuning trains it.</summary>
-    private OnnxTransfer.Onnx.OnnxModel FloatCut()
+    private OnnxTransfer.Onnx.OnnxModel? _floatCut;
+
+    /// <summary>
+    /// The cut backbone as a float model (dequantized when the source is quantized), as fine-tuning trains it. Built once
+    /// (dequantizing and cutting cost seconds; <see cref="ChooseUnfreeze"/> and <see cref="FineTuneAsync"/> both need it); each caller gets a copy.
+    /// </summary>
+    private OnnxTransfer.Onnx.OnnxModel FloatCut() => (_floatCut ??= BuildFloatCut()).Clone();
+
+    private OnnxTransfer.Onnx.OnnxModel BuildFloatCut()
     {
         var source = OnnxTransfer.Onnx.OnnxModel.Load(Backbone.Source.ModelPath);
         var tensor = Backbone.FeatureTensor;
