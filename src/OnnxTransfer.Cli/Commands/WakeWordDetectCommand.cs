@@ -13,7 +13,7 @@ public static class WakeWordDetectCommand
     {
         var files = new Argument<string[]>("files") { Description = "WAV files to scan.", Arity = ArgumentArity.OneOrMore };
         var models = new Option<string[]>("--model", "-m") { Description = "Wake-word model (repeat --model for several; they share one front end): from `wakeword train` or an openWakeWord head.", Required = true };
-        var threshold = new Option<double>("--threshold") { Description = "Score threshold.", DefaultValueFactory = _ => 0.5 };
+        var threshold = new Option<double?>("--threshold") { Description = "Score threshold (default: the threshold calibrated into the model at training time, else 0.5)." };
         var patience = new Option<int>("--patience") { Description = "Consecutive 80 ms frames above the threshold needed.", DefaultValueFactory = _ => 1 };
         var debounce = new Option<double>("--debounce") { Description = "Seconds before the same wake word can fire again.", DefaultValueFactory = _ => 1.5 };
         var vad = new Option<string?>("--vad") { Description = "silero_vad.onnx: ignore frames without speech in the last second." };

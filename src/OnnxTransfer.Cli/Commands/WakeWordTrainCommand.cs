@@ -14,16 +14,22 @@ public static class WakeWordTrainCommand
         var data = new Option<string>("--data", "-d") { Description = "Dataset folder with positive/negative clips (e.g. from `wakeword synth`); a test split is ignored.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The wake-word model to write (.onnx).", Required = true };
         var name = new Option<string?>("--name") { Description = "Wake word name (default: the phrase in synth.json)." };
-        var spec = new Option<string>("--spec") { Description = "Head architecture.", DefaultValueFactory = _ => "mlp:128,128+layernorm" };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs per training round.", DefaultValueFactory = _ => 40 };
+        var defaults = new WakeWordTrainingOptions();
+        var spec = new Option<string>("--spec") { Description = "Head architecture.", DefaultValueFactory = _ => defaults.Spec.ToString() };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per training round.", DefaultValueFactory = _ => defaults.Epochs };
         var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
-        var negativeWeight = new Option<double>("--negative-weight") { Description = "Total negative weight relative to positives (higher: fewer false accepts).", DefaultValueFactory = _ => 3.0 };
-        var rounds = new Option<int>("--mining-rounds") { Description = "Hard-negative mining rounds (score the negatives as a stream, add high-scoring windows, retrain).", DefaultValueFactory = _ => 1 };
+        var negativeWeight = new Option<double>("--negative-weight") { Description = "Total negative weight relative to positives (higher: fewer false accepts).", DefaultValueFactory = _ => defaults.NegativeWeight };
+        var rounds = new Option<int>("--mining-rounds") { Description = "Hard-negative mining rounds (score long negative streams, add high-scoring windows, retrain).", DefaultValueFactory = _ => defaults.MiningRounds };
+        var copies = new Option<int>("--copies") { Description = "Augmented copies of every positive clip (negatives get 2).", DefaultValueFactory = _ => defaults.PositiveCopies };
+        var real = new Option<string?>("--real") { Description = "Folder of your own recordings of the phrase (5-20 clips help): augmented like the rest and weighted." };
+        var realCopies = new Option<int>("--real-copies") { Description = "Augmented copies of every --real recording (its weight).", DefaultValueFactory = _ => defaults.RealCopies };
+        var noise = new Option<string?>("--noise") { Description = "Folder of background recordings to mix under the speech (default: synthetic noise and babble)." };
+        var target = new Option<double>("--target-fa-per-hour") { Description = "False accepts per hour the stored threshold is calibrated for (on held-out voices).", DefaultValueFactory = _ => defaults.TargetFalseAcceptsPerHour };
         var mine = new Option<string[]>("--mine") { Description = "Extra long negative .wav files to mine hard negatives from.", AllowMultipleArgumentsPerToken = true };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
         var command = new Command("train", "Train a wake-word head on [16,96] speech-embedding windows and export one model ([N,16,96] -> score).")
         {
-            data, output, name, spec, epochs, lr, negativeWeight, rounds, mine, seed,
+            data, output, name, spec, epochs, lr, negativeWeight, rounds, copies, real, realCopies, noise, target, mine, seed,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -37,6 +43,11 @@ public static class WakeWordTrainCommand
                 NegativeWeight = pr.GetValue(negativeWeight),
                 MiningRounds = pr.GetValue(rounds),
                 MiningAudio = pr.GetValue(mine) ?? [],
+                PositiveCopies = pr.GetValue(copies),
+                RealPositives = pr.GetValue(real),
+                RealCopies = pr.GetValue(realCopies),
+                NoiseFolder = pr.GetValue(noise),
+                TargetFalseAcceptsPerHour = pr.GetValue(target),
                 Seed = pr.GetValue(seed),
             };
             var result = await ProgressRenderer.RunAsync("wakeword train", progress =>
@@ -44,7 +55,10 @@ public static class WakeWordTrainCommand
             var m = result.Training.Info.Metrics;
             Console.WriteLine($"wake word '{result.Name}': {result.Positives} positive, {result.Negatives} negative clips; mined per round: [{string.Join(", ", result.Mined)}]");
             Console.WriteLine($"final head: {m.EpochsRun} epochs (best {m.BestEpoch}), train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P1}, val loss {m.ValLoss:F4} acc {m.ValAccuracy:P1}");
-            Console.WriteLine($"wrote {result.ModelPath}");
+            var cal = result.Calibration;
+            Console.WriteLine($"threshold {cal.Threshold:0.###} for <= {cal.TargetFalseAcceptsPerHour} FA/h ({cal.FalseAcceptsPerHour:F2} FA/h on {cal.Hours * 60:F0} min of {cal.Source}" +
+                (cal.ValFalseRejectRate is { } frr ? $"; FRR {frr:P1} on val-voice positives, synthetic: not evidence about real voices)" : ")"));
+            Console.WriteLine($"wrote {result.ModelPath} (threshold stored; `wakeword detect` uses it unless --threshold is given)");
             return 0;
         });
         return command;

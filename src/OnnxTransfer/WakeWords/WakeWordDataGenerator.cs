@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Training;
+using OnnxTransfer.WakeWords.Synthesis;
 
 namespace OnnxTransfer.WakeWords;
 
@@ -10,48 +11,73 @@ public sealed record WakeWordDataOptions
 {
     /// <summary>The wake phrase.</summary>
     public required string Phrase { get; init; }
-    /// <summary>Positive clips in all (train + test).</summary>
-    public int Positives { get; init; } = 500;
-    /// <summary>Negative clips in all; null = twice the positives.</summary>
+    /// <summary>Positive renders in all (train + val).</summary>
+    public int Positives { get; init; } = 1500;
+    /// <summary>Negative renders in all; null = the same number as the positives.</summary>
     public int? Negatives { get; init; }
-    /// <summary>Fraction of clips written to the test split, spoken only by held-out voice variants.</summary>
-    public double TestFraction { get; init; } = 0.2;
-    /// <summary>Fraction of the voice variants reserved for the test split.</summary>
-    public double TestVariantFraction { get; init; } = 0.2;
-    /// <summary>Shortest clip in seconds (openWakeWord trains on clips of at least 2 s).</summary>
-    public double ClipSeconds { get; init; } = 2.5;
-    /// <summary>Longest gap between the end of the phrase and the end of the clip, in seconds.</summary>
-    public double MaxEndGapSeconds { get; init; } = 0.2;
+    /// <summary>Synthesizers to use (null = every installed one).</summary>
+    public IReadOnlyList<string>? Engines { get; init; }
+    /// <summary>Synthesizers never used (e.g. one held out to evaluate on).</summary>
+    public IReadOnlyList<string> ExcludedEngines { get; init; } = [];
+    /// <summary>Share of the speakers of each synthesizer with many voices held out for the val split (early stopping, threshold calibration).</summary>
+    public double ValSpeakerFraction { get; init; } = 0.15;
+    /// <summary>Lowest and highest speaking-rate multiplier (log-uniform).</summary>
+    public (double Min, double Max) Rate { get; init; } = (0.8, 1.25);
+    /// <summary>Lowest and highest pitch multiplier (log-uniform).</summary>
+    public (double Min, double Max) Pitch { get; init; } = (0.8, 1.25);
     /// <summary>Seed of every random choice.</summary>
     public ulong Seed { get; init; } = 1;
-    /// <summary>Worker threads (clips are independent; the output does not depend on this).</summary>
+    /// <summary>Worker threads (the output does not depend on this).</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
-    /// <summary>Augmentation ranges.</summary>
-    public AugmentationOptions Augmentation { get; init; } = new();
-    /// <summary>Folder of background-noise recordings; null = synthetic noise only.</summary>
-    public string? NoiseFolder { get; init; }
 }
 
-/// <summary>One written clip (an entry of synth.json).</summary>
-public sealed record SynthesizedClip(string Path, string Split, string Label, string Kind, string Text, string Voice,
-    double SpeechSeconds, double EndGapSeconds, AugmentationApplied Augmentation);
+/// <summary>One written render (an entry of synth.json).</summary>
+/// <param name="Path">Relative to the dataset folder.</param>
+/// <param name="Split">"train" or "val".</param>
+/// <param name="Label">"positive" or "negative".</param>
+/// <param name="Kind">"phrase", "near-miss", "word" or "sentence".</param>
+/// <param name="Text">What was spoken.</param>
+/// <param name="Speaker">engine:voice — the identity splits are made on.</param>
+/// <param name="Voice">The full voice setting (with rate and pitch).</param>
+/// <param name="Seconds">Duration after trimming silence.</param>
+public sealed record SynthesizedClip(string Path, string Split, string Label, string Kind, string Text, string Speaker, string Voice, double Seconds);
 
-/// <summary>The synth.json written beside the clips.</summary>
-public sealed record SynthesisManifest(string Phrase, ulong Seed, string[] TrainVariants, string[] TestVariants,
+/// <summary>The synth.json written beside the renders.</summary>
+/// <param name="Phrase">The wake phrase.</param>
+/// <param name="Seed">Seed used.</param>
+/// <param name="Engines">Synthesizers used.</param>
+/// <param name="TrainSpeakers">Speakers (engine:voice) of the train split.</param>
+/// <param name="ValSpeakers">Speakers of the val split, never in train.</param>
+/// <param name="Clips">Every render.</param>
+public sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Engines, string[] TrainSpeakers, string[] ValSpeakers,
     IReadOnlyList<SynthesizedClip> Clips)
 {
     /// <summary>File name inside the output folder.</summary>
     public const string FileName = "synth.json";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>The manifest in <paramref name="dataDir"/>, or null when it has none.</summary>
+    public static SynthesisManifest? TryRead(string dataDir)
+    {
+        var path = System.IO.Path.Combine(dataDir, FileName);
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize<SynthesisManifest>(File.ReadAllText(path), Json); }
+        catch (JsonException e) { throw new OnnxTransferException($"{path}: not a synth.json written by `wakeword synth` ({e.Message}); delete it or synthesize again.", e); }
+    }
+
+    internal void Write(string dataDir) => AtomicFile.WriteText(System.IO.Path.Combine(dataDir, FileName), JsonSerializer.Serialize(this, Json));
 }
 
 /// <summary>
-/// Writes a synthetic wake-word dataset: <c>DIR/{train,test}/{positive,negative}/*.wav</c> (16 kHz, 16-bit)
-/// plus <c>synth.json</c>. Positives are the phrase spoken by espeak-ng across voices, variants, speeds and
-/// pitches; negatives are near misses of the phrase (<see cref="ConfusablePhrases.NearMisses"/>), other
-/// words and sentences, and pure background. Every clip is at least <see cref="WakeWordDataOptions.ClipSeconds"/>
-/// long with the speech (trailing silence trimmed) ending 0-200 ms before its end, then augmented
-/// (<see cref="Augmenter"/>). The test split uses voice variants the train split never hears. Each clip
-/// draws from its own seeded stream, so the output is identical for a seed whatever the thread count.
+/// Writes a synthetic wake-word dataset of CLEAN renders: <c>DIR/{train,val}/{positive,negative}/*.wav</c>
+/// (16 kHz, 16-bit, silence trimmed) plus <c>synth.json</c>. Positives are the phrase, negatives near misses
+/// (<see cref="ConfusablePhrases.NearMisses"/>), other words and sentences, spoken by every installed
+/// synthesizer (espeak-ng, flite, festival) across their voices, speaking rates and pitches. Each render picks
+/// a synthesizer first (equal shares), then one of its voices, so a synthesizer with hundreds of voice variants
+/// does not drown those with a handful. Room, microphone, noise and voice transformation are applied later,
+/// freshly for every training copy (<see cref="WakeWordAugmenter"/>). A share of the voices of synthesizers
+/// with many voices is held out for the val split. Output is identical for a seed whatever the thread count.
 /// </summary>
 public static class WakeWordDataGenerator
 {
@@ -60,90 +86,129 @@ public static class WakeWordDataGenerator
     /// <summary>Label folder of everything else.</summary>
     public const string NegativeLabel = "negative";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
     /// <summary>Generates the dataset into <paramref name="outputDir"/> and returns its manifest.</summary>
-    public static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, SpeechSynthesizer? synthesizer = null,
+    public static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, IReadOnlyList<ISpeechSynthesizer>? synthesizers = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(options.Phrase)) throw new OnnxTransferException("wake phrase is empty; pass a phrase such as \"hey computer\".");
         if (options.Positives < 1) throw new OnnxTransferException($"--count {options.Positives}: need at least one positive clip.");
-        if (options.ClipSeconds < 2) throw new OnnxTransferException($"clip length {options.ClipSeconds} s is below 2 s; openWakeWord heads read about 2 s of audio.");
-        if (options.TestFraction is < 0 or >= 1) throw new OnnxTransferException($"test fraction {options.TestFraction} must be in [0, 1).");
-        synthesizer ??= new SpeechSynthesizer();
-        synthesizer.EnsureAvailable();
-        var augmenter = options.NoiseFolder is null ? new Augmenter(options.Augmentation) : Augmenter.FromNoiseFolder(options.NoiseFolder, options.Augmentation);
-
+        if (options.ValSpeakerFraction is < 0 or >= 1) throw new OnnxTransferException($"val speaker fraction {options.ValSpeakerFraction} must be in [0, 1).");
+        var engines = ChooseEngines(synthesizers ?? SynthesizerCatalog.All, options);
         var root = new SeededRandom(options.Seed);
-        var variants = SpeechSynthesizer.Variants.Where(v => v.Length > 0).ToArray();
-        root.Shuffle(variants.AsSpan());
-        var heldOut = options.TestFraction > 0 ? Math.Max(1, (int)Math.Round(variants.Length * options.TestVariantFraction)) : 0;
-        var testVariants = variants.Take(heldOut).Order(StringComparer.Ordinal).ToArray();
-        var trainVariants = variants.Skip(heldOut).Prepend("").Order(StringComparer.Ordinal).ToArray();
-        var nearMisses = ConfusablePhrases.NearMisses(options.Phrase, 60, new SeededRandom(options.Seed ^ 0x4E3A_11u));
+        var (train, val) = SplitSpeakers(engines, options.ValSpeakerFraction, root);
+        var nearMisses = ConfusablePhrases.NearMisses(options.Phrase, 80, new SeededRandom(options.Seed ^ 0x4E3A_11u));
 
-        var negatives = options.Negatives ?? 2 * options.Positives;
-        var jobs = new List<(string Label, int Index, bool Test)>();
-        void AddJobs(string label, int count)
+        var jobs = new List<Job>();
+        var negatives = options.Negatives ?? options.Positives;
+        for (var i = 0; i < options.Positives + negatives; i++)
         {
-            var test = (int)Math.Round(count * options.TestFraction);
-            for (var i = 0; i < count; i++) jobs.Add((label, i, i < test));
+            var rng = new SeededRandom(options.Seed * 0x9E37_79B9_7F4A_7C15UL ^ ((ulong)i + 1) * 0xBF58_476D_1CE4_E5B9UL);
+            var positive = i < options.Positives;
+            var isVal = val.Count > 0 && rng.NextDouble() < options.ValSpeakerFraction;
+            var pool = isVal ? val : train;
+            var engine = pool.Keys.Order(StringComparer.Ordinal).ElementAt(rng.NextInt(pool.Count));
+            var voices = pool[engine];
+            var voice = new SynthesisVoice(engine, voices[rng.NextInt(voices.Count)],
+                Math.Round(LogUniform(rng, options.Rate), 3), Math.Round(LogUniform(rng, options.Pitch), 3));
+            var (kind, text) = positive ? ("phrase", options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" })) : NegativeText(rng, nearMisses);
+            var label = positive ? PositiveLabel : NegativeLabel;
+            var index = positive ? i : i - options.Positives;
+            jobs.Add(new Job(Path.Combine(isVal ? "val" : "train", label, $"{(positive ? "pos" : "neg")}_{index:D5}.wav"), isVal ? "val" : "train", label, kind, text, voice));
         }
-        AddJobs(PositiveLabel, options.Positives);
-        AddJobs(NegativeLabel, negatives);
-        foreach (var split in new[] { "train", "test" })
+        foreach (var split in new[] { "train", "val" })
         foreach (var label in new[] { PositiveLabel, NegativeLabel })
             Directory.CreateDirectory(Path.Combine(outputDir, split, label));
 
-        var clips = new SynthesizedClip[jobs.Count];
-        var done = 0;
-        Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads), CancellationToken = ct }, j =>
-        {
-            var (label, index, test) = jobs[j];
-            var rng = new SeededRandom(options.Seed * 0x9E37_79B9_7F4A_7C15UL ^ ((ulong)j + 1) * 0xBF58_476D_1CE4_E5B9UL);
-            clips[j] = MakeClip(outputDir, options, synthesizer, augmenter, label, index, test,
-                test ? testVariants : trainVariants, nearMisses, rng);
-            var n = Interlocked.Increment(ref done);
-            progress?.Report(new ProgressUpdate("synthesize", n, jobs.Count, "clips"));
-        });
-        var manifest = new SynthesisManifest(options.Phrase, options.Seed, trainVariants, testVariants, clips);
-        AtomicFile.WriteText(Path.Combine(outputDir, SynthesisManifest.FileName), JsonSerializer.Serialize(manifest, Json));
+        var clips = Render(outputDir, jobs, engines, options.Threads, progress, ct);
+        var manifest = new SynthesisManifest(options.Phrase, options.Seed, engines.Select(e => e.Engine).ToArray(),
+            Speakers(train), Speakers(val), clips);
+        manifest.Write(outputDir);
         return manifest;
     }
 
-    private static SynthesizedClip MakeClip(string outputDir, WakeWordDataOptions options, SpeechSynthesizer synthesizer,
-        Augmenter augmenter, string label, int index, bool test, string[] variants, IReadOnlyList<string> nearMisses, SeededRandom rng)
+    private sealed record Job(string Path, string Split, string Label, string Kind, string Text, SynthesisVoice Voice);
+
+    private static ISpeechSynthesizer[] ChooseEngines(IReadOnlyList<ISpeechSynthesizer> candidates, WakeWordDataOptions options)
     {
-        const int rate = SpeechFrontEnd.SampleRate;
-        var voice = new SynthesisVoice(
-            SpeechSynthesizer.EnglishVoices[rng.NextInt(SpeechSynthesizer.EnglishVoices.Count)],
-            variants[rng.NextInt(variants.Length)],
-            120 + rng.NextInt(81), 20 + rng.NextInt(61));
-        string kind, text;
-        var maxGap = options.MaxEndGapSeconds;
-        if (label == PositiveLabel)
-        {
-            kind = "phrase";
-            text = options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" });
-        }
+        var wanted = candidates.Where(s => (options.Engines is null || options.Engines.Contains(s.Engine, StringComparer.OrdinalIgnoreCase))
+            && !options.ExcludedEngines.Contains(s.Engine, StringComparer.OrdinalIgnoreCase)).ToArray();
+        var unknown = (options.Engines ?? []).Concat(options.ExcludedEngines)
+            .Where(e => !candidates.Any(s => string.Equals(s.Engine, e, StringComparison.OrdinalIgnoreCase))).ToArray();
+        if (unknown.Length > 0)
+            throw new OnnxTransferException($"unknown synthesizer '{unknown[0]}'; choose from {string.Join(", ", candidates.Select(s => s.Engine))}.");
+        if (options.Engines is not null)
+            foreach (var s in wanted) s.EnsureAvailable(); // asked for by name: say why it cannot run
         else
+            wanted = wanted.Where(IsInstalled).ToArray();
+        if (wanted.Length == 0)
+            throw new OnnxTransferException("no speech synthesizer is available; run tools/bootstrap (installs espeak-ng, flite and festival).");
+        return wanted;
+    }
+
+    private static bool IsInstalled(ISpeechSynthesizer s)
+    {
+        try { s.EnsureAvailable(); return s.VoiceNames.Count > 0; }
+        catch (OnnxTransferException) { return false; }
+    }
+
+    /// <summary>Per engine, its train and val voices: engines with at least 10 voices give a share to val; the others stay whole in train.</summary>
+    private static (Dictionary<string, IReadOnlyList<string>> Train, Dictionary<string, IReadOnlyList<string>> Val) SplitSpeakers(
+        IReadOnlyList<ISpeechSynthesizer> engines, double valFraction, SeededRandom rng)
+    {
+        var train = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var val = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var e in engines)
         {
-            var r = rng.NextDouble();
-            if (r < 0.4 && nearMisses.Count > 0) { kind = "near-miss"; text = nearMisses[rng.NextInt(nearMisses.Count)]; }
-            else if (r < 0.6) { kind = "word"; text = ConfusablePhrases.Words[rng.NextInt(ConfusablePhrases.Words.Count)]; }
-            else if (r < 0.88) { kind = "sentence"; text = ConfusablePhrases.Sentences[rng.NextInt(ConfusablePhrases.Sentences.Count)]; maxGap = 1.0; }
-            else { kind = "background"; text = ""; }
+            var voices = e.VoiceNames.Order(StringComparer.Ordinal).ToArray();
+            rng.Shuffle(voices.AsSpan());
+            var held = voices.Length >= 10 ? (int)Math.Round(voices.Length * valFraction) : 0;
+            if (held > 0) val[e.Engine] = voices[..held].Order(StringComparer.Ordinal).ToArray();
+            train[e.Engine] = voices[held..].Order(StringComparer.Ordinal).ToArray();
         }
-        var speech = text.Length == 0 ? [] : Augmenter.TrimSilence(synthesizer.Synthesize(text, voice));
-        var gap = (int)(rng.NextDouble() * maxGap * rate);
-        var minimum = (int)Math.Ceiling(options.ClipSeconds * rate);
-        var clipSamples = kind == "phrase" ? Math.Max(minimum, speech.Length + gap + rate * 3 / 10) : minimum;
-        var (clip, applied) = augmenter.Apply(speech, clipSamples, gap, rng);
-        var split = test ? "test" : "train";
-        var name = $"{(label == PositiveLabel ? "pos" : "neg")}_{index:D5}.wav";
-        var relative = Path.Combine(split, label, name);
-        WavWriter.Write(Path.Combine(outputDir, relative), clip, rate);
-        return new SynthesizedClip(relative, split, label, kind, text, kind == "background" ? "" : voice.ToString(),
-            (double)speech.Length / rate, (double)gap / rate, applied);
+        return (train, val);
+    }
+
+    private static string[] Speakers(Dictionary<string, IReadOnlyList<string>> voices) =>
+        voices.SelectMany(kv => kv.Value.Select(v => new SynthesisVoice(kv.Key, v).Speaker)).Order(StringComparer.Ordinal).ToArray();
+
+    private static (string Kind, string Text) NegativeText(SeededRandom rng, IReadOnlyList<string> nearMisses)
+    {
+        var r = rng.NextDouble();
+        if (r < 0.4 && nearMisses.Count > 0) return ("near-miss", nearMisses[rng.NextInt(nearMisses.Count)]);
+        if (r < 0.6) return ("word", ConfusablePhrases.Words[rng.NextInt(ConfusablePhrases.Words.Count)]);
+        return ("sentence", ConfusablePhrases.Sentences[rng.NextInt(ConfusablePhrases.Sentences.Count)]);
+    }
+
+    private static double LogUniform(SeededRandom rng, (double Min, double Max) range) =>
+        Math.Exp(Math.Log(range.Min) + (Math.Log(range.Max) - Math.Log(range.Min)) * rng.NextDouble());
+
+    /// <summary>Renders the jobs in batches per engine (festival pays its start-up once per batch), spread over the threads.</summary>
+    private static SynthesizedClip[] Render(string outputDir, IReadOnlyList<Job> jobs, IReadOnlyList<ISpeechSynthesizer> engines, int threads,
+        IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        const int batchSize = 40;
+        var byEngine = engines.ToDictionary(e => e.Engine, StringComparer.Ordinal);
+        var batches = jobs.Select((j, i) => (Job: j, Index: i)).GroupBy(x => x.Job.Voice.Engine)
+            .SelectMany(g => g.Chunk(batchSize)).ToArray();
+        var clips = new SynthesizedClip[jobs.Count];
+        var done = 0;
+        Parallel.ForEach(batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = ct }, batch =>
+        {
+            var engine = byEngine[batch[0].Job.Voice.Engine];
+            var audio = engine.Synthesize(batch.Select(b => new SynthesisRequest(b.Job.Text, b.Job.Voice)).ToArray(), ct);
+            for (var k = 0; k < batch.Length; k++)
+            {
+                var (job, index) = batch[k];
+                var speech = Augmenter.TrimSilence(audio[k]);
+                if (speech.Length == 0)
+                    throw new OnnxTransferException($"{engine.Engine} voice '{job.Voice.Name}' produced silence for \"{job.Text}\"; check the synthesizer (`{engine.Engine}` on the command line).");
+                WavWriter.Write(Path.Combine(outputDir, job.Path), speech, SpeechFrontEnd.SampleRate);
+                clips[index] = new SynthesizedClip(job.Path, job.Split, job.Label, job.Kind, job.Text, job.Voice.Speaker, job.Voice.ToString(),
+                    Math.Round((double)speech.Length / SpeechFrontEnd.SampleRate, 3));
+            }
+            var n = Interlocked.Add(ref done, batch.Length);
+            progress?.Report(new ProgressUpdate("synthesize", n, jobs.Count, "clips"));
+        });
+        return clips;
     }
 }

@@ -5,8 +5,14 @@ namespace OnnxTransfer.WakeWords;
 /// <summary>When a score becomes a detection.</summary>
 public sealed record DetectionSettings
 {
-    /// <summary>A frame counts when its score is at or above this (openWakeWord's default 0.5).</summary>
-    public double Threshold { get; init; } = 0.5;
+    /// <summary>
+    /// A frame counts when its score is at or above this; null = each model's own calibrated threshold
+    /// (<see cref="IWakeWordScorer.Threshold"/>), else openWakeWord's default <see cref="DefaultThreshold"/>.
+    /// </summary>
+    public double? Threshold { get; init; }
+
+    /// <summary>The threshold of models that carry none (openWakeWord's default).</summary>
+    public const double DefaultThreshold = 0.5;
     /// <summary>Consecutive counting frames (80 ms each) needed to fire.</summary>
     public int Patience { get; init; } = 1;
     /// <summary>After a detection, the same wake word cannot fire again for this many seconds.</summary>
@@ -19,7 +25,7 @@ public sealed record DetectionSettings
     /// <summary>Throws <see cref="OnnxTransferException"/> for out-of-range values.</summary>
     public void Validate()
     {
-        if (Threshold is < 0 or > 1 || double.IsNaN(Threshold)) throw new OnnxTransferException($"--threshold {Threshold}: must be in [0, 1].");
+        if (Threshold is < 0 or > 1 || (Threshold is { } t && double.IsNaN(t))) throw new OnnxTransferException($"--threshold {Threshold}: must be in [0, 1].");
         if (Patience < 1) throw new OnnxTransferException($"--patience {Patience}: must be at least 1 frame.");
         if (DebounceSeconds < 0) throw new OnnxTransferException($"--debounce {DebounceSeconds}: must not be negative.");
         if (VadThreshold is < 0 or > 1) throw new OnnxTransferException($"--vad-threshold {VadThreshold}: must be in [0, 1].");
@@ -45,7 +51,7 @@ public sealed class DetectionGate(DetectionSettings settings)
     /// <summary>Feeds the score of the frame ending at <paramref name="time"/> seconds; true when it fires.</summary>
     public bool Update(double time, double score)
     {
-        _run = score >= settings.Threshold ? _run + 1 : 0;
+        _run = score >= (settings.Threshold ?? DetectionSettings.DefaultThreshold) ? _run + 1 : 0;
         if (_run < settings.Patience || time - _lastFire < settings.DebounceSeconds - 1e-9) return false;
         _lastFire = time;
         _run = 0;
@@ -100,7 +106,7 @@ public sealed class WakeWordDetector
         if (_settings.VadThreshold is not null && vad is null)
             throw new OnnxTransferException("wake-word detector: a VAD threshold was set but no VAD model was given; pass silero_vad.onnx.");
         _heads = heads;
-        _gates = heads.Select(_ => new DetectionGate(_settings)).ToArray();
+        _gates = heads.Select(h => new DetectionGate(_settings with { Threshold = _settings.Threshold ?? h.Threshold })).ToArray();
         _windows = heads.Select(h => new float[h.WindowEmbeddings * SpeechFrontEnd.EmbeddingSize]).ToArray();
         _stream = frontEnd.CreateStream(heads.Max(h => h.WindowEmbeddings));
         _vad = vad;

@@ -17,6 +17,11 @@ public sealed record WakeWordEvaluationOptions
     public double TargetFalseAcceptsPerHour { get; init; } = 0.5;
     /// <summary>Silence appended to each positive clip so the windows ending just after the phrase are scored too.</summary>
     public double PositivePaddingSeconds { get; init; } = 0.25;
+    /// <summary>
+    /// Silence put before each positive clip, so a short recording (a 1 s Speech Commands clip) still fills a
+    /// whole 16-embedding window (2.08 s with the front end's warm-up) as it would in a continuous stream.
+    /// </summary>
+    public double PositiveLeadSeconds { get; init; } = 2.0;
     /// <summary>Thresholds of the DET curve: 0.01..0.99 by 0.01, then 0.995, 0.999, 0.9999.</summary>
     public IReadOnlyList<double> Thresholds { get; init; } =
         Enumerable.Range(1, 99).Select(i => i / 100.0).Concat([0.995, 0.999, 0.9999]).ToArray();
@@ -32,8 +37,8 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
     IReadOnlyList<string> NegativeNames, IReadOnlyList<float[]> Negatives, double NegativeSeconds)
 {
     /// <summary>
-    /// Loads and embeds the audio: each positive .wav (a folder means every .wav under it) plus
-    /// <see cref="WakeWordEvaluationOptions.PositivePaddingSeconds"/> of silence; each negative entry as ONE long
+    /// Loads and embeds the audio: each positive .wav (a folder means every .wav under it) between
+    /// <see cref="WakeWordEvaluationOptions.PositiveLeadSeconds"/> and <see cref="WakeWordEvaluationOptions.PositivePaddingSeconds"/> of silence; each negative entry as ONE long
     /// stream (a folder: its .wav files back to back in name order).
     /// </summary>
     public static WakeWordEvaluationAudio Load(SpeechFrontEnd frontEnd, IReadOnlyList<string> positives, IReadOnlyList<string> negatives,
@@ -45,13 +50,14 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
         if (positiveFiles.Length == 0) throw new OnnxTransferException("no positive clips given; pass --positives DIR (e.g. DIR/test/positive from `wakeword synth`).");
         if (negatives.Count == 0) throw new OnnxTransferException("no negative audio given; pass --negatives DIR|FILE (long audio without the wake word).");
         var pad = (int)(options.PositivePaddingSeconds * SpeechFrontEnd.SampleRate);
+        var lead = (int)(options.PositiveLeadSeconds * SpeechFrontEnd.SampleRate);
         var positiveEmbeddings = new float[positiveFiles.Length][];
         var done = 0;
         Parallel.For(0, positiveFiles.Length, parallel, i =>
         {
             var clip = WavReader.Read(positiveFiles[i]).ResampleTo(SpeechFrontEnd.SampleRate).Samples;
-            var padded = new float[clip.Length + pad];
-            clip.CopyTo(padded, 0);
+            var padded = new float[lead + clip.Length + pad];
+            clip.CopyTo(padded, lead);
             positiveEmbeddings[i] = frontEnd.Embed(padded);
             var n = Interlocked.Increment(ref done);
             if (n % 20 == 0 || n == positiveFiles.Length) progress?.Report(new ProgressUpdate("embed positives", n, positiveFiles.Length, "clips"));
@@ -92,9 +98,10 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
 /// <param name="AtRecommended">The DET point at the recommended threshold.</param>
 /// <param name="AtDefault">The DET point at 0.5.</param>
 /// <param name="PositiveScores">Per positive clip, its highest (patience-filtered) score.</param>
+/// <param name="AtModelThreshold">The point at the threshold stored in the model (calibrated at training time on other audio), or null when it has none.</param>
 public sealed record WakeWordEvaluation(string Model, string WakeWord, int PositiveClips, double NegativeHours,
     IReadOnlyList<DetPoint> Det, double RecommendedThreshold, double TargetFalseAcceptsPerHour, DetPoint AtRecommended, DetPoint AtDefault,
-    IReadOnlyList<double> PositiveScores);
+    IReadOnlyList<double> PositiveScores, DetPoint? AtModelThreshold = null);
 
 /// <summary>
 /// Wake-word evaluation as a user meets it: false-reject rate on positive clips (a clip is accepted when any
@@ -113,12 +120,12 @@ public static class WakeWordEvaluator
             .Select(s => s.Length == 0 ? 0.0 : s.Max()).ToArray();
         var negatives = audio.Negatives.Select(e => FrameScores(model, e)).ToArray();
         var hours = audio.NegativeSeconds / 3600;
-        var det = options.Thresholds.Order().Select(t => new DetPoint(t,
-            positives.Count(p => p < t) / (double)positives.Length,
-            negatives.Sum(s => CountFalseAccepts(s, FrameSeconds, t, options.Patience, options.DebounceSeconds)) / hours)).ToArray();
+        DetPoint At(double t) => new(t, positives.Count(p => p < t) / (double)positives.Length,
+            negatives.Sum(s => CountFalseAccepts(s, FrameSeconds, t, options.Patience, options.DebounceSeconds)) / hours);
+        var det = options.Thresholds.Order().Select(At).ToArray();
         var recommended = RecommendThreshold(det, options.TargetFalseAcceptsPerHour);
         return new WakeWordEvaluation(modelName, model.Name, positives.Length, hours, det, recommended, options.TargetFalseAcceptsPerHour,
-            det.First(p => p.Threshold == recommended), Nearest(det, 0.5), positives);
+            det.First(p => p.Threshold == recommended), Nearest(det, 0.5), positives, model.Threshold is { } own ? At(own) : null);
     }
 
     /// <summary>
@@ -177,7 +184,7 @@ public static class WakeWordEvaluator
             {
                 model = r.Model, wake_word = r.WakeWord, recommended_threshold = r.RecommendedThreshold,
                 target_fa_per_hour = r.TargetFalseAcceptsPerHour,
-                at_recommended = r.AtRecommended, at_default = r.AtDefault, det = r.Det,
+                at_recommended = r.AtRecommended, at_default = r.AtDefault, at_model_threshold = r.AtModelThreshold, det = r.Det,
             }),
         }, new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
@@ -192,10 +199,13 @@ public static class WakeWordEvaluator
         var sb = new StringBuilder();
         sb.AppendLine("# Wake-word evaluation").AppendLine();
         sb.AppendLine(c, $"{audio.PositiveNames.Count} positive clips; {audio.NegativeSeconds / 60:F1} min of negative audio ({string.Join(", ", audio.NegativeNames)}).").AppendLine();
-        sb.AppendLine("| model | wake word | FRR @0.5 | FA/h @0.5 | recommended threshold | FRR | FA/h |");
-        sb.AppendLine("|---|---|---|---|---|---|---|");
+        sb.AppendLine("| model | wake word | FRR @0.5 | FA/h @0.5 | model's own threshold | FRR | FA/h | threshold for the target on this audio | FRR | FA/h |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
-            sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {r.RecommendedThreshold} (target {r.TargetFalseAcceptsPerHour} FA/h) | {r.AtRecommended.FalseRejectRate:P1} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
+        {
+            var own = r.AtModelThreshold is { } m ? $"{m.Threshold:0.###} | {m.FalseRejectRate:P1} | {m.FalseAcceptsPerHour:F2}" : "– | – | –";
+            sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {own} | {r.RecommendedThreshold} (≤ {r.TargetFalseAcceptsPerHour} FA/h) | {r.AtRecommended.FalseRejectRate:P1} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
+        }
         sb.AppendLine().AppendLine("![DET](det.png)");
         return sb.ToString();
     }

@@ -18,6 +18,9 @@ public interface IWakeWordScorer
     /// probability per window to <paramref name="scores"/>.
     /// </summary>
     void Score(ReadOnlySpan<float> windows, Span<float> scores);
+
+    /// <summary>The model's own decision threshold (calibrated when it was trained), or null for none.</summary>
+    double? Threshold => null;
 }
 
 /// <summary>
@@ -60,6 +63,9 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
                 _output = _session.OutputMetadata.ContainsKey(WakeWordTrainer.ScoreName) ? WakeWordTrainer.ScoreName
                     : throw new OnnxTransferException($"{path}: no '{WakeWordTrainer.ScoreName}' output; export it with `onnxtransfer wakeword train`.");
                 Name = name ?? (custom.TryGetValue(WakeWordTrainer.WakeWordKey, out var w) ? w : metadata.Labels[^1]);
+                if (custom.TryGetValue(WakeWordTrainer.ThresholdKey, out var t))
+                    Threshold = double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v is >= 0 and <= 1
+                        ? v : throw new OnnxTransferException($"{path}: metadata {WakeWordTrainer.ThresholdKey}='{t}' is not a threshold in [0, 1]; retrain the model or pass --threshold.");
             }
             else
             {
@@ -85,6 +91,9 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
 
     /// <inheritdoc />
     public int WindowEmbeddings { get; }
+
+    /// <summary>The decision threshold calibrated at training time (stored in the model), or null (openWakeWord heads: use 0.5).</summary>
+    public double? Threshold { get; }
 
     /// <summary>The file loaded.</summary>
     public string FilePath { get; }

@@ -15,48 +15,80 @@ public sealed record WakeWordTrainingOptions
     /// <summary>The wake word's name (metadata and detections); null = the phrase in synth.json, else the data folder's name.</summary>
     public string? Name { get; init; }
     /// <summary>Head architecture (openWakeWord: Linear → LayerNorm → ReLU blocks).</summary>
-    public HeadSpec Spec { get; init; } = HeadSpec.Parse("mlp:128,128+layernorm");
+    public HeadSpec Spec { get; init; } = HeadSpec.Parse("mlp:128,128+layernorm+dropout=0.3");
     /// <summary>Training epochs per round.</summary>
-    public int Epochs { get; init; } = 40;
+    public int Epochs { get; init; } = 30;
     /// <summary>Mini-batch size.</summary>
-    public int BatchSize { get; init; } = 128;
+    public int BatchSize { get; init; } = 256;
     /// <summary>Base learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Augmented copies made of every positive clip.</summary>
+    public int PositiveCopies { get; init; } = 3;
+    /// <summary>Augmented copies made of every negative clip.</summary>
+    public int NegativeCopies { get; init; } = 2;
+    /// <summary>Background-only negative examples (noise, babble, hum, silence-like levels).</summary>
+    public int Backgrounds { get; init; } = 600;
     /// <summary>
     /// Total weight of the negative rows relative to the positive rows (rows are repeated to reach it):
     /// above 1 trades false rejects for fewer false accepts, as openWakeWord's negative weighting does.
     /// </summary>
     public double NegativeWeight { get; init; } = 3;
+    /// <summary>Minutes of long negative streams (synthetic speech with background) whose windows are mined.</summary>
+    public double MiningMinutes { get; init; } = 12;
     /// <summary>Hard-negative mining rounds after the first fit (0 = none).</summary>
-    public int MiningRounds { get; init; } = 1;
-    /// <summary>Windows of the negative stream scoring at or above this are added as negatives when mining.</summary>
+    public int MiningRounds { get; init; } = 2;
+    /// <summary>Windows of the negative streams scoring at or above this are added as negatives when mining.</summary>
     public double MiningThreshold { get; init; } = 0.1;
     /// <summary>At most this many mined windows per round (highest scores first).</summary>
-    public int MaxMinedPerRound { get; init; } = 2000;
-    /// <summary>Extra long negative audio (.wav files) to mine; the training negatives are always mined.</summary>
+    public int MaxMinedPerRound { get; init; } = 3000;
+    /// <summary>Extra long negative audio (.wav files) whose windows are mined too.</summary>
     public IReadOnlyList<string> MiningAudio { get; init; } = [];
-    /// <summary>Seed of initialisation and shuffling.</summary>
+    /// <summary>Folder of real recordings of the phrase (e.g. 5–20 clips a user recorded), added to the positives.</summary>
+    public string? RealPositives { get; init; }
+    /// <summary>Augmented copies made of every real recording (its weight against the synthetic clips).</summary>
+    public int RealCopies { get; init; } = 40;
+    /// <summary>Folder of background recordings mixed under the clips (none: synthetic noise and babble only).</summary>
+    public string? NoiseFolder { get; init; }
+    /// <summary>How the clips are augmented.</summary>
+    public WakeWordAugmentationOptions Augmentation { get; init; } = new();
+    /// <summary>False accepts per hour the stored threshold is calibrated for, on held-out negative streams.</summary>
+    public double TargetFalseAcceptsPerHour { get; init; } = 0.5;
+    /// <summary>Minutes of held-out negative streams (val voices) the threshold is calibrated on.</summary>
+    public double CalibrationMinutes { get; init; } = 15;
+    /// <summary>Seed of augmentation, initialisation and shuffling.</summary>
     public ulong Seed { get; init; } = 1;
-    /// <summary>Threads for feature extraction.</summary>
+    /// <summary>Threads for augmentation and feature extraction.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 }
 
 /// <summary>Outcome of <see cref="WakeWordTrainer.Train"/>.</summary>
 /// <param name="ModelPath">The exported wake-word model.</param>
 /// <param name="Name">Wake word name.</param>
-/// <param name="Positives">Positive training clips.</param>
-/// <param name="Negatives">Negative training clips.</param>
+/// <param name="Positives">Positive training examples (augmented copies included).</param>
+/// <param name="Negatives">Negative training examples (augmented copies, backgrounds and stream windows).</param>
 /// <param name="Mined">Hard negatives added per mining round.</param>
+/// <param name="Calibration">The stored threshold and how it was found.</param>
 /// <param name="Training">The final head's training result.</param>
 public sealed record WakeWordTrainingResult(string ModelPath, string Name, int Positives, int Negatives,
-    IReadOnlyList<int> Mined, TrainingResult Training);
+    IReadOnlyList<int> Mined, ThresholdCalibration Calibration, TrainingResult Training);
+
+/// <summary>The decision threshold stored in a wake-word model and the audio it was calibrated on.</summary>
+/// <param name="Threshold">Score threshold (used by <c>wakeword detect</c> unless --threshold is given).</param>
+/// <param name="TargetFalseAcceptsPerHour">The false-accept rate it was chosen for.</param>
+/// <param name="FalseAcceptsPerHour">The false-accept rate it gave on the calibration audio.</param>
+/// <param name="Hours">Hours of calibration audio.</param>
+/// <param name="Source">What the calibration audio was.</param>
+/// <param name="ValFalseRejectRate">False-reject rate on the val positives at that threshold (synthetic voices held out from training; not evidence about real voices), or null.</param>
+public sealed record ThresholdCalibration(double Threshold, double TargetFalseAcceptsPerHour, double FalseAcceptsPerHour, double Hours, string Source,
+    double? ValFalseRejectRate);
 
 /// <summary>
-/// Trains a wake-word detector on a folder dataset of positive/negative clips (e.g. from
-/// <see cref="WakeWordDataGenerator"/>): each clip becomes the [16,96] embedding window ending at its end
-/// (<see cref="AudioClipEncoder"/>), flattened to 1536 values; a binary head learns P(wake word); optional
-/// hard-negative mining scores the negatives as one long stream, adds the windows the head likes and trains
-/// again; the result is exported as ONE model (<see cref="BuildModel"/>).
+/// Trains a wake-word detector on a folder of clean positive/negative clips (from <see cref="WakeWordDataGenerator"/>,
+/// or your own): every clip is augmented several times (<see cref="WakeWordAugmenter"/>: another voice, room,
+/// microphone, background) and encoded as the [16,96] embedding window ending at its end; a binary head learns
+/// P(wake word); hard-negative mining scores long negative streams, adds the windows the head likes and trains
+/// again; the decision threshold is calibrated on held-out negative streams for a target false-accept rate and
+/// stored in the model, which is exported as ONE file (<see cref="BuildModel"/>).
 /// </summary>
 public static class WakeWordTrainer
 {
@@ -68,6 +100,10 @@ public static class WakeWordTrainer
     public const string ProbabilitiesName = "probabilities";
     /// <summary>Metadata key holding the wake word's name.</summary>
     public const string WakeWordKey = "onnxtransfer.wake_word";
+    /// <summary>Metadata key holding the calibrated threshold (invariant-culture number).</summary>
+    public const string ThresholdKey = "onnxtransfer.wake_word.threshold";
+    /// <summary>Metadata key holding the calibration as JSON.</summary>
+    public const string CalibrationKey = "onnxtransfer.wake_word.calibration";
     /// <summary>The front end the models read.</summary>
     public const string FrontEndName = "openwakeword";
 
@@ -75,38 +111,38 @@ public static class WakeWordTrainer
     private const int Dimension = Window * SpeechFrontEnd.EmbeddingSize;
 
     /// <summary>
-    /// Trains on <paramref name="dataDir"/> (labels "positive" and "negative"; a "test" split is left alone)
-    /// and writes the model to <paramref name="outputPath"/>. The head directory (graphs, checkpoint) goes to
-    /// <paramref name="workDir"/> (default: beside the model).
+    /// Trains on <paramref name="dataDir"/> (train split: labels "positive" and "negative"; a val split, if any,
+    /// calibrates the threshold) and writes the model to <paramref name="outputPath"/>. The head directory and the
+    /// feature cache go to <paramref name="workDir"/> (default: beside the model).
     /// </summary>
     public static WakeWordTrainingResult Train(string dataDir, string outputPath, SpeechFrontEnd frontEnd, WakeWordTrainingOptions options,
         string? workDir = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         var dataset = DatasetLoader.Load(dataDir, new DatasetLoadOptions { Extensions = DatasetLoadOptions.AudioExtensions });
         var items = dataset.Items.Where(i => i.Split is not ("test" or "val")).ToArray();
+        var held = dataset.Items.Where(i => i.Split is "val").ToArray();
         var labels = items.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
         if (!labels.SequenceEqual([WakeWordDataGenerator.NegativeLabel, WakeWordDataGenerator.PositiveLabel]))
             throw new OnnxTransferException($"{dataDir}: training clips need exactly the labels 'negative' and 'positive' (found {string.Join(", ", labels)}); use `onnxtransfer wakeword synth` or that folder layout.");
         var name = options.Name ?? PhraseOf(dataDir) ?? new DirectoryInfo(dataDir).Name;
-
-        var encoder = new AudioClipEncoder(frontEnd, Window);
-        var features = new float[items.Length * Dimension];
-        var done = 0;
-        Parallel.For(0, items.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads), CancellationToken = ct }, i =>
-        {
-            encoder.Encode(items[i], features.AsSpan(i * Dimension, Dimension));
-            var n = Interlocked.Increment(ref done);
-            if (n % 50 == 0 || n == items.Length) progress?.Report(new ProgressUpdate("features", n, items.Length, "clips"));
-        });
-        var table = new FeatureTable(items.Select(i => i.Path).ToArray(), items.Select(i => i.Label).ToArray(),
-            items.Select(_ => "train").ToArray(), features, Dimension);
-        var positives = table.Labels.Count(l => l == WakeWordDataGenerator.PositiveLabel);
-        var negatives = table.Count - positives;
-
-        // Long negative stream for mining: every training negative back to back, plus the extra audio.
-        var mining = options.MiningRounds > 0 ? MiningWindows(frontEnd, items, options, ct) : [];
-
         workDir ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, Path.GetFileNameWithoutExtension(outputPath) + ".head");
+        var cacheDir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outputPath))!, Path.GetFileNameWithoutExtension(outputPath) + ".features");
+
+        var negativeFiles = items.Where(i => i.Label == WakeWordDataGenerator.NegativeLabel).Select(i => i.Path).ToArray();
+        var augmenter = new WakeWordAugmenter(options.Augmentation,
+            options.NoiseFolder is null ? null : WakeWordAugmenter.LoadRecordings(options.NoiseFolder),
+            negativeFiles.Take(400).Select(f => SignalLevel.TrimSilence(WavReader.Read(f).ResampleTo(SpeechFrontEnd.SampleRate).Samples)).ToArray());
+        var examples = new WakeWordExamples(frontEnd, augmenter, options.Seed, options.Threads);
+
+        var sources = items.Select(i => new ExampleSource(i.Path, i.Label == WakeWordDataGenerator.PositiveLabel,
+            i.Label == WakeWordDataGenerator.PositiveLabel ? options.PositiveCopies : options.NegativeCopies)).ToList();
+        sources.AddRange(RealClips(options.RealPositives).Select(p => new ExampleSource(p, true, options.RealCopies)));
+        var table = examples.Build("train", sources, options.Backgrounds, cacheDir, progress, ct);
+        var (streams, _) = examples.Streams("mining", negativeFiles, options.MiningMinutes, cacheDir, progress, ct);
+        var mining = options.MiningAudio.Count > 0 ? WakeWordExamples.Concat([streams, AudioWindows(frontEnd, options.MiningAudio, options.Threads, ct)]) : streams;
+        // A tenth of the stream windows join the first round as plain negatives (openWakeWord trains on long negative audio too).
+        var current = WakeWordExamples.Concat([table, mining.Where(i => i % 10 == 0)]);
+
         var trainingOptions = new TrainingOptions
         {
             Spec = options.Spec,
@@ -119,8 +155,7 @@ public static class WakeWordTrainer
             FeatureSource = FrontEndName,
         };
         var mined = new List<int>();
-        var current = table;
-        TrainingResult result = null!;
+        TrainingResult result;
         for (var round = 0; ; round++)
         {
             ct.ThrowIfCancellationRequested();
@@ -130,22 +165,64 @@ public static class WakeWordTrainer
             var valSet = valRows.ToHashSet();
             result = Trainer.Fit(Weighted(current.Where(i => !valSet.Contains(i)), options.NegativeWeight),
                 Weighted(current.Where(valSet.Contains), options.NegativeWeight), trainingOptions, workDir, progress, ct);
-            if (round >= options.MiningRounds || mining.Length == 0) break;
+            if (round >= options.MiningRounds) break;
             using var head = HeadModel.Load(workDir);
-            var scores = Column(head.PredictProbabilities(mining), 1);
+            var scores = Column(head.PredictProbabilities(mining.Features.AsSpan(0, mining.Count * Dimension).ToArray()), 1);
             var hard = Enumerable.Range(0, scores.Length).Where(i => scores[i] >= options.MiningThreshold)
                 .OrderByDescending(i => scores[i]).Take(options.MaxMinedPerRound).Order().ToArray();
             mined.Add(hard.Length);
             if (hard.Length == 0) break;
-            current = Append(current, mining, hard, $"mined{round + 1}");
+            var hardSet = hard.ToHashSet();
+            current = WakeWordExamples.Concat([current, mining.Where(i => hardSet.Contains(i) && i % 10 != 0)]);
         }
 
+        ThresholdCalibration calibration;
         using (var head = HeadModel.Load(workDir))
         {
-            var model = BuildModel(head, name);
+            calibration = Calibrate(head, examples, held, negativeFiles, options, cacheDir, progress, ct);
+            var model = BuildModel(head, name, calibration);
             model.Save(outputPath);
         }
-        return new WakeWordTrainingResult(outputPath, name, positives, negatives, mined, result);
+        var positives = current.Labels.Count(l => l == WakeWordDataGenerator.PositiveLabel);
+        return new WakeWordTrainingResult(outputPath, name, positives, current.Count - positives, mined, calibration, result);
+    }
+
+    /// <summary>
+    /// The lowest threshold meeting the target false-accept rate on held-out negative streams: the val split's
+    /// negatives (voices training never heard) when there is one, else fresh augmentations of the training
+    /// negatives; val positives give a (synthetic) false-reject rate at that threshold.
+    /// </summary>
+    private static ThresholdCalibration Calibrate(HeadModel head, WakeWordExamples examples, IReadOnlyList<DatasetItem> held,
+        IReadOnlyList<string> trainNegatives, WakeWordTrainingOptions options, string cacheDir, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        var heldNegatives = held.Where(i => i.Label == WakeWordDataGenerator.NegativeLabel).Select(i => i.Path).ToArray();
+        var source = heldNegatives.Length > 0 ? "val-voice negative streams" : "re-augmented training negative streams";
+        var (streams, seconds) = examples.Streams("calibration", heldNegatives.Length > 0 ? heldNegatives : trainNegatives,
+            options.CalibrationMinutes, cacheDir, progress, ct);
+        var scores = Column(head.PredictProbabilities(streams.Features.AsSpan(0, streams.Count * Dimension).ToArray()), 1);
+        var perStream = Enumerable.Range(0, streams.Count).GroupBy(i => streams.Paths[i].Split('#')[0]).Select(g => g.Select(i => scores[i]).ToArray()).ToArray();
+        var hours = seconds / 3600;
+        var det = new WakeWordEvaluationOptions().Thresholds.Select(t => new DetPoint(t, 0,
+            perStream.Sum(s => WakeWordEvaluator.CountFalseAccepts(s, 0.08, t, 1, 1.5)) / hours)).ToArray();
+        var threshold = WakeWordEvaluator.RecommendThreshold(det, options.TargetFalseAcceptsPerHour);
+        var faph = det.First(p => p.Threshold == threshold).FalseAcceptsPerHour;
+        double? valFrr = null;
+        var heldPositives = held.Where(i => i.Label == WakeWordDataGenerator.PositiveLabel).Select(i => new ExampleSource(i.Path, true, 1)).ToArray();
+        if (heldPositives.Length > 0)
+        {
+            var positives = examples.Build("calibration-positives", heldPositives, 0, cacheDir, progress, ct);
+            var p = Column(head.PredictProbabilities(positives.Features), 1);
+            valFrr = p.Count(v => v < threshold) / (double)p.Length;
+        }
+        return new ThresholdCalibration(threshold, options.TargetFalseAcceptsPerHour, faph, hours, source, valFrr);
+    }
+
+    private static IEnumerable<string> RealClips(string? folder)
+    {
+        if (folder is null) return [];
+        if (!Directory.Exists(folder)) throw new OnnxTransferException($"--real {folder}: folder not found; pass a folder of .wav recordings of the phrase.");
+        var files = Directory.EnumerateFiles(folder, "*.wav", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        return files.Length > 0 ? files : throw new OnnxTransferException($"--real {folder}: no .wav files; record the phrase a few times (16 kHz mono WAV).");
     }
 
     /// <summary>
@@ -153,7 +230,7 @@ public static class WakeWordTrainer
     /// the head → <c>score</c> [N,1] = sigmoid(logit) and <c>probabilities</c> [N,2]; metadata InputKind
     /// SpeechEmbeddings, FrontEnd openwakeword, labels [negative, name].
     /// </summary>
-    public static OnnxModel BuildModel(HeadModel head, string name)
+    public static OnnxModel BuildModel(HeadModel head, string name, ThresholdCalibration? calibration = null)
     {
         if (head.Info.Task != HeadTask.Binary || head.Dimension != Dimension)
             throw new OnnxTransferException($"{head.Directory}: a wake-word model needs a binary head on {Dimension} features (16 × 96 embeddings), got {head.Info.Task} on {head.Dimension}; train it with `onnxtransfer wakeword train`.");
@@ -182,6 +259,11 @@ public static class WakeWordTrainer
             MetricsJson = JsonSerializer.Serialize(head.Info.Metrics),
         }.WriteTo(model);
         model.SetMetadata(WakeWordKey, name);
+        if (calibration is not null)
+        {
+            model.SetMetadata(ThresholdKey, calibration.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            model.SetMetadata(CalibrationKey, JsonSerializer.Serialize(calibration));
+        }
         return model;
     }
 
@@ -226,29 +308,18 @@ public static class WakeWordTrainer
         }
     }
 
-    /// <summary>All [16,96] windows (flattened) of a long stream made of the negatives and the extra audio.</summary>
-    private static float[] MiningWindows(SpeechFrontEnd frontEnd, IReadOnlyList<DatasetItem> items, WakeWordTrainingOptions options, CancellationToken ct)
+    /// <summary>All [16,96] windows (flattened) of the given long audio files, labelled negative.</summary>
+    private static FeatureTable AudioWindows(SpeechFrontEnd frontEnd, IReadOnlyList<string> files, int threads, CancellationToken ct)
     {
-        var sources = items.Where(i => i.Label == WakeWordDataGenerator.NegativeLabel).Select(i => i.Path).Concat(options.MiningAudio).ToArray();
-        var pieces = new List<float[]>();
-        foreach (var path in sources)
+        var tables = new FeatureTable[files.Count];
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = ct }, f =>
         {
-            ct.ThrowIfCancellationRequested();
-            pieces.Add(WavReader.Read(path).ResampleTo(SpeechFrontEnd.SampleRate).Samples);
-        }
-        // Streams of about a minute each, so the embedding passes run in parallel.
-        var streams = new List<float[]>();
-        var buffer = new List<float>();
-        foreach (var p in pieces)
-        {
-            buffer.AddRange(p);
-            if (buffer.Count >= 60 * SpeechFrontEnd.SampleRate) { streams.Add(buffer.ToArray()); buffer.Clear(); }
-        }
-        if (buffer.Count > 0) streams.Add(buffer.ToArray());
-        var windows = new float[streams.Count][];
-        Parallel.For(0, streams.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Threads), CancellationToken = ct },
-            s => windows[s] = StreamWindows(frontEnd.Embed(streams[s]), Window));
-        return windows.SelectMany(w => w).ToArray();
+            var flat = StreamWindows(frontEnd.Embed(WavReader.Read(files[f]).ResampleTo(SpeechFrontEnd.SampleRate).Samples), Window);
+            var rows = flat.Length / Dimension;
+            tables[f] = new FeatureTable(Enumerable.Range(0, rows).Select(r => $"{files[f]}#{r}").ToArray(),
+                Enumerable.Repeat(WakeWordDataGenerator.NegativeLabel, rows).ToArray(), Enumerable.Repeat("train", rows).ToArray(), flat, Dimension);
+        });
+        return WakeWordExamples.Concat(tables);
     }
 
     /// <summary>Every run of <paramref name="window"/> consecutive embeddings of row-major [E,96], flattened: [E − window + 1, window·96].</summary>
@@ -266,17 +337,5 @@ public static class WakeWordTrainer
         var result = new float[probabilities.Length / 2];
         for (var i = 0; i < result.Length; i++) result[i] = probabilities[2 * i + column];
         return result;
-    }
-
-    private static FeatureTable Append(FeatureTable table, float[] windows, int[] rows, string source)
-    {
-        var features = new float[(table.Count + rows.Length) * Dimension];
-        table.Features.AsSpan(0, table.Count * Dimension).CopyTo(features);
-        for (var k = 0; k < rows.Length; k++)
-            windows.AsSpan(rows[k] * Dimension, Dimension).CopyTo(features.AsSpan((table.Count + k) * Dimension));
-        return new FeatureTable(
-            table.Paths.Concat(rows.Select(r => $"{source}#{r}")).ToArray(),
-            table.Labels.Concat(rows.Select(_ => WakeWordDataGenerator.NegativeLabel)).ToArray(),
-            table.Splits.Concat(rows.Select(_ => "train")).ToArray(), features, Dimension);
     }
 }
