@@ -18,9 +18,10 @@ public static class WakeWordEvaluateCommand
         var patience = new Option<int>("--patience") { Description = "Consecutive frames above the threshold needed.", DefaultValueFactory = _ => 1 };
         var debounce = new Option<double>("--debounce") { Description = "Seconds between counted false accepts.", DefaultValueFactory = _ => 1.5 };
         var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and det.png." };
+        var training = new Option<string[]>("--training-data") { Description = "The folders the models were trained on (synth output, --real, --noise): refuse any evaluation file or speaker/voice they contain.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("evaluate", "False rejects on positive clips, false accepts per hour on long negative audio, DET curve and a recommended threshold.")
         {
-            models, positives, negatives, target, patience, debounce, report,
+            models, positives, negatives, target, patience, debounce, report, training,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -33,6 +34,16 @@ public static class WakeWordEvaluateCommand
             using var frontEnd = await WakeWordCommand.OpenFrontEndAsync(quiet: true, ct);
             var audio = await ProgressRenderer.RunAsync("embed evaluation audio", progress => Task.Run(() =>
                 WakeWordEvaluationAudio.Load(frontEnd, pr.GetValue(positives)!, pr.GetValue(negatives)!, options, 0, progress, ct), ct));
+            if (pr.GetValue(training) is { Length: > 0 } trainingDirs)
+            {
+                var files = trainingDirs.SelectMany(d => Directory.Exists(d) ? Directory.EnumerateFiles(d, "*.wav", SearchOption.AllDirectories)
+                    : throw new OnnxTransferException($"--training-data {d}: folder not found.")).ToArray();
+                var speakers = trainingDirs.Select(SynthesisManifest.TryRead).Where(m => m is not null).SelectMany(m => m!.TrainSpeakers.Concat(m.ValSpeakers))
+                    .Concat(files.Select(SpeakerIdentity.Of)).ToArray();
+                SpeakerIdentity.CheckDisjoint(audio.PositiveNames, files, speakers, "positive");
+                SpeakerIdentity.CheckDisjoint(audio.NegativeFiles.SelectMany(f => f), files, speakers, "negative");
+                Console.WriteLine($"checked: no evaluation file or speaker/voice occurs in the training data ({files.Length} files, {speakers.Distinct().Count()} speakers/voices)");
+            }
             var results = new List<WakeWordEvaluation>();
             foreach (var path in pr.GetValue(models)!)
             {
@@ -40,7 +51,7 @@ public static class WakeWordEvaluateCommand
                 results.Add(WakeWordEvaluator.Evaluate(model, path, audio, options));
             }
             var c = CultureInfo.InvariantCulture;
-            Console.WriteLine(string.Create(c, $"{audio.PositiveNames.Count} positive clips, {audio.NegativeSeconds / 60:F1} min negative audio"));
+            Console.WriteLine(string.Create(c, $"{audio.PositiveNames.Count} positive clips ({audio.PositiveSpeakers.Count} speakers/voices), {audio.NegativeSeconds / 60:F1} min negative audio ({audio.NegativeSpeakers.Count} speakers/voices)"));
             foreach (var r in results)
             {
                 Console.WriteLine(string.Create(c, $"{r.Model} ({r.WakeWord}):"));

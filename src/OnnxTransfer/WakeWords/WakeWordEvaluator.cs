@@ -33,9 +33,16 @@ public sealed record WakeWordEvaluationOptions
 /// <param name="NegativeNames">Per negative stream, what it was made of.</param>
 /// <param name="Negatives">Per negative stream, its embeddings row-major [E,96].</param>
 /// <param name="NegativeSeconds">Total duration of the negative streams.</param>
+/// <param name="NegativeFiles">Per negative stream, the files it was made of (positives never count as negatives).</param>
 public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames, IReadOnlyList<float[]> Positives,
-    IReadOnlyList<string> NegativeNames, IReadOnlyList<float[]> Negatives, double NegativeSeconds)
+    IReadOnlyList<string> NegativeNames, IReadOnlyList<float[]> Negatives, double NegativeSeconds, IReadOnlyList<IReadOnlyList<string>> NegativeFiles)
 {
+    /// <summary>The speakers (or voices) of the positive clips (<see cref="SpeakerIdentity.Of"/>).</summary>
+    public IReadOnlyList<string> PositiveSpeakers => PositiveNames.Select(SpeakerIdentity.Of).Distinct().Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The speakers (or voices) of the negative audio.</summary>
+    public IReadOnlyList<string> NegativeSpeakers => NegativeFiles.SelectMany(f => f).Select(SpeakerIdentity.Of).Distinct().Order(StringComparer.Ordinal).ToArray();
+
     /// <summary>
     /// Loads and embeds the audio: each positive .wav (a folder means every .wav under it) between
     /// <see cref="WakeWordEvaluationOptions.PositiveLeadSeconds"/> and <see cref="WakeWordEvaluationOptions.PositivePaddingSeconds"/> of silence; each negative entry as ONE long
@@ -62,7 +69,11 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
             var n = Interlocked.Increment(ref done);
             if (n % 20 == 0 || n == positiveFiles.Length) progress?.Report(new ProgressUpdate("embed positives", n, positiveFiles.Length, "clips"));
         });
-        var streams = negatives.Select(n => WavFiles(n, "--negatives")).ToArray();
+        // A folder of negatives may hold the positives too (e.g. all of Speech Commands vs its "sheila"): a clip never counts as both.
+        var positiveSet = positiveFiles.Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
+        var streams = negatives.Select(n => WavFiles(n, "--negatives").Where(f => !positiveSet.Contains(Path.GetFullPath(f))).ToArray()).ToArray();
+        if (streams.Any(s => s.Length == 0))
+            throw new OnnxTransferException($"--negatives {negatives[Array.FindIndex(streams, s => s.Length == 0)]}: holds only positive clips; pass audio without the wake word.");
         var negativeEmbeddings = new float[streams.Length][];
         var seconds = new double[streams.Length];
         Parallel.For(0, streams.Length, parallel, s =>
@@ -72,7 +83,7 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
             negativeEmbeddings[s] = frontEnd.Embed(audio);
             progress?.Report(new ProgressUpdate("embed negatives", s + 1, streams.Length, "streams"));
         });
-        return new WakeWordEvaluationAudio(positiveFiles, positiveEmbeddings, negatives.ToArray(), negativeEmbeddings, seconds.Sum());
+        return new WakeWordEvaluationAudio(positiveFiles, positiveEmbeddings, negatives.ToArray(), negativeEmbeddings, seconds.Sum(), streams);
     }
 
     private static string[] WavFiles(string path, string option)
@@ -178,7 +189,10 @@ public static class WakeWordEvaluator
         var json = JsonSerializer.Serialize(new
         {
             positives = audio.PositiveNames.Count,
-            negative_streams = audio.NegativeNames,
+            positive_files = audio.PositiveNames,
+            positive_speakers = audio.PositiveSpeakers,
+            negative_streams = audio.NegativeNames.Select((n, i) => new { stream = n, files = audio.NegativeFiles[i].Count }),
+            negative_speakers = audio.NegativeSpeakers,
             negative_hours = audio.NegativeSeconds / 3600,
             models = results.Select(r => new
             {
@@ -198,7 +212,9 @@ public static class WakeWordEvaluator
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine("# Wake-word evaluation").AppendLine();
-        sb.AppendLine(c, $"{audio.PositiveNames.Count} positive clips; {audio.NegativeSeconds / 60:F1} min of negative audio ({string.Join(", ", audio.NegativeNames)}).").AppendLine();
+        sb.AppendLine(c, $"{audio.PositiveNames.Count} positive clips by {audio.PositiveSpeakers.Count} speakers/voices ({string.Join(", ", audio.PositiveSpeakers)}); " +
+            $"{audio.NegativeSeconds / 60:F1} min of negative audio ({string.Join(", ", audio.NegativeNames.Select((n, i) => $"{n}: {audio.NegativeFiles[i].Count} files"))}) by {audio.NegativeSpeakers.Count} speakers/voices. " +
+            "report.json lists every positive file.").AppendLine();
         sb.AppendLine("| model | wake word | FRR @0.5 | FA/h @0.5 | model's own threshold | FRR | FA/h | threshold for the target on this audio | FRR | FA/h |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
