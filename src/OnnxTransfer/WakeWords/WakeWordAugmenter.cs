@@ -108,7 +108,7 @@ public sealed class WakeWordAugmenter
         if (dry.Length > 0 && rng.NextDouble() < o.RoomProbability)
         {
             var room = RoomSimulator.Random(rng, o.Room);
-            rt60 = room.Rt60;
+            rt60 = Math.Round(RoomSimulator.Rt60(room), 3);
             dry = RoomSimulator.Reverberate(dry, RoomSimulator.ImpulseResponse(room, rate));
         }
 
