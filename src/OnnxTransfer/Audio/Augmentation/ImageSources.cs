@@ -8,7 +8,7 @@ namespace OnnxTransfer.Audio.Augmentation;
 /// <remarks>
 /// Fractional delays use a Hann-windowed sinc of 16 taps (±8) from a table of 512 sub-sample steps, not
 /// linear interpolation: linear interpolation is a low-pass whose depth changes with the fraction
-/// (−3.9 dB at 4 kHz for half a sample at 16 kHz), which would dull each reflection by a random amount.
+/// (−3 dB at 4 kHz for half a sample at 16 kHz), which would dull each reflection by a random amount.
 /// The sinc keeps every reflection flat to about 0.8 × Nyquist; the table's rounding moves a reflection by
 /// at most 1/1024 sample.
 /// </remarks>

@@ -19,7 +19,7 @@ public static class RoomSimulator
     // Image sources model the early reflections for a tenth of the RT60 after the direct sound (20–80 ms);
     // the diffuse tail (see DiffuseTail) follows. Longer early parts let the specular images' too-slow decay
     // reach the T20 range (+30 % at RT60 0.15 s with 80 ms); shorter ones leave too few reflections to set the
-    // tail's level. This also bounds the image count, about 4π(c·t)³/3V: 4 k in a 3 × 3 × 2.4 m room.
+    // tail's level. This also bounds the image count, about 4π(c·t)³/3V: 5 k in a 3 × 3 × 2.4 m room at 0.8 s.
     private const double EarlyFraction = 0.1, MinEarlySeconds = 0.02, MaxEarlySeconds = 0.08;
 
     /// <summary>Most absorbent wall <see cref="AbsorptionFor"/> will return (real materials stay below this).</summary>
