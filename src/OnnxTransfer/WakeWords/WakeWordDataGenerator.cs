@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Training;
+using OnnxTransfer.WakeWords.Synthesis;
 
 namespace OnnxTransfer.WakeWords;
 
@@ -63,19 +64,19 @@ public static class WakeWordDataGenerator
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>Generates the dataset into <paramref name="outputDir"/> and returns its manifest.</summary>
-    public static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, SpeechSynthesizer? synthesizer = null,
+    public static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, ISpeechSynthesizer? synthesizer = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(options.Phrase)) throw new OnnxTransferException("wake phrase is empty; pass a phrase such as \"hey computer\".");
         if (options.Positives < 1) throw new OnnxTransferException($"--count {options.Positives}: need at least one positive clip.");
         if (options.ClipSeconds < 2) throw new OnnxTransferException($"clip length {options.ClipSeconds} s is below 2 s; openWakeWord heads read about 2 s of audio.");
         if (options.TestFraction is < 0 or >= 1) throw new OnnxTransferException($"test fraction {options.TestFraction} must be in [0, 1).");
-        synthesizer ??= new SpeechSynthesizer();
+        synthesizer ??= new EspeakSynthesizer();
         synthesizer.EnsureAvailable();
         var augmenter = options.NoiseFolder is null ? new Augmenter(options.Augmentation) : Augmenter.FromNoiseFolder(options.NoiseFolder, options.Augmentation);
 
         var root = new SeededRandom(options.Seed);
-        var variants = SpeechSynthesizer.Variants.Where(v => v.Length > 0).ToArray();
+        var variants = EspeakSynthesizer.Variants.Where(v => v.Length > 0).ToArray();
         root.Shuffle(variants.AsSpan());
         var heldOut = options.TestFraction > 0 ? Math.Max(1, (int)Math.Round(variants.Length * options.TestVariantFraction)) : 0;
         var testVariants = variants.Take(heldOut).Order(StringComparer.Ordinal).ToArray();
@@ -111,14 +112,14 @@ public static class WakeWordDataGenerator
         return manifest;
     }
 
-    private static SynthesizedClip MakeClip(string outputDir, WakeWordDataOptions options, SpeechSynthesizer synthesizer,
+    private static SynthesizedClip MakeClip(string outputDir, WakeWordDataOptions options, ISpeechSynthesizer synthesizer,
         Augmenter augmenter, string label, int index, bool test, string[] variants, IReadOnlyList<string> nearMisses, SeededRandom rng)
     {
         const int rate = SpeechFrontEnd.SampleRate;
-        var voice = new SynthesisVoice(
-            SpeechSynthesizer.EnglishVoices[rng.NextInt(SpeechSynthesizer.EnglishVoices.Count)],
-            variants[rng.NextInt(variants.Length)],
-            120 + rng.NextInt(81), 20 + rng.NextInt(61));
+        var accent = EspeakSynthesizer.EnglishVoices[rng.NextInt(EspeakSynthesizer.EnglishVoices.Count)];
+        var variant = variants[rng.NextInt(variants.Length)];
+        var voice = new SynthesisVoice(EspeakSynthesizer.EngineName, variant.Length == 0 ? accent : accent + "+" + variant,
+            (120 + rng.NextInt(81)) / (double)EspeakSynthesizer.DefaultWordsPerMinute, (20 + rng.NextInt(61)) / (double)EspeakSynthesizer.DefaultPitch);
         string kind, text;
         var maxGap = options.MaxEndGapSeconds;
         if (label == PositiveLabel)
