@@ -54,8 +54,10 @@ public sealed class FliteSynthesizer : ISpeechSynthesizer
     /// <inheritdoc />
     public void EnsureAvailable()
     {
-        var (code, _, error) = _program.Run(["--version"], Timeout, CancellationToken.None);
-        if (code != 0) throw _program.NotInstalled($"{Executable} --version failed: {ExternalProgram.OneLine(error)}");
+        // flite --version exits 1; -lv exits 0 and proves the voices are linked in.
+        var (code, output, error) = _program.Run(["-lv"], Timeout, CancellationToken.None);
+        if (code != 0 || ParseVoices(output).Count == 0)
+            throw _program.NotInstalled($"{Executable} -lv failed: {ExternalProgram.OneLine(error + " " + output)}");
     }
 
     /// <inheritdoc />
