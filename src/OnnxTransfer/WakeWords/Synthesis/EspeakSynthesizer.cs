@@ -5,7 +5,8 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 /// the mbrola ones (they need separately installed databases) crossed with every variant: "en-us" (the
 /// voice's own default) and "en-us+f2". Rate 1 = 175 words per minute (<c>-s</c>, clamped by espeak-ng to
 /// 80-450), pitch 1 = 50 (<c>-p</c>, clamped to 0-99), so pitch above ~2 has no further effect. Every voice
-/// honours both.
+/// honours both. Names outside <see cref="VoiceNames"/> (e.g. "en", "en-us+whisper") are passed to espeak-ng as
+/// they are, which refuses the ones it does not know.
 /// </summary>
 public sealed class EspeakSynthesizer : ISpeechSynthesizer
 {
