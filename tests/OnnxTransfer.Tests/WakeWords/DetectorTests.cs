@@ -1,6 +1,7 @@
 using OnnxTransfer.Audio;
 using OnnxTransfer.Tests.Audio;
 using OnnxTransfer.WakeWords;
+using OnnxTransfer.WakeWords.Synthesis;
 
 namespace OnnxTransfer.Tests.WakeWords;
 
@@ -58,7 +59,7 @@ public class DetectorTests(SpeechFrontEndFixture fixture) : IClassFixture<Speech
     {
         using var alexa = new WakeWordModel(SharedAssets.OpenWakeWord("alexa_v0.1.onnx"));
         Assert.Equal("alexa", alexa.Name);
-        var speech = Augmenter.TrimSilence(new SpeechSynthesizer().Synthesize("alexa", new SynthesisVoice("en-us", "", 150, 50)));
+        var speech = Augmenter.TrimSilence(new EspeakSynthesizer().Synthesize("alexa", new SynthesisVoice("espeak-ng", "en-us", 150 / 175.0)));
         var clip = new float[16000 * 3];
         speech.CopyTo(clip, 16000 * 2 - speech.Length);
         var detector = new WakeWordDetector(fixture.FrontEnd, [alexa], new DetectionSettings { Threshold = 0.5 });

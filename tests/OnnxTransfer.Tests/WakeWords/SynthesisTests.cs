@@ -2,6 +2,7 @@ using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
+using OnnxTransfer.WakeWords.Synthesis;
 
 namespace OnnxTransfer.Tests.WakeWords;
 
@@ -79,14 +80,14 @@ public class SynthesisTests
     [Fact]
     public void MissingEspeak_SaysHowToInstallIt()
     {
-        var e = Assert.Throws<OnnxTransferException>(() => new SpeechSynthesizer("/nonexistent/espeak-ng").EnsureAvailable());
+        var e = Assert.Throws<OnnxTransferException>(() => new EspeakSynthesizer("/nonexistent/espeak-ng").EnsureAvailable());
         Assert.Contains("apt-get install espeak-ng", e.Message);
     }
 
     [Fact]
     public void Synthesize_Gives16kHzSpeech_AndTrimRemovesTheSilence()
     {
-        var speech = new SpeechSynthesizer().Synthesize("alexa", new SynthesisVoice("en-us", "m3", 160, 50));
+        var speech = new EspeakSynthesizer().Synthesize("alexa", new SynthesisVoice("espeak-ng", "en-us+m3", 160 / 175.0));
         Assert.True(speech.Length > 3000, $"{speech.Length} samples");
         var trimmed = Augmenter.TrimSilence(speech);
         Assert.True(trimmed.Length < speech.Length, "espeak pads with silence; trimming shortens it");
