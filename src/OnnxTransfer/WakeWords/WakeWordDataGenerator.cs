@@ -93,9 +93,13 @@ public static class WakeWordDataGenerator
         if (string.IsNullOrWhiteSpace(options.Phrase)) throw new OnnxTransferException("wake phrase is empty; pass a phrase such as \"hey computer\".");
         if (options.Positives < 1) throw new OnnxTransferException($"--count {options.Positives}: need at least one positive clip.");
         if (options.ValSpeakerFraction is < 0 or >= 1) throw new OnnxTransferException($"val speaker fraction {options.ValSpeakerFraction} must be in [0, 1).");
-        var engines = ChooseEngines(synthesizers ?? SynthesizerCatalog.All, options);
+        var candidates = synthesizers ?? SynthesizerCatalog.All;
+        var engines = ChooseEngines(candidates, options);
+        // Leaving a synthesizer out also leaves out the people it was recorded from, whichever engine voices them.
+        var excludedPeople = candidates.Where(s => options.ExcludedEngines.Contains(s.Engine, StringComparer.OrdinalIgnoreCase) && IsInstalled(s))
+            .SelectMany(s => s.VoiceNames.Select(v => new SynthesisVoice(s.Engine, v).Speaker)).ToHashSet(StringComparer.Ordinal);
         var root = new SeededRandom(options.Seed);
-        var (train, val) = SplitSpeakers(engines, options.ValSpeakerFraction, root);
+        var (train, val) = SplitSpeakers(engines, excludedPeople, options.ValSpeakerFraction, root);
         var nearMisses = ConfusablePhrases.NearMisses(options.Phrase, 80, new SeededRandom(options.Seed ^ 0x4E3A_11u));
 
         var jobs = new List<Job>();
@@ -108,8 +112,11 @@ public static class WakeWordDataGenerator
             var pool = isVal ? val : train;
             var engine = pool.Keys.Order(StringComparer.Ordinal).ElementAt(rng.NextInt(pool.Count));
             var voices = pool[engine];
-            var voice = new SynthesisVoice(engine, voices[rng.NextInt(voices.Count)],
-                Math.Round(LogUniform(rng, options.Rate), 3), Math.Round(LogUniform(rng, options.Pitch), 3));
+            var name = voices[rng.NextInt(voices.Count)];
+            var rate = Math.Round(LogUniform(rng, options.Rate), 3);
+            var pitch = Math.Round(LogUniform(rng, options.Pitch), 3);
+            var controls = engines.First(e => e.Engine == engine).Controls(name);
+            var voice = new SynthesisVoice(engine, name, controls.HasFlag(SynthesisControls.Rate) ? rate : 1, controls.HasFlag(SynthesisControls.Pitch) ? pitch : 1);
             var (kind, text) = positive ? ("phrase", options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" })) : NegativeText(rng, nearMisses);
             var label = positive ? PositiveLabel : NegativeLabel;
             var index = positive ? i : i - options.Positives;
@@ -153,13 +160,14 @@ public static class WakeWordDataGenerator
 
     /// <summary>Per engine, its train and val voices: engines with at least 10 voices give a share to val; the others stay whole in train.</summary>
     private static (Dictionary<string, IReadOnlyList<string>> Train, Dictionary<string, IReadOnlyList<string>> Val) SplitSpeakers(
-        IReadOnlyList<ISpeechSynthesizer> engines, double valFraction, SeededRandom rng)
+        IReadOnlyList<ISpeechSynthesizer> engines, IReadOnlySet<string> excludedPeople, double valFraction, SeededRandom rng)
     {
         var train = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var val = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var e in engines)
         {
-            var voices = e.VoiceNames.Order(StringComparer.Ordinal).ToArray();
+            var voices = e.VoiceNames.Where(v => !excludedPeople.Contains(new SynthesisVoice(e.Engine, v).Speaker)).Order(StringComparer.Ordinal).ToArray();
+            if (voices.Length == 0) continue;
             rng.Shuffle(voices.AsSpan());
             var held = voices.Length >= 10 ? (int)Math.Round(voices.Length * valFraction) : 0;
             if (held > 0) val[e.Engine] = voices[..held].Order(StringComparer.Ordinal).ToArray();
@@ -169,7 +177,7 @@ public static class WakeWordDataGenerator
     }
 
     private static string[] Speakers(Dictionary<string, IReadOnlyList<string>> voices) =>
-        voices.SelectMany(kv => kv.Value.Select(v => new SynthesisVoice(kv.Key, v).Speaker)).Order(StringComparer.Ordinal).ToArray();
+        voices.SelectMany(kv => kv.Value.Select(v => new SynthesisVoice(kv.Key, v).Speaker)).Distinct().Order(StringComparer.Ordinal).ToArray();
 
     private static (string Kind, string Text) NegativeText(SeededRandom rng, IReadOnlyList<string> nearMisses)
     {
@@ -199,7 +207,7 @@ public static class WakeWordDataGenerator
             for (var k = 0; k < batch.Length; k++)
             {
                 var (job, index) = batch[k];
-                var speech = Augmenter.TrimSilence(audio[k]);
+                var speech = SignalLevel.TrimSilence(audio[k]);
                 if (speech.Length == 0)
                     throw new OnnxTransferException($"{engine.Engine} voice '{job.Voice.Name}' produced silence for \"{job.Text}\"; check the synthesizer (`{engine.Engine}` on the command line).");
                 WavWriter.Write(Path.Combine(outputDir, job.Path), speech, SpeechFrontEnd.SampleRate);

@@ -14,14 +14,21 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 public sealed record SynthesisVoice(string Engine, string Name, double Rate = 1, double Pitch = 1)
 {
     /// <summary>
-    /// Who speaks: "engine:name". Rate and pitch do not make a new speaker, so this is what train/test splits
-    /// hold out. It does not know that two engines can ship the same recorded person (flite slt and festival
-    /// cmu_us_slt_arctic_hts; flite kal16 and festival kal_diphone).
+    /// Who speaks: the recorded person behind the voice when two engines ship the same one (flite slt and
+    /// festival cmu_us_slt_arctic_hts are "person:slt"; flite kal16 and festival kal_diphone are "person:kal"),
+    /// else "engine:name". Rate and pitch do not make a new speaker, so this is what train/test splits hold out.
     /// </summary>
-    public string Speaker => $"{Engine}:{Name}";
+    public string Speaker => RecordedPeople.TryGetValue($"{Engine}:{Name}", out var person) ? person : $"{Engine}:{Name}";
+
+    /// <summary>Voices of different engines built from recordings of the same person.</summary>
+    private static readonly Dictionary<string, string> RecordedPeople = new(StringComparer.Ordinal)
+    {
+        ["flite:slt"] = "person:slt", ["festival:cmu_us_slt_arctic_hts"] = "person:slt",
+        ["flite:kal16"] = "person:kal", ["flite:kal"] = "person:kal", ["festival:kal_diphone"] = "person:kal",
+    };
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Speaker} rate={Rate:0.###} pitch={Pitch:0.###}");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Engine}:{Name} rate={Rate:0.###} pitch={Pitch:0.###}");
 }
 
 /// <summary>One utterance to synthesize: <paramref name="Text"/> spoken by <paramref name="Voice"/>.</summary>
