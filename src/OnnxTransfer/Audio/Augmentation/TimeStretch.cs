@@ -43,12 +43,22 @@ internal static class TimeStretch
             if (previous >= 0)
             {
                 // Natural continuation of the previous frame: where it would have gone on one hop later.
+                // Normalised by the candidate's energy (kept as a running sum) so a louder candidate does not
+                // win over a better-aligned one; the target's energy is common to all candidates.
                 var target = padded.AsSpan(previous + hop, frame);
-                var best = float.NegativeInfinity;
+                var first = nominal - tolerance;
+                double energy = TensorPrimitives.Dot(padded.AsSpan(first, frame), padded.AsSpan(first, frame));
+                var best = double.NegativeInfinity;
                 for (var d = -tolerance; d <= tolerance; d++)
                 {
-                    var c = TensorPrimitives.Dot(padded.AsSpan(nominal + d, frame), target);
-                    if (c > best) { best = c; start = nominal + d; }
+                    var at = nominal + d;
+                    if (d > -tolerance)
+                    {
+                        double leaving = padded[at - 1], entering = padded[at + frame - 1];
+                        energy = Math.Max(0, energy - leaving * leaving + entering * entering);
+                    }
+                    var c = TensorPrimitives.Dot(padded.AsSpan(at, frame), target) / Math.Sqrt(energy + 1e-12);
+                    if (c > best) { best = c; start = at; }
                 }
             }
             previous = start;

@@ -92,8 +92,9 @@ public sealed record VoiceTransform(double PitchRatio = 1, double FormantRatio =
         x.AsSpan(0, Math.Min(x.Length, outLength)).CopyTo(y);
         Fade(y, (int)Math.Round(FadeSeconds * sampleRate));
 
-        var peakIn = TensorPrimitives.MaxMagnitude(samples);
-        var peakOut = y.Length == 0 ? 0 : TensorPrimitives.MaxMagnitude(y);
+        // MaxMagnitude returns the signed sample of largest magnitude.
+        var peakIn = Math.Abs(TensorPrimitives.MaxMagnitude(samples));
+        var peakOut = y.Length == 0 ? 0 : Math.Abs(TensorPrimitives.MaxMagnitude(y));
         if (peakOut > 0 && float.IsFinite(peakOut)) TensorPrimitives.Multiply(y, peakIn / peakOut, y);
         return y;
     }
