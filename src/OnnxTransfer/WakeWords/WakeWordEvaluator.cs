@@ -212,8 +212,9 @@ public static class WakeWordEvaluator
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine("# Wake-word evaluation").AppendLine();
-        sb.AppendLine(c, $"{audio.PositiveNames.Count} positive clips by {audio.PositiveSpeakers.Count} speakers/voices ({string.Join(", ", audio.PositiveSpeakers)}); " +
-            $"{audio.NegativeSeconds / 60:F1} min of negative audio ({string.Join(", ", audio.NegativeNames.Select((n, i) => $"{n}: {audio.NegativeFiles[i].Count} files"))}) by {audio.NegativeSpeakers.Count} speakers/voices. " +
+        var streams = string.Join(", ", audio.NegativeNames.Select((n, i) => $"{n}: {audio.NegativeFiles[i].Count} files"));
+        sb.AppendLine(string.Create(c, $"{audio.PositiveNames.Count} positive clips by {audio.PositiveSpeakers.Count} speakers/voices ({string.Join(", ", audio.PositiveSpeakers)}); ") +
+            string.Create(c, $"{audio.NegativeSeconds / 60:F1} min of negative audio ({streams}) by {audio.NegativeSpeakers.Count} speakers/voices. ") +
             "report.json lists every positive file.").AppendLine();
         sb.AppendLine("| model | wake word | FRR @0.5 | FA/h @0.5 | model's own threshold | FRR | FA/h | threshold for the target on this audio | FRR | FA/h |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");

@@ -34,14 +34,14 @@ public sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter 
         IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var jobs = sources.SelectMany(s => Enumerable.Range(0, s.Copies).Select(c => (s.Path, s.Positive, Copy: c)))
-            .Concat(Enumerable.Range(0, backgrounds).Select(b => ("background", false, b))).ToArray();
+            .Concat(Enumerable.Range(0, backgrounds).Select(b => (Path: "background", Positive: false, Copy: b))).ToArray();
         var key = CacheKey(tag, jobs.Select(j => $"{j.Path}#{j.Copy}:{j.Positive}"));
         return Cached(cacheDir, tag, key, () =>
         {
             var features = new float[jobs.Length * Dimension];
             var encoder = new AudioClipEncoder(frontEnd, WindowEmbeddings);
             var done = 0;
-            Parallel.For(0, jobs.Length, Parallel(ct), i =>
+            System.Threading.Tasks.Parallel.For(0, jobs.Length, Workers(ct), i =>
             {
                 var (path, positive, copy) = jobs[i];
                 var speech = path == "background" ? [] : LoadSpeech(path);
@@ -73,7 +73,7 @@ public sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter 
         {
             var windows = new FeatureTable[count];
             var done = 0;
-            Parallel.For(0, count, Parallel(ct), s =>
+            System.Threading.Tasks.Parallel.For(0, count, Workers(ct), s =>
             {
                 var rng = Rng($"{tag}-stream", s);
                 var audio = new float[streamSeconds * rate];
@@ -160,5 +160,5 @@ public sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter 
         return trimmed;
     }
 
-    private ParallelOptions Parallel(CancellationToken ct) => new() { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = ct };
+    private ParallelOptions Workers(CancellationToken ct) => new() { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = ct };
 }

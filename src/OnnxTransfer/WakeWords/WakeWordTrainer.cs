@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
+using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
