@@ -38,7 +38,7 @@ public static class WakeWordSynthCommand
             var manifest = await ProgressRenderer.RunAsync("synth", progress =>
                 Task.Run(() => WakeWordDataGenerator.Generate(dir, options, null, progress, ct), ct));
             foreach (var group in manifest.Clips.GroupBy(c => (c.Split, c.Label)).OrderBy(g => g.Key))
-                Console.WriteLine($"{group.Key.Split}/{group.Key.Label}: {group.Count()} clips ({string.Join(", ", group.GroupBy(c => c.Speaker.Split(':')[0]).Select(k => $"{k.Key} {k.Count()}"))})");
+                Console.WriteLine($"{group.Key.Split}/{group.Key.Label}: {group.Count()} clips ({string.Join(", ", group.GroupBy(c => c.Voice.Split(':')[0]).Select(k => $"{k.Key} {k.Count()}"))})");
             Console.WriteLine($"synthesizers: {string.Join(", ", manifest.Engines)}; {manifest.TrainSpeakers.Length} train voices, {manifest.ValSpeakers.Length} val voices (never in train)");
             Console.WriteLine($"wrote {Path.Combine(dir, SynthesisManifest.FileName)}");
             return 0;

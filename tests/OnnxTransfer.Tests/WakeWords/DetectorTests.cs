@@ -59,7 +59,7 @@ public class DetectorTests(SpeechFrontEndFixture fixture) : IClassFixture<Speech
     {
         using var alexa = new WakeWordModel(SharedAssets.OpenWakeWord("alexa_v0.1.onnx"));
         Assert.Equal("alexa", alexa.Name);
-        var speech = Augmenter.TrimSilence(new EspeakSynthesizer().Synthesize("alexa", new SynthesisVoice("espeak-ng", "en-us", 150 / 175.0)));
+        var speech = OnnxTransfer.Audio.SignalLevel.TrimSilence(new EspeakSynthesizer().Synthesize("alexa", new SynthesisVoice("espeak-ng", "en-us", 150 / 175.0)));
         var clip = new float[16000 * 3];
         speech.CopyTo(clip, 16000 * 2 - speech.Length);
         var detector = new WakeWordDetector(fixture.FrontEnd, [alexa], new DetectionSettings { Threshold = 0.5 });
@@ -68,7 +68,7 @@ public class DetectorTests(SpeechFrontEndFixture fixture) : IClassFixture<Speech
         Assert.InRange(found[0].Time, 2.0, 3.0);
 
         detector.Reset();
-        var quiet = Augmenter.PinkNoise(16000 * 4, new OnnxTransfer.Training.SeededRandom(3)).Select(v => v * 0.01f).ToArray();
+        var quiet = OnnxTransfer.Audio.Augmentation.NoiseMixer.Pink(16000 * 4, new OnnxTransfer.Training.SeededRandom(3)).Select(v => v * 0.01f).ToArray();
         Assert.Empty(detector.Push(new float[16000 * 3]));
         Assert.Empty(detector.Push(quiet));
     }

@@ -118,7 +118,7 @@ public class ExportAndEvaluationTests
         var positives = new[] { 0.9f, 0.7f, 0.3f, 0.95f }.Select(p => Embeddings([0.1f, p, 0.2f, 0.1f, 0.1f])).ToArray();
         var negative = new float[2000];
         negative[100] = 0.6f; negative[101] = 0.65f; negative[1000] = 0.8f; negative[1500] = 0.4f;
-        var audio = new WakeWordEvaluationAudio(["a", "b", "c", "d"], positives, ["stream"], [Embeddings(negative)], 180);
+        var audio = new WakeWordEvaluationAudio(["a", "b", "c", "d"], positives, ["stream"], [Embeddings(negative)], 180, [["n.wav"]]);
         var result = WakeWordEvaluator.Evaluate(new EmbeddingValueScorer(), "probe.onnx", audio,
             new WakeWordEvaluationOptions { DebounceSeconds = 1.0, TargetFalseAcceptsPerHour = 25, Thresholds = [0.35, 0.5, 0.75, 0.85] });
         var byThreshold = result.Det.ToDictionary(p => p.Threshold);

@@ -1,3 +1,4 @@
+using OnnxTransfer.Audio;
 using OnnxTransfer.Tests.Audio;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
@@ -6,35 +7,82 @@ namespace OnnxTransfer.Tests.WakeWords;
 
 public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture<SpeechFrontEndFixture>
 {
+    private static WakeWordTrainingOptions Tiny => new()
+    {
+        Spec = HeadSpec.Parse("mlp:16+layernorm"),
+        Epochs = 3,
+        BatchSize = 16,
+        PositiveCopies = 2,
+        NegativeCopies = 1,
+        Backgrounds = 4,
+        MiningMinutes = 1,
+        MiningRounds = 1,
+        MiningThreshold = 0, // every window of the negative stream qualifies: exercises the mining path
+        MaxMinedPerRound = 10,
+        CalibrationMinutes = 1,
+        Threads = 2,
+    };
+
     [Fact]
-    public void Train_OnATinySyntheticSet_MinesAndExportsAModelTheDetectorRuns()
+    public void Train_OnATinySyntheticSet_MinesCalibratesAndExportsAModelTheDetectorRuns()
     {
         using var dir = new TempDir();
         var data = dir.File("data");
-        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 8, Negatives = 8, TestFraction = 0.25, Seed = 5, Threads = 2 });
-        var options = new WakeWordTrainingOptions
-        {
-            Spec = HeadSpec.Parse("mlp:16+layernorm"),
-            Epochs = 5,
-            BatchSize = 8,
-            MiningRounds = 1,
-            MiningThreshold = 0, // every window of the negative stream qualifies: exercises the mining path
-            MaxMinedPerRound = 10,
-            Threads = 2,
-        };
-        var result = WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, options);
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 8, Negatives = 8, ValSpeakerFraction = 0.3, Seed = 5, Threads = 2 });
+        var manifest = SynthesisManifest.TryRead(data)!;
+        var trainPositives = manifest.Clips.Count(c => c.Split == "train" && c.Label == "positive");
+        var trainNegatives = manifest.Clips.Count(c => c.Split == "train" && c.Label == "negative");
+        var result = WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny);
         Assert.Equal("hey toaster", result.Name);
-        Assert.Equal(6, result.Positives); // the test split (2 of 8) is left out
-        Assert.Equal(6, result.Negatives);
+        Assert.Equal(2 * trainPositives, result.Positives); // two augmented copies each; the val split is left out
+        Assert.True(result.Negatives > trainNegatives + 4, $"{result.Negatives} negatives: copies + backgrounds + stream windows");
         Assert.Equal([10], result.Mined);
+        Assert.InRange(result.Calibration.Threshold, 0.01, 1);
+        Assert.Equal("val-voice negative streams", result.Calibration.Source);
         Assert.True(File.Exists(dir.File("ww.onnx")));
+        Assert.NotEmpty(Directory.GetFiles(dir.File("ww.features"), "*.parquet"));
 
         using var model = new WakeWordModel(dir.File("ww.onnx"));
         Assert.Equal("hey toaster", model.Name);
+        Assert.Equal(result.Calibration.Threshold, model.Threshold);
         var detector = new WakeWordDetector(fixture.FrontEnd, [model], new DetectionSettings { Threshold = 0 });
         // Threshold 0: every frame counts, so with no debounce gap beyond 1.5 s a 4 s stream fires at 2.0 s and 3.52 s.
         var events = detector.Push(new float[16000 * 4]);
         Assert.Equal([2.0, 3.52], events.Select(e => Math.Round(e.Time, 2)));
         Assert.All(events, e => Assert.InRange(e.Score, 0f, 1f));
+    }
+
+    [Fact]
+    public void Rerun_ReadsTheCachedFeatures_AndTrainsTheSameModel()
+    {
+        using var dir = new TempDir();
+        var data = dir.File("data");
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 2, Threads = 2 });
+        var options = Tiny with { MiningRounds = 0 };
+        WakeWordTrainer.Train(data, dir.File("a.onnx"), fixture.FrontEnd, options);
+        var cache = Directory.GetFiles(dir.File("a.features"), "*.parquet").ToDictionary(Path.GetFileName, File.GetLastWriteTimeUtc);
+        var first = File.ReadAllBytes(dir.File("a.onnx"));
+        WakeWordTrainer.Train(data, dir.File("a.onnx"), fixture.FrontEnd, options);
+        Assert.Equal(cache, Directory.GetFiles(dir.File("a.features"), "*.parquet").ToDictionary(Path.GetFileName, File.GetLastWriteTimeUtc));
+        Assert.Equal(first, File.ReadAllBytes(dir.File("a.onnx")));
+        // Without a val split the threshold is calibrated on fresh augmentations of the training negatives.
+        using var model = new WakeWordModel(dir.File("a.onnx"));
+        Assert.NotNull(model.Threshold);
+    }
+
+    [Fact]
+    public void RealRecordings_AreAddedAsWeightedPositives()
+    {
+        using var dir = new TempDir();
+        var data = dir.File("data");
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "sheila", Positives = 4, Negatives = 4, ValSpeakerFraction = 0, Seed = 3, Threads = 2 });
+        var real = dir.File("real");
+        Directory.CreateDirectory(real);
+        foreach (var f in Directory.GetFiles(SharedAssets.Dataset("speech_commands_subset/sheila"), "*.wav").Order().Take(2))
+            File.Copy(f, Path.Combine(real, Path.GetFileName(f)));
+        var result = WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0, RealPositives = real, RealCopies = 5 });
+        Assert.Equal(2 * 4 + 5 * 2, result.Positives);
+        var e = Assert.Throws<OnnxTransferException>(() => WakeWordTrainer.Train(data, dir.File("x.onnx"), fixture.FrontEnd, Tiny with { RealPositives = dir.File("nothing") }));
+        Assert.Contains("--real", e.Message);
     }
 }

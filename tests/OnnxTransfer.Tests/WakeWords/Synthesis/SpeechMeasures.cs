@@ -10,10 +10,10 @@ internal static class SpeechMeasures
     public const int Rate = 16000;
 
     /// <summary>Seconds of speech once leading and trailing silence are trimmed.</summary>
-    public static double SpeechSeconds(float[] audio) => Augmenter.TrimSilence(audio).Length / (double)Rate;
+    public static double SpeechSeconds(float[] audio) => OnnxTransfer.Audio.SignalLevel.TrimSilence(audio).Length / (double)Rate;
 
     /// <summary>Root mean square of the trimmed speech.</summary>
-    public static double Rms(float[] audio) => Math.Sqrt(Augmenter.MeanSquare(Augmenter.TrimSilence(audio)));
+    public static double Rms(float[] audio) => Math.Sqrt(OnnxTransfer.Audio.SignalLevel.MeanSquare(OnnxTransfer.Audio.SignalLevel.TrimSilence(audio)));
 
     /// <summary>
     /// Long-term average spectrum of the speech: mean power per 31.25 Hz bin (512-point Hann frames, half
@@ -22,7 +22,7 @@ internal static class SpeechMeasures
     public static double[] AverageSpectrumDb(float[] audio)
     {
         const int n = 512, lo = 4, hi = 128;
-        var speech = Augmenter.TrimSilence(audio);
+        var speech = OnnxTransfer.Audio.SignalLevel.TrimSilence(audio);
         var power = new double[hi - lo];
         var buffer = new Complex[n];
         for (var s = 0; s + n <= speech.Length; s += n / 2)
