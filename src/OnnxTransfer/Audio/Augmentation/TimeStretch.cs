@@ -9,7 +9,7 @@ namespace OnnxTransfer.Audio.Augmentation;
 /// whose waveform best continues the previous frame, so periods line up and there is no phasiness.
 /// </summary>
 /// <remarks>
-/// Written here rather than using <c>NWaves.Operations.Tsm.Wsola</c> because that one stops a window plus the
+/// Written here rather than using <c>NWaves.Operations.Tsm.Wsola</c> because that one (as its source reads) stops a window plus the
 /// search range (~100 ms) before the end of the input (the tail of a keyword would be lost), rounds the
 /// synthesis hop down (stretch off by up to 1/hop) and reads the first continuation from a negative offset.
 /// Here the analysis positions are fractional (rounded per frame), so the stretch is exact on average and the
