@@ -17,11 +17,12 @@ public static class WakeWordEvaluateCommand
         var target = new Option<double>("--target-fa-per-hour") { Description = "False accepts per hour the recommended threshold must meet.", DefaultValueFactory = _ => 0.5 };
         var patience = new Option<int>("--patience") { Description = "Consecutive frames above the threshold needed.", DefaultValueFactory = _ => 1 };
         var debounce = new Option<double>("--debounce") { Description = "Seconds between counted false accepts.", DefaultValueFactory = _ => 1.5 };
+        var threshold = new Option<double?>("--threshold") { Description = "List the false accepts (file and time) at this threshold (default: each model's own, else 0.5)." };
         var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and det.png." };
         var training = new Option<string[]>("--training-data") { Description = "The folders the models were trained on (synth output, --real, --noise): refuse any evaluation file or speaker/voice they contain.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("evaluate", "False rejects on positive clips, false accepts per hour on long negative audio, DET curve and a recommended threshold.")
         {
-            models, positives, negatives, target, patience, debounce, report, training,
+            models, positives, negatives, target, patience, debounce, threshold, report, training,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -30,6 +31,7 @@ public static class WakeWordEvaluateCommand
                 TargetFalseAcceptsPerHour = pr.GetValue(target),
                 Patience = pr.GetValue(patience),
                 DebounceSeconds = pr.GetValue(debounce),
+                OperatingThreshold = pr.GetValue(threshold),
             };
             using var frontEnd = await WakeWordCommand.OpenFrontEndAsync(quiet: true, ct);
             var audio = await ProgressRenderer.RunAsync("embed evaluation audio", progress => Task.Run(() =>

@@ -13,6 +13,8 @@ public sealed record WakeWordEvaluationOptions
     public int Patience { get; init; } = 1;
     /// <summary>Seconds after a false accept during which the next one is not counted (same as the detector's debounce).</summary>
     public double DebounceSeconds { get; init; } = 1.5;
+    /// <summary>Threshold at which the false accepts are listed (null: the model's own, else 0.5).</summary>
+    public double? OperatingThreshold { get; init; }
     /// <summary>The false-accept rate the recommended threshold must meet.</summary>
     public double TargetFalseAcceptsPerHour { get; init; } = 0.5;
     /// <summary>Silence appended to each positive clip so the windows ending just after the phrase are scored too.</summary>
@@ -37,6 +39,19 @@ public sealed record WakeWordEvaluationOptions
 public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames, IReadOnlyList<float[]> Positives,
     IReadOnlyList<string> NegativeNames, IReadOnlyList<float[]> Negatives, double NegativeSeconds, IReadOnlyList<IReadOnlyList<string>> NegativeFiles)
 {
+    /// <summary>Per negative stream, the second at which each of its files starts (empty when unknown).</summary>
+    public IReadOnlyList<double[]> NegativeFileStarts { get; init; } = [];
+
+    /// <summary>The file of negative stream <paramref name="stream"/> playing at <paramref name="seconds"/>, or the stream's name.</summary>
+    public string NegativeFileAt(int stream, double seconds)
+    {
+        if (stream >= NegativeFileStarts.Count) return NegativeNames[stream];
+        var starts = NegativeFileStarts[stream];
+        var i = Array.BinarySearch(starts, seconds);
+        if (i < 0) i = ~i - 1;
+        return NegativeFiles[stream][Math.Clamp(i, 0, NegativeFiles[stream].Count - 1)];
+    }
+
     /// <summary>The speakers (or voices) of the positive clips (<see cref="SpeakerIdentity.Of"/>).</summary>
     public IReadOnlyList<string> PositiveSpeakers => PositiveNames.Select(SpeakerIdentity.Of).Distinct().Order(StringComparer.Ordinal).ToArray();
 
@@ -76,14 +91,21 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
             throw new OnnxTransferException($"--negatives {negatives[Array.FindIndex(streams, s => s.Length == 0)]}: holds only positive clips; pass audio without the wake word.");
         var negativeEmbeddings = new float[streams.Length][];
         var seconds = new double[streams.Length];
+        var starts = new double[streams.Length][];
         Parallel.For(0, streams.Length, parallel, s =>
         {
-            var audio = streams[s].SelectMany(f => WavReader.Read(f).ResampleTo(SpeechFrontEnd.SampleRate).Samples).ToArray();
+            var clips = streams[s].Select(f => WavReader.Read(f).ResampleTo(SpeechFrontEnd.SampleRate).Samples).ToArray();
+            starts[s] = new double[clips.Length];
+            for (var k = 1; k < clips.Length; k++) starts[s][k] = starts[s][k - 1] + (double)clips[k - 1].Length / SpeechFrontEnd.SampleRate;
+            var audio = clips.SelectMany(c => c).ToArray();
             seconds[s] = (double)audio.Length / SpeechFrontEnd.SampleRate;
             negativeEmbeddings[s] = frontEnd.Embed(audio);
             progress?.Report(new ProgressUpdate("embed negatives", s + 1, streams.Length, "streams"));
         });
-        return new WakeWordEvaluationAudio(positiveFiles, positiveEmbeddings, negatives.ToArray(), negativeEmbeddings, seconds.Sum(), streams);
+        return new WakeWordEvaluationAudio(positiveFiles, positiveEmbeddings, negatives.ToArray(), negativeEmbeddings, seconds.Sum(), streams)
+        {
+            NegativeFileStarts = starts,
+        };
     }
 
     private static string[] WavFiles(string path, string option)
@@ -112,7 +134,17 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
 /// <param name="AtModelThreshold">The point at the threshold stored in the model (calibrated at training time on other audio), or null when it has none.</param>
 public sealed record WakeWordEvaluation(string Model, string WakeWord, int PositiveClips, double NegativeHours,
     IReadOnlyList<DetPoint> Det, double RecommendedThreshold, double TargetFalseAcceptsPerHour, DetPoint AtRecommended, DetPoint AtDefault,
-    IReadOnlyList<double> PositiveScores, DetPoint? AtModelThreshold = null);
+    IReadOnlyList<double> PositiveScores, DetPoint? AtModelThreshold = null)
+{
+    /// <summary>The detections on negative audio at the threshold the model ships with (its own, else 0.5), with the file that triggered each.</summary>
+    public IReadOnlyList<FalseAccept> FalseAccepts { get; init; } = [];
+}
+
+/// <summary>One false accept on negative audio.</summary>
+/// <param name="File">The file playing when it fired.</param>
+/// <param name="Time">Seconds into the negative stream.</param>
+/// <param name="Score">The frame's score.</param>
+public sealed record FalseAccept(string File, double Time, float Score);
 
 /// <summary>
 /// Wake-word evaluation as a user meets it: false-reject rate on positive clips (a clip is accepted when any
@@ -135,8 +167,22 @@ public static class WakeWordEvaluator
             negatives.Sum(s => CountFalseAccepts(s, FrameSeconds, t, options.Patience, options.DebounceSeconds)) / hours);
         var det = options.Thresholds.Order().Select(At).ToArray();
         var recommended = RecommendThreshold(det, options.TargetFalseAcceptsPerHour);
+        // The false accepts a user would see at the threshold the model ships with (0.5 without one): which files trigger it.
+        var shipped = options.OperatingThreshold ?? model.Threshold ?? DetectionSettings.DefaultThreshold;
+        var falseAccepts = negatives.SelectMany((s, i) => Detections(s, shipped, options).Select(d =>
+            new FalseAccept(audio.NegativeFileAt(i, d.Time - 0.1), Math.Round(d.Time, 2), MathF.Round(d.Score, 4)))).ToArray(); // the phrase ends 0-200 ms before the window does
         return new WakeWordEvaluation(modelName, model.Name, positives.Length, hours, det, recommended, options.TargetFalseAcceptsPerHour,
-            det.First(p => p.Threshold == recommended), Nearest(det, 0.5), positives, model.Threshold is { } own ? At(own) : null);
+            det.First(p => p.Threshold == recommended), Nearest(det, 0.5), positives, model.Threshold is { } own ? At(own) : null)
+        {
+            FalseAccepts = falseAccepts,
+        };
+    }
+
+    private static IEnumerable<(double Time, float Score)> Detections(float[] scores, double threshold, WakeWordEvaluationOptions options)
+    {
+        var gate = new DetectionGate(new DetectionSettings { Threshold = threshold, Patience = options.Patience, DebounceSeconds = options.DebounceSeconds });
+        for (var k = 0; k < scores.Length; k++)
+            if (gate.Update((k + 1) * FrameSeconds, scores[k])) yield return ((k + 15 + SpeechFrontEnd.WarmupChunks) * FrameSeconds, scores[k]); // window k ends with embedding k + 15
     }
 
     /// <summary>
@@ -198,7 +244,8 @@ public static class WakeWordEvaluator
             {
                 model = r.Model, wake_word = r.WakeWord, recommended_threshold = r.RecommendedThreshold,
                 target_fa_per_hour = r.TargetFalseAcceptsPerHour,
-                at_recommended = r.AtRecommended, at_default = r.AtDefault, at_model_threshold = r.AtModelThreshold, det = r.Det,
+                at_recommended = r.AtRecommended, at_default = r.AtDefault, at_model_threshold = r.AtModelThreshold,
+                false_accepts = r.FalseAccepts, det = r.Det,
             }),
         }, new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
