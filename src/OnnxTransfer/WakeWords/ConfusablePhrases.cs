@@ -21,7 +21,24 @@ public static class ConfusablePhrases
         "message", "volume", "again", "later", "maybe", "really", "seven", "twenty", "hundred", "listen",
         "open", "close", "start", "cancel", "remember", "garden", "table", "water", "mother", "father", "office",
         "yesterday", "seriously", "excellent", "election", "lexicon", "relax", "example", "exit", "taxi", "galaxy",
+        "zero", "one", "two", "three", "four", "five", "six", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+        "fifty", "thousand", "first", "second", "left", "right", "up", "down", "on", "off", "go", "come", "house",
+        "happy", "bird", "dog", "cat", "tree", "bed", "wow", "sure", "shall", "she", "we", "see", "feel", "deal", "real",
+        "early", "silly", "jelly", "belly", "hello there", "maybe later", "all right", "what", "where", "when",
+        "why", "people", "little", "paper", "number", "letter", "money", "movie", "story", "city", "baby", "pizza",
     ];
+
+    /// <summary>Where Debian's word lists live (package wamerican, installed by tools/bootstrap).</summary>
+    public const string DictionaryPath = "/usr/share/dict/words";
+
+    /// <summary>
+    /// Plain lower-case words of 3-10 letters from the system dictionary (<see cref="DictionaryPath"/>), sorted;
+    /// empty when there is none (the built-in <see cref="Words"/> remain).
+    /// </summary>
+    public static IReadOnlyList<string> DictionaryWords(string path = DictionaryPath) =>
+        File.Exists(path)
+            ? File.ReadLines(path).Where(w => w.Length is >= 3 and <= 10 && w.All(c => c is >= 'a' and <= 'z')).Distinct().Order(StringComparer.Ordinal).ToArray()
+            : [];
 
     /// <summary>Everyday sentences (speech negatives).</summary>
     public static IReadOnlyList<string> Sentences { get; } =

@@ -100,7 +100,8 @@ public static class WakeWordDataGenerator
             .SelectMany(s => s.VoiceNames.Select(v => new SynthesisVoice(s.Engine, v).Speaker)).ToHashSet(StringComparer.Ordinal);
         var root = new SeededRandom(options.Seed);
         var (train, val) = SplitSpeakers(engines, excludedPeople, options.ValSpeakerFraction, root);
-        var nearMisses = ConfusablePhrases.NearMisses(options.Phrase, 80, new SeededRandom(options.Seed ^ 0x4E3A_11u));
+        var nearMisses = SoundDifferent(options.Phrase, ConfusablePhrases.NearMisses(options.Phrase, 120, new SeededRandom(options.Seed ^ 0x4E3A_11u)), engines);
+        var dictionary = ConfusablePhrases.DictionaryWords();
 
         var jobs = new List<Job>();
         var negatives = options.Negatives ?? options.Positives;
@@ -117,7 +118,7 @@ public static class WakeWordDataGenerator
             var pitch = Math.Round(LogUniform(rng, options.Pitch), 3);
             var controls = engines.First(e => e.Engine == engine).Controls(name);
             var voice = new SynthesisVoice(engine, name, controls.HasFlag(SynthesisControls.Rate) ? rate : 1, controls.HasFlag(SynthesisControls.Pitch) ? pitch : 1);
-            var (kind, text) = positive ? ("phrase", options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" })) : NegativeText(rng, nearMisses);
+            var (kind, text) = positive ? ("phrase", options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" })) : NegativeText(rng, nearMisses, dictionary);
             var label = positive ? PositiveLabel : NegativeLabel;
             var index = positive ? i : i - options.Positives;
             jobs.Add(new Job(Path.Combine(isVal ? "val" : "train", label, $"{(positive ? "pos" : "neg")}_{index:D5}.wav"), isVal ? "val" : "train", label, kind, text, voice));
@@ -179,12 +180,27 @@ public static class WakeWordDataGenerator
     private static string[] Speakers(Dictionary<string, IReadOnlyList<string>> voices) =>
         voices.SelectMany(kv => kv.Value.Select(v => new SynthesisVoice(kv.Key, v).Speaker)).Distinct().Order(StringComparer.Ordinal).ToArray();
 
-    private static (string Kind, string Text) NegativeText(SeededRandom rng, IReadOnlyList<string> nearMisses)
+    /// <summary>Near misses whose pronunciation differs from the phrase's (a respelling that sounds the same is not a negative).</summary>
+    private static IReadOnlyList<string> SoundDifferent(string phrase, IReadOnlyList<string> candidates, IReadOnlyList<ISpeechSynthesizer> engines)
+    {
+        if (engines.OfType<EspeakSynthesizer>().FirstOrDefault() is not { } espeak) return candidates;
+        var target = espeak.Phonemes(phrase);
+        return candidates.Where(c => espeak.Phonemes(c) != target).ToArray();
+    }
+
+    /// <summary>
+    /// A negative: a near miss (30 %), a common word or number (20 %), a dictionary word (15 %), an everyday
+    /// sentence (25 %) or a run of dictionary words (10 %) — broad vocabulary is the stand-in for the hours of real
+    /// speech openWakeWord trains against.
+    /// </summary>
+    private static (string Kind, string Text) NegativeText(SeededRandom rng, IReadOnlyList<string> nearMisses, IReadOnlyList<string> dictionary)
     {
         var r = rng.NextDouble();
-        if (r < 0.4 && nearMisses.Count > 0) return ("near-miss", nearMisses[rng.NextInt(nearMisses.Count)]);
-        if (r < 0.6) return ("word", ConfusablePhrases.Words[rng.NextInt(ConfusablePhrases.Words.Count)]);
-        return ("sentence", ConfusablePhrases.Sentences[rng.NextInt(ConfusablePhrases.Sentences.Count)]);
+        if (r < 0.3 && nearMisses.Count > 0) return ("near-miss", nearMisses[rng.NextInt(nearMisses.Count)]);
+        if (r < 0.5 || dictionary.Count == 0 && r < 0.65) return ("word", ConfusablePhrases.Words[rng.NextInt(ConfusablePhrases.Words.Count)]);
+        if (r < 0.65) return ("word", dictionary[rng.NextInt(dictionary.Count)]);
+        if (r < 0.9 || dictionary.Count == 0) return ("sentence", ConfusablePhrases.Sentences[rng.NextInt(ConfusablePhrases.Sentences.Count)]);
+        return ("words", string.Join(' ', Enumerable.Range(0, 3 + rng.NextInt(5)).Select(_ => dictionary[rng.NextInt(dictionary.Count)])));
     }
 
     private static double LogUniform(SeededRandom rng, (double Min, double Max) range) =>

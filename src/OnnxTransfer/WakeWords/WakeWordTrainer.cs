@@ -180,7 +180,7 @@ public static class WakeWordTrainer
         ThresholdCalibration calibration;
         using (var head = HeadModel.Load(workDir))
         {
-            calibration = Calibrate(head, examples, held, negativeFiles, options, cacheDir, progress, ct);
+            calibration = Calibrate(head, examples, WithoutNearMisses(dataDir, held), WithoutNearMisses(dataDir, negativeFiles), options, cacheDir, progress, ct);
             var model = BuildModel(head, name, calibration);
             model.Save(outputPath);
         }
@@ -216,6 +216,17 @@ public static class WakeWordTrainer
             valFrr = p.Count(v => v < threshold) / (double)p.Length;
         }
         return new ThresholdCalibration(threshold, options.TargetFalseAcceptsPerHour, faph, hours, source, valFrr);
+    }
+
+    /// <summary>
+    /// The clips that are not near misses of the phrase (per synth.json): near misses teach the head where the phrase
+    /// ends, but a false-accept rate is about everyday speech, so the threshold is not calibrated on them.
+    /// </summary>
+    private static T[] WithoutNearMisses<T>(string dataDir, IEnumerable<T> clips)
+    {
+        var nearMisses = SynthesisManifest.TryRead(dataDir)?.Clips.Where(c => c.Kind == "near-miss")
+            .Select(c => Path.GetFullPath(Path.Combine(dataDir, c.Path))).ToHashSet(StringComparer.Ordinal) ?? [];
+        return clips.Where(c => !nearMisses.Contains(Path.GetFullPath(c switch { DatasetItem i => i.Path, string s => s, _ => "" }))).ToArray();
     }
 
     private static IEnumerable<string> RealClips(string? folder)

@@ -93,6 +93,18 @@ public sealed class EspeakSynthesizer : ISpeechSynthesizer
         return results;
     }
 
+    /// <summary>
+    /// How <paramref name="text"/> sounds, as espeak-ng's phoneme string for American English with stress and
+    /// length marks removed: two spellings that give the same string sound the same (e.g. "sheela" and "sheila").
+    /// </summary>
+    public string Phonemes(string text)
+    {
+        var checkedText = _program.CheckText(text, asciiOnly: false);
+        var (code, output, error) = _program.Run(["-q", "-x", "-v", "en-us", "--", checkedText], Timeout, CancellationToken.None);
+        if (code != 0) throw new OnnxTransferException($"{EngineName}: could not transcribe \"{ExternalProgram.Shorten(text)}\" ({ExternalProgram.OneLine(error)}).");
+        return new string(output.Where(c => !char.IsWhiteSpace(c) && c is not ('\'' or ',' or ':' or '_' or '-' or '=')).ToArray());
+    }
+
     private IReadOnlyList<string> DiscoverVoices()
     {
         try
