@@ -136,9 +136,11 @@ public static class WakeWordTrainer
         var examples = new WakeWordExamples(frontEnd, augmenter, options.Seed, options.Threads);
 
         var sources = items.Select(i => new ExampleSource(i.Path, i.Label == WakeWordDataGenerator.PositiveLabel,
-            i.Label == WakeWordDataGenerator.PositiveLabel ? options.PositiveCopies : options.NegativeCopies)).ToList();
-        sources.AddRange(RealClips(options.RealPositives).Select(p => new ExampleSource(p, true, options.RealCopies)));
+            i.Label == WakeWordDataGenerator.PositiveLabel ? options.PositiveCopies : options.NegativeCopies)).ToArray();
         var table = examples.Build("train", sources, options.Backgrounds, cacheDir, progress, ct);
+        // Real recordings are built apart, so adding or changing them reuses the synthetic examples' cache.
+        var real = RealClips(options.RealPositives).Select(p => new ExampleSource(p, true, options.RealCopies)).ToArray();
+        if (real.Length > 0) table = WakeWordExamples.Concat([table, examples.Build("real", real, 0, cacheDir, progress, ct)]);
         var (streams, _) = examples.Streams("mining", negativeFiles, options.MiningMinutes, cacheDir, progress, ct);
         var mining = options.MiningAudio.Count > 0 ? WakeWordExamples.Concat([streams, AudioWindows(frontEnd, options.MiningAudio, options.Threads, ct)]) : streams;
         // A tenth of the stream windows join the first round as plain negatives (openWakeWord trains on long negative audio too).
