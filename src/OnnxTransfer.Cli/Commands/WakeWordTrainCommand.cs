@@ -20,6 +20,7 @@ public static class WakeWordTrainCommand
         var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
         var negativeWeight = new Option<double>("--negative-weight") { Description = "Total negative weight relative to positives (higher: fewer false accepts).", DefaultValueFactory = _ => defaults.NegativeWeight };
         var rounds = new Option<int>("--mining-rounds") { Description = "Hard-negative mining rounds (score long negative streams, add high-scoring windows, retrain).", DefaultValueFactory = _ => defaults.MiningRounds };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the 0/1 targets.", DefaultValueFactory = _ => defaults.LabelSmoothing };
         var copies = new Option<int>("--copies") { Description = "Augmented copies of every positive clip (negatives get 2).", DefaultValueFactory = _ => defaults.PositiveCopies };
         var real = new Option<string?>("--real") { Description = "Folder of your own recordings of the phrase (5-20 clips help): augmented like the rest and weighted." };
         var realCopies = new Option<int>("--real-copies") { Description = "Augmented copies of every --real recording (its weight).", DefaultValueFactory = _ => defaults.RealCopies };
@@ -29,7 +30,7 @@ public static class WakeWordTrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 1UL };
         var command = new Command("train", "Train a wake-word head on [16,96] speech-embedding windows and export one model ([N,16,96] -> score).")
         {
-            data, output, name, spec, epochs, lr, negativeWeight, rounds, copies, real, realCopies, noise, target, mine, seed,
+            data, output, name, spec, epochs, lr, negativeWeight, rounds, smoothing, copies, real, realCopies, noise, target, mine, seed,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -44,6 +45,7 @@ public static class WakeWordTrainCommand
                 MiningRounds = pr.GetValue(rounds),
                 MiningAudio = pr.GetValue(mine) ?? [],
                 PositiveCopies = pr.GetValue(copies),
+                LabelSmoothing = pr.GetValue(smoothing),
                 RealPositives = pr.GetValue(real),
                 RealCopies = pr.GetValue(realCopies),
                 NoiseFolder = pr.GetValue(noise),

@@ -35,7 +35,7 @@ public sealed record WakeWordDataOptions
 /// <param name="Path">Relative to the dataset folder.</param>
 /// <param name="Split">"train" or "val".</param>
 /// <param name="Label">"positive" or "negative".</param>
-/// <param name="Kind">"phrase", "near-miss", "word" or "sentence".</param>
+/// <param name="Kind">"phrase", "near-miss", "word" (common), "dictionary-word", "words" (a run of dictionary words) or "sentence".</param>
 /// <param name="Text">What was spoken.</param>
 /// <param name="Speaker">engine:voice — the identity splits are made on.</param>
 /// <param name="Voice">The full voice setting (with rate and pitch).</param>
@@ -101,7 +101,7 @@ public static class WakeWordDataGenerator
         var root = new SeededRandom(options.Seed);
         var (train, val) = SplitSpeakers(engines, excludedPeople, options.ValSpeakerFraction, root);
         var nearMisses = SoundDifferent(options.Phrase, ConfusablePhrases.NearMisses(options.Phrase, 120, new SeededRandom(options.Seed ^ 0x4E3A_11u)), engines);
-        var dictionary = ConfusablePhrases.DictionaryWords();
+        var dictionary = SoundDifferent(options.Phrase, ConfusablePhrases.DictionaryWords(), engines, closeSpellingsOnly: true);
 
         var jobs = new List<Job>();
         var negatives = options.Negatives ?? options.Positives;
@@ -181,11 +181,31 @@ public static class WakeWordDataGenerator
         voices.SelectMany(kv => kv.Value.Select(v => new SynthesisVoice(kv.Key, v).Speaker)).Distinct().Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>Near misses whose pronunciation differs from the phrase's (a respelling that sounds the same is not a negative).</summary>
-    private static IReadOnlyList<string> SoundDifferent(string phrase, IReadOnlyList<string> candidates, IReadOnlyList<ISpeechSynthesizer> engines)
+    /// <remarks>With <paramref name="closeSpellingsOnly"/> (a whole word list) only spellings within 3 edits of the phrase are transcribed.</remarks>
+    private static IReadOnlyList<string> SoundDifferent(string phrase, IReadOnlyList<string> candidates, IReadOnlyList<ISpeechSynthesizer> engines,
+        bool closeSpellingsOnly = false)
     {
         if (engines.OfType<EspeakSynthesizer>().FirstOrDefault() is not { } espeak) return candidates;
         var target = espeak.Phonemes(phrase);
-        return candidates.Where(c => espeak.Phonemes(c) != target).ToArray();
+        var spelled = phrase.Replace(" ", "").ToLowerInvariant();
+        return candidates.Where(c => closeSpellingsOnly && EditDistance(c, spelled) > 3 || espeak.Phonemes(c) != target).ToArray();
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 
     /// <summary>
@@ -198,7 +218,7 @@ public static class WakeWordDataGenerator
         var r = rng.NextDouble();
         if (r < 0.3 && nearMisses.Count > 0) return ("near-miss", nearMisses[rng.NextInt(nearMisses.Count)]);
         if (r < 0.5 || dictionary.Count == 0 && r < 0.65) return ("word", ConfusablePhrases.Words[rng.NextInt(ConfusablePhrases.Words.Count)]);
-        if (r < 0.65) return ("word", dictionary[rng.NextInt(dictionary.Count)]);
+        if (r < 0.65) return ("dictionary-word", dictionary[rng.NextInt(dictionary.Count)]);
         if (r < 0.9 || dictionary.Count == 0) return ("sentence", ConfusablePhrases.Sentences[rng.NextInt(ConfusablePhrases.Sentences.Count)]);
         return ("words", string.Join(' ', Enumerable.Range(0, 3 + rng.NextInt(5)).Select(_ => dictionary[rng.NextInt(dictionary.Count)])));
     }

@@ -24,9 +24,9 @@ public sealed record WakeWordEvaluationOptions
     /// whole 16-embedding window (2.08 s with the front end's warm-up) as it would in a continuous stream.
     /// </summary>
     public double PositiveLeadSeconds { get; init; } = 2.0;
-    /// <summary>Thresholds of the DET curve: 0.01..0.99 by 0.01, then 0.995, 0.999, 0.9999.</summary>
+    /// <summary>Thresholds of the DET curve: 0.01..0.99 by 0.01, 0.991..0.999 by 0.001, then 0.9995 and 0.9999.</summary>
     public IReadOnlyList<double> Thresholds { get; init; } =
-        Enumerable.Range(1, 99).Select(i => i / 100.0).Concat([0.995, 0.999, 0.9999]).ToArray();
+        Enumerable.Range(1, 99).Select(i => i / 100.0).Concat(Enumerable.Range(991, 9).Select(i => i / 1000.0)).Concat([0.9995, 0.9999]).ToArray();
 }
 
 /// <summary>Embeddings of the evaluation audio, computed once and shared by every model evaluated.</summary>
@@ -245,7 +245,7 @@ public static class WakeWordEvaluator
                 model = r.Model, wake_word = r.WakeWord, recommended_threshold = r.RecommendedThreshold,
                 target_fa_per_hour = r.TargetFalseAcceptsPerHour,
                 at_recommended = r.AtRecommended, at_default = r.AtDefault, at_model_threshold = r.AtModelThreshold,
-                false_accepts = r.FalseAccepts, det = r.Det,
+                positive_scores = r.PositiveScores, false_accepts = r.FalseAccepts, det = r.Det,
             }),
         }, new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);

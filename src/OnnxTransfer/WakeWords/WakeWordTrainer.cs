@@ -23,6 +23,8 @@ public sealed record WakeWordTrainingOptions
     public int BatchSize { get; init; } = 256;
     /// <summary>Base learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>Label smoothing: targets 0/1 become ε/2 and 1 − ε/2, so the head cannot push every score to 0 or 1.</summary>
+    public double LabelSmoothing { get; init; }
     /// <summary>Augmented copies made of every positive clip.</summary>
     public int PositiveCopies { get; init; } = 3;
     /// <summary>Augmented copies made of every negative clip.</summary>
@@ -153,6 +155,7 @@ public static class WakeWordTrainer
             Epochs = options.Epochs,
             BatchSize = options.BatchSize,
             LearningRate = options.LearningRate,
+            LabelSmoothing = options.LabelSmoothing,
             ClassWeighting = ClassWeighting.None, // weighting is done by repeating rows (see Weighted)
             Seed = options.Seed,
             FeatureSource = FrontEndName,
@@ -182,7 +185,7 @@ public static class WakeWordTrainer
         ThresholdCalibration calibration;
         using (var head = HeadModel.Load(workDir))
         {
-            calibration = Calibrate(head, examples, WithoutNearMisses(dataDir, held), WithoutNearMisses(dataDir, negativeFiles), options, cacheDir, progress, ct);
+            calibration = Calibrate(head, examples, EverydaySpeech(dataDir, held), EverydaySpeech(dataDir, negativeFiles), options, cacheDir, progress, ct);
             var model = BuildModel(head, name, calibration);
             model.Save(outputPath);
         }
@@ -221,12 +224,13 @@ public static class WakeWordTrainer
     }
 
     /// <summary>
-    /// The clips that are not near misses of the phrase (per synth.json): near misses teach the head where the phrase
-    /// ends, but a false-accept rate is about everyday speech, so the threshold is not calibrated on them.
+    /// The clips of everyday speech (per synth.json: no near misses of the phrase, no rare dictionary words): those
+    /// teach the head where the phrase ends, but a false-accept rate is about everyday speech, so the threshold is
+    /// not calibrated on them.
     /// </summary>
-    private static T[] WithoutNearMisses<T>(string dataDir, IEnumerable<T> clips)
+    private static T[] EverydaySpeech<T>(string dataDir, IEnumerable<T> clips)
     {
-        var nearMisses = SynthesisManifest.TryRead(dataDir)?.Clips.Where(c => c.Kind == "near-miss")
+        var nearMisses = SynthesisManifest.TryRead(dataDir)?.Clips.Where(c => c.Kind is "near-miss" or "dictionary-word" or "words")
             .Select(c => Path.GetFullPath(Path.Combine(dataDir, c.Path))).ToHashSet(StringComparer.Ordinal) ?? [];
         return clips.Where(c => !nearMisses.Contains(Path.GetFullPath(c switch { DatasetItem i => i.Path, string s => s, _ => "" }))).ToArray();
     }
