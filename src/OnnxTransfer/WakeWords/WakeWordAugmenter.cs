@@ -8,7 +8,7 @@ namespace OnnxTransfer.WakeWords;
 public sealed record WakeWordAugmentationOptions
 {
     /// <summary>Chance of a voice transformation (pitch, formants, tempo; <see cref="VoiceTransform"/>).</summary>
-    public double VoiceProbability { get; init; } = 0.8;
+    public double VoiceProbability { get; init; } = 0.9;
     /// <summary>Chance of a simulated room (image-source impulse response; <see cref="RoomSimulator"/>).</summary>
     public double RoomProbability { get; init; } = 0.5;
     /// <summary>Chance of a microphone/channel simulation (band limits, tilt, compression, clipping, telephone).</summary>
@@ -27,8 +27,11 @@ public sealed record WakeWordAugmentationOptions
     public double MaxPeakDb { get; init; } = -1;
     /// <summary>Longest gap between the end of a positive phrase and the end of the clip, in seconds (openWakeWord: 0–200 ms).</summary>
     public double MaxEndGapSeconds { get; init; } = 0.2;
-    /// <summary>Voice transformation ranges.</summary>
-    public VoiceTransformRanges Voice { get; init; } = new();
+    /// <summary>
+    /// Voice transformation ranges: wider than <see cref="VoiceTransformRanges.Default"/>, because the synthetic
+    /// voices are mostly adult and mostly male, while the people who will say the phrase include women and children.
+    /// </summary>
+    public VoiceTransformRanges Voice { get; init; } = new(MinPitch: 0.7, MaxPitch: 1.6, MinFormant: 0.82, MaxFormant: 1.25);
     /// <summary>Room ranges.</summary>
     public RoomRanges Room { get; init; } = new();
 

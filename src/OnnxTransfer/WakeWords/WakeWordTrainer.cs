@@ -26,7 +26,7 @@ public sealed record WakeWordTrainingOptions
     /// <summary>Label smoothing: targets 0/1 become ε/2 and 1 − ε/2, so the head cannot push every score to 0 or 1.</summary>
     public double LabelSmoothing { get; init; }
     /// <summary>Augmented copies made of every positive clip.</summary>
-    public int PositiveCopies { get; init; } = 3;
+    public int PositiveCopies { get; init; } = 5;
     /// <summary>Augmented copies made of every negative clip.</summary>
     public int NegativeCopies { get; init; } = 2;
     /// <summary>Background-only negative examples (noise, babble, hum, silence-like levels).</summary>
