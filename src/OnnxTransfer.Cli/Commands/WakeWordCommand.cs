@@ -9,10 +9,11 @@ namespace OnnxTransfer.Cli.Commands;
 public static class WakeWordCommand
 {
     /// <summary>Builds the command group.</summary>
-    public static Command Create() => new("wakeword", "Wake-word detection on openWakeWord's speech embeddings: synth, train, detect, evaluate, bench, concat.")
+    public static Command Create() => new("wakeword", "Wake-word detection on openWakeWord's speech embeddings: synth, train, calibrate, detect, evaluate, bench, concat.")
     {
         WakeWordSynthCommand.Create(),
         WakeWordTrainCommand.Create(),
+        WakeWordCalibrateCommand.Create(),
         WakeWordDetectCommand.Create(),
         WakeWordEvaluateCommand.Create(),
         WakeWordBenchCommand.Create(),

@@ -57,12 +57,15 @@ public static class WakeWordTrainCommand
             var m = result.Training.Info.Metrics;
             Console.WriteLine($"wake word '{result.Name}': {result.Positives} positive, {result.Negatives} negative clips; mined per round: [{string.Join(", ", result.Mined)}]");
             Console.WriteLine($"final head: {m.EpochsRun} epochs (best {m.BestEpoch}), train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P1}, val loss {m.ValLoss:F4} acc {m.ValAccuracy:P1}");
-            var cal = result.Calibration;
-            Console.WriteLine($"threshold {cal.Threshold:0.###} for <= {cal.TargetFalseAcceptsPerHour} FA/h ({cal.FalseAcceptsPerHour:F2} FA/h on {cal.Hours * 60:F0} min of {cal.Source}" +
-                (cal.ValFalseRejectRate is { } frr ? $"; FRR {frr:P1} on val-voice positives, synthetic: not evidence about real voices)" : ")"));
+            Console.WriteLine(Describe(result.Calibration));
             Console.WriteLine($"wrote {result.ModelPath} (threshold stored; `wakeword detect` uses it unless --threshold is given)");
             return 0;
         });
         return command;
     }
+
+    /// <summary>One line about a stored threshold.</summary>
+    internal static string Describe(ThresholdCalibration cal) =>
+        $"threshold {cal.Threshold:0.####} for <= {cal.TargetFalseAcceptsPerHour} FA/h ({cal.FalseAcceptsPerHour:F2} FA/h on {cal.Hours * 60:F0} min of {cal.Source}" +
+        (cal.ValFalseRejectRate is { } frr ? $"; FRR {frr:P1} on val-voice positives, synthetic: not evidence about real voices)" : ")");
 }

@@ -75,16 +75,6 @@ public sealed record WakeWordTrainingOptions
 public sealed record WakeWordTrainingResult(string ModelPath, string Name, int Positives, int Negatives,
     IReadOnlyList<int> Mined, ThresholdCalibration Calibration, TrainingResult Training);
 
-/// <summary>The decision threshold stored in a wake-word model and the audio it was calibrated on.</summary>
-/// <param name="Threshold">Score threshold (used by <c>wakeword detect</c> unless --threshold is given).</param>
-/// <param name="TargetFalseAcceptsPerHour">The false-accept rate it was chosen for.</param>
-/// <param name="FalseAcceptsPerHour">The false-accept rate it gave on the calibration audio.</param>
-/// <param name="Hours">Hours of calibration audio.</param>
-/// <param name="Source">What the calibration audio was.</param>
-/// <param name="ValFalseRejectRate">False-reject rate on the val positives at that threshold (synthetic voices held out from training; not evidence about real voices), or null.</param>
-public sealed record ThresholdCalibration(double Threshold, double TargetFalseAcceptsPerHour, double FalseAcceptsPerHour, double Hours, string Source,
-    double? ValFalseRejectRate);
-
 /// <summary>
 /// Trains a wake-word detector on a folder of clean positive/negative clips (from <see cref="WakeWordDataGenerator"/>,
 /// or your own): every clip is augmented several times (<see cref="WakeWordAugmenter"/>: another voice, room,
@@ -123,7 +113,6 @@ public static class WakeWordTrainer
     {
         var dataset = DatasetLoader.Load(dataDir, new DatasetLoadOptions { Extensions = DatasetLoadOptions.AudioExtensions });
         var items = dataset.Items.Where(i => i.Split is not ("test" or "val")).ToArray();
-        var held = dataset.Items.Where(i => i.Split is "val").ToArray();
         var labels = items.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
         if (!labels.SequenceEqual([WakeWordDataGenerator.NegativeLabel, WakeWordDataGenerator.PositiveLabel]))
             throw new OnnxTransferException($"{dataDir}: training clips need exactly the labels 'negative' and 'positive' (found {string.Join(", ", labels)}); use `onnxtransfer wakeword synth` or that folder layout.");
@@ -182,57 +171,12 @@ public static class WakeWordTrainer
             current = WakeWordExamples.Concat([current, mining.Where(i => hardSet.Contains(i) && i % 10 != 0)]);
         }
 
-        ThresholdCalibration calibration;
         using (var head = HeadModel.Load(workDir))
-        {
-            calibration = Calibrate(head, examples, EverydaySpeech(dataDir, held), EverydaySpeech(dataDir, negativeFiles), options, cacheDir, progress, ct);
-            var model = BuildModel(head, name, calibration);
-            model.Save(outputPath);
-        }
+            BuildModel(head, name).Save(outputPath);
+        var calibration = ThresholdCalibrator.Calibrate(outputPath, dataDir, frontEnd, options.TargetFalseAcceptsPerHour, options.CalibrationMinutes,
+            options.Seed, options.Threads, cacheDir, progress, ct);
         var positives = current.Labels.Count(l => l == WakeWordDataGenerator.PositiveLabel);
         return new WakeWordTrainingResult(outputPath, name, positives, current.Count - positives, mined, calibration, result);
-    }
-
-    /// <summary>
-    /// The lowest threshold meeting the target false-accept rate on held-out negative streams: the val split's
-    /// negatives (voices training never heard) when there is one, else fresh augmentations of the training
-    /// negatives; val positives give a (synthetic) false-reject rate at that threshold.
-    /// </summary>
-    private static ThresholdCalibration Calibrate(HeadModel head, WakeWordExamples examples, IReadOnlyList<DatasetItem> held,
-        IReadOnlyList<string> trainNegatives, WakeWordTrainingOptions options, string cacheDir, IProgress<ProgressUpdate>? progress, CancellationToken ct)
-    {
-        var heldNegatives = held.Where(i => i.Label == WakeWordDataGenerator.NegativeLabel).Select(i => i.Path).ToArray();
-        var source = heldNegatives.Length > 0 ? "val-voice negative streams" : "re-augmented training negative streams";
-        var (streams, seconds) = examples.Streams("calibration", heldNegatives.Length > 0 ? heldNegatives : trainNegatives,
-            options.CalibrationMinutes, cacheDir, progress, ct);
-        var scores = Column(head.PredictProbabilities(streams.Features.AsSpan(0, streams.Count * Dimension).ToArray()), 1);
-        var perStream = Enumerable.Range(0, streams.Count).GroupBy(i => streams.Paths[i].Split('#')[0]).Select(g => g.Select(i => scores[i]).ToArray()).ToArray();
-        var hours = seconds / 3600;
-        var det = new WakeWordEvaluationOptions().Thresholds.Select(t => new DetPoint(t, 0,
-            perStream.Sum(s => WakeWordEvaluator.CountFalseAccepts(s, 0.08, t, 1, 1.5)) / hours)).ToArray();
-        var threshold = WakeWordEvaluator.RecommendThreshold(det, options.TargetFalseAcceptsPerHour);
-        var faph = det.First(p => p.Threshold == threshold).FalseAcceptsPerHour;
-        double? valFrr = null;
-        var heldPositives = held.Where(i => i.Label == WakeWordDataGenerator.PositiveLabel).Select(i => new ExampleSource(i.Path, true, 1)).ToArray();
-        if (heldPositives.Length > 0)
-        {
-            var positives = examples.Build("calibration-positives", heldPositives, 0, cacheDir, progress, ct);
-            var p = Column(head.PredictProbabilities(positives.Features), 1);
-            valFrr = p.Count(v => v < threshold) / (double)p.Length;
-        }
-        return new ThresholdCalibration(threshold, options.TargetFalseAcceptsPerHour, faph, hours, source, valFrr);
-    }
-
-    /// <summary>
-    /// The clips of everyday speech (per synth.json: no near misses of the phrase, no rare dictionary words): those
-    /// teach the head where the phrase ends, but a false-accept rate is about everyday speech, so the threshold is
-    /// not calibrated on them.
-    /// </summary>
-    private static T[] EverydaySpeech<T>(string dataDir, IEnumerable<T> clips)
-    {
-        var nearMisses = SynthesisManifest.TryRead(dataDir)?.Clips.Where(c => c.Kind is "near-miss" or "dictionary-word" or "words")
-            .Select(c => Path.GetFullPath(Path.Combine(dataDir, c.Path))).ToHashSet(StringComparer.Ordinal) ?? [];
-        return clips.Where(c => !nearMisses.Contains(Path.GetFullPath(c switch { DatasetItem i => i.Path, string s => s, _ => "" }))).ToArray();
     }
 
     private static IEnumerable<string> RealClips(string? folder)
@@ -248,7 +192,7 @@ public static class WakeWordTrainer
     /// the head → <c>score</c> [N,1] = sigmoid(logit) and <c>probabilities</c> [N,2]; metadata InputKind
     /// SpeechEmbeddings, FrontEnd openwakeword, labels [negative, name].
     /// </summary>
-    public static OnnxModel BuildModel(HeadModel head, string name, ThresholdCalibration? calibration = null)
+    public static OnnxModel BuildModel(HeadModel head, string name)
     {
         if (head.Info.Task != HeadTask.Binary || head.Dimension != Dimension)
             throw new OnnxTransferException($"{head.Directory}: a wake-word model needs a binary head on {Dimension} features (16 × 96 embeddings), got {head.Info.Task} on {head.Dimension}; train it with `onnxtransfer wakeword train`.");
@@ -277,11 +221,6 @@ public static class WakeWordTrainer
             MetricsJson = JsonSerializer.Serialize(head.Info.Metrics),
         }.WriteTo(model);
         model.SetMetadata(WakeWordKey, name);
-        if (calibration is not null)
-        {
-            model.SetMetadata(ThresholdKey, calibration.Threshold.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-            model.SetMetadata(CalibrationKey, JsonSerializer.Serialize(calibration));
-        }
         return model;
     }
 
