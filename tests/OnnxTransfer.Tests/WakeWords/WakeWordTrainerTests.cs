@@ -38,7 +38,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
         Assert.True(result.Negatives > trainNegatives + 4, $"{result.Negatives} negatives: copies + backgrounds + stream windows");
         Assert.Equal([10], result.Mined);
         Assert.InRange(result.Calibration.Threshold, 0.01, 1);
-        Assert.Equal("val-voice negative streams", result.Calibration.Source);
+        Assert.Contains("everyday speech", result.Calibration.Source);
         Assert.True(File.Exists(dir.File("ww.onnx")));
         Assert.NotEmpty(Directory.GetFiles(dir.File("ww.features"), "*.parquet"));
 
@@ -84,5 +84,24 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
         Assert.Equal(2 * 4 + 5 * 2, result.Positives);
         var e = Assert.Throws<OnnxTransferException>(() => WakeWordTrainer.Train(data, dir.File("x.onnx"), fixture.FrontEnd, Tiny with { RealPositives = dir.File("nothing") }));
         Assert.Contains("--real", e.Message);
+    }
+
+    [Fact]
+    public void Calibrate_StoresAThresholdMeetingTheTargetOnTheCalibrationAudio_AndDetectUsesIt()
+    {
+        using var dir = new TempDir();
+        var data = dir.File("data");
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 4, Threads = 2 });
+        WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0 });
+        // A target no stream can miss (every frame may fire) gives the lowest threshold; a zero target a higher one.
+        var loose = ThresholdCalibrator.Calibrate(dir.File("ww.onnx"), data, fixture.FrontEnd, 1e9, minutes: 1, threads: 2);
+        Assert.Equal(0.01, loose.Threshold);
+        var strict = ThresholdCalibrator.Calibrate(dir.File("ww.onnx"), data, fixture.FrontEnd, 0, minutes: 1, threads: 2);
+        Assert.True(strict.Threshold > loose.Threshold, $"{strict.Threshold} vs {loose.Threshold}");
+        Assert.Equal(0, strict.FalseAcceptsPerHour);
+        Assert.Equal("training-voice everyday speech (no val split)", strict.Source);
+        using var model = new WakeWordModel(dir.File("ww.onnx"));
+        Assert.Equal(strict.Threshold, model.Threshold);
+        Assert.Throws<OnnxTransferException>(() => ThresholdCalibrator.Calibrate(dir.File("ww.onnx"), data, fixture.FrontEnd, -1));
     }
 }
