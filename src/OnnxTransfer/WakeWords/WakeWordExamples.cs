@@ -84,7 +84,7 @@ public sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter 
                     var speech = LoadSpeech(negatives[rng.NextInt(negatives.Count)]);
                     var length = Math.Min(audio.Length - at, speech.Length + (int)((0.2 + 1.8 * rng.NextDouble()) * rate));
                     var (clip, _) = augmenter.Make(speech, length, positive: false, rng);
-                    // A negative placed at random may be cut short; these streams want whole utterances, so place them whole.
+                    // Placed at random in its segment, so some utterances are cut by the segment's edges, as in overheard speech.
                     clip.CopyTo(audio.AsSpan(at, length));
                     at += length;
                 }
