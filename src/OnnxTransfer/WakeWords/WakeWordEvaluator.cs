@@ -178,25 +178,25 @@ public static class WakeWordEvaluator
         };
     }
 
-    private static IEnumerable<(double Time, float Score)> Detections(float[] scores, double threshold, WakeWordEvaluationOptions options)
+    // Window k ends with embedding k + 15, which streaming emits after chunk k + 15 + the warm-up.
+    private static IEnumerable<(double Time, float Score)> Detections(float[] scores, double threshold, WakeWordEvaluationOptions options) =>
+        FiringFrames(scores, FrameSeconds, threshold, options.Patience, options.DebounceSeconds)
+            .Select(k => ((k + 15 + SpeechFrontEnd.WarmupChunks) * FrameSeconds, scores[k]));
+
+    /// <summary>The frames at which a <see cref="DetectionGate"/> with these settings fires on <paramref name="scores"/>.</summary>
+    private static IEnumerable<int> FiringFrames(IReadOnlyList<float> scores, double frameSeconds, double threshold, int patience, double debounceSeconds)
     {
-        var gate = new DetectionGate(new DetectionSettings { Threshold = threshold, Patience = options.Patience, DebounceSeconds = options.DebounceSeconds });
-        for (var k = 0; k < scores.Length; k++)
-            if (gate.Update((k + 1) * FrameSeconds, scores[k])) yield return ((k + 15 + SpeechFrontEnd.WarmupChunks) * FrameSeconds, scores[k]); // window k ends with embedding k + 15
+        var gate = new DetectionGate(new DetectionSettings { Threshold = threshold, Patience = patience, DebounceSeconds = debounceSeconds });
+        for (var k = 0; k < scores.Count; k++)
+            if (gate.Update((k + 1) * frameSeconds, scores[k])) yield return k;
     }
 
     /// <summary>
     /// False accepts in one stream of per-frame <paramref name="scores"/> (frames <paramref name="frameSeconds"/>
     /// apart): detections of a <see cref="DetectionGate"/> with this threshold, patience and debounce.
     /// </summary>
-    public static int CountFalseAccepts(IReadOnlyList<float> scores, double frameSeconds, double threshold, int patience, double debounceSeconds)
-    {
-        var gate = new DetectionGate(new DetectionSettings { Threshold = threshold, Patience = patience, DebounceSeconds = debounceSeconds });
-        var count = 0;
-        for (var k = 0; k < scores.Count; k++)
-            if (gate.Update((k + 1) * frameSeconds, scores[k])) count++;
-        return count;
-    }
+    public static int CountFalseAccepts(IReadOnlyList<float> scores, double frameSeconds, double threshold, int patience, double debounceSeconds) =>
+        FiringFrames(scores, frameSeconds, threshold, patience, debounceSeconds).Count();
 
     /// <summary>The lowest threshold whose false accepts per hour are at most <paramref name="target"/>; the highest threshold when none is.</summary>
     public static double RecommendThreshold(IReadOnlyList<DetPoint> det, double target)

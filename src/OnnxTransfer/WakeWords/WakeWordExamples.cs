@@ -40,16 +40,22 @@ public sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter 
         {
             var features = new float[jobs.Length * Dimension];
             var encoder = new AudioClipEncoder(frontEnd, WindowEmbeddings);
+            // One task per clip (read, resampled and trimmed once), then its copies; backgrounds follow the clips.
+            var firstJob = new int[sources.Count + backgrounds];
+            for (var s = 1; s < firstJob.Length; s++) firstJob[s] = firstJob[s - 1] + (s - 1 < sources.Count ? sources[s - 1].Copies : 1);
             var done = 0;
-            System.Threading.Tasks.Parallel.For(0, jobs.Length, Workers(ct), i =>
+            System.Threading.Tasks.Parallel.For(0, firstJob.Length, Workers(ct), s =>
             {
-                var (path, positive, copy) = jobs[i];
-                var speech = path == "background" ? [] : LoadSpeech(path);
-                var rng = Rng(path, copy);
-                var (clip, _) = augmenter.Make(speech, ClipSamples, positive, rng);
-                encoder.Encode(clip, features.AsSpan(i * Dimension, Dimension));
-                var n = Interlocked.Increment(ref done);
-                if (n % 50 == 0 || n == jobs.Length) progress?.Report(new ProgressUpdate($"{tag} examples", n, jobs.Length, "clips"));
+                var isSource = s < sources.Count;
+                var speech = isSource ? LoadSpeech(sources[s].Path) : [];
+                for (var i = firstJob[s]; i < firstJob[s] + (isSource ? sources[s].Copies : 1); i++)
+                {
+                    var (path, positive, copy) = jobs[i];
+                    var (clip, _) = augmenter.Make(speech, ClipSamples, positive, Rng(path, copy));
+                    encoder.Encode(clip, features.AsSpan(i * Dimension, Dimension));
+                    var n = Interlocked.Increment(ref done);
+                    if (n % 50 == 0 || n == jobs.Length) progress?.Report(new ProgressUpdate($"{tag} examples", n, jobs.Length, "clips"));
+                }
             });
             return new FeatureTable(jobs.Select(j => $"{j.Path}#{j.Copy:D3}").ToArray(),
                 jobs.Select(j => j.Positive ? WakeWordDataGenerator.PositiveLabel : WakeWordDataGenerator.NegativeLabel).ToArray(),
