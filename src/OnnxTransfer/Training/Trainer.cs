@@ -106,21 +106,34 @@ public static class Trainer
             val is null ? null : TrainingSet.FromTable(val, info.Classes, multiLabel), options, outputDir, progress, ct);
     }
 
-    /// <summary>Stratified hold-out: per class, a shuffled <paramref name="fraction"/> (at least one row when the class has two or more).</summary>
-    public static (int[] Train, int[] Val) StratifiedSplit(TrainingSet data, double fraction, ulong seed)
+    /// <summary>
+    /// Stratified hold-out: per class, a shuffled <paramref name="fraction"/> (at least one row when the class has two
+    /// or more). With <paramref name="groupOf"/>, rows of one group (e.g. augmented copies of one recording) always
+    /// land on the same side, so validation never scores a copy of a training row.
+    /// </summary>
+    public static (int[] Train, int[] Val) StratifiedSplit(TrainingSet data, double fraction, ulong seed, Func<int, string>? groupOf = null)
     {
         var rng = new SeededRandom(seed ^ SplitStream);
-        var groups = data.ClassIndex is { } idx
+        var classes = data.ClassIndex is { } idx
             ? Enumerable.Range(0, data.Count).GroupBy(i => idx[i]).OrderBy(g => g.Key).Select(g => g.ToArray())
             : [Enumerable.Range(0, data.Count).ToArray()];
         var train = new List<int>();
         var val = new List<int>();
-        foreach (var rows in groups)
+        foreach (var rows in classes)
         {
-            rng.Shuffle(rows.AsSpan());
+            var groups = groupOf is null
+                ? rows.Select(r => new[] { r }).ToArray()
+                : rows.GroupBy(groupOf).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToArray()).ToArray();
+            rng.Shuffle(groups.AsSpan());
             var take = rows.Length < 2 || fraction <= 0 ? 0 : Math.Clamp((int)Math.Round(rows.Length * fraction), 1, rows.Length - 1);
-            val.AddRange(rows.Take(take));
-            train.AddRange(rows.Skip(take));
+            var taken = 0;
+            foreach (var g in groups)
+            {
+                // Whole groups go to validation until it holds its share; one group never fills both sides.
+                var toVal = taken < take && (groupOf is null || g != groups[^1]);
+                (toVal ? val : train).AddRange(g);
+                if (toVal) taken += g.Length;
+            }
         }
         train.Sort();
         val.Sort();

@@ -150,25 +150,29 @@ public static class WakeWordTrainer
             FeatureSource = FrontEndName,
         };
         var mined = new List<int>();
+        var added = new HashSet<int>(); // mining windows already among the rows (each joins once, whatever the round)
         TrainingResult result;
         for (var round = 0; ; round++)
         {
             ct.ThrowIfCancellationRequested();
             progress?.Report(new ProgressUpdate("train", round, options.MiningRounds + 1, "rounds", $"{current.Count} rows"));
-            // Hold out validation rows before repeating any, so no copy of a validation row is trained on.
-            var (_, valRows) = Trainer.StratifiedSplit(TrainingSet.FromTable(current), 0.1, options.Seed);
+            // Validation holds whole renders (all augmented copies of a clip, or a whole negative stream), chosen before
+            // any row is repeated, so early stopping judges clips the head never trained on.
+            var ids = current.Paths;
+            var (_, valRows) = Trainer.StratifiedSplit(TrainingSet.FromTable(current), 0.1, options.Seed, i => SourceOf(ids[i]));
             var valSet = valRows.ToHashSet();
             result = Trainer.Fit(Weighted(current.Where(i => !valSet.Contains(i)), options.NegativeWeight),
                 Weighted(current.Where(valSet.Contains), options.NegativeWeight), trainingOptions, workDir, progress, ct);
             if (round >= options.MiningRounds) break;
             using var head = HeadModel.Load(workDir);
             var scores = Column(head.PredictProbabilities(mining.Features.AsSpan(0, mining.Count * Dimension).ToArray()), 1);
-            var hard = Enumerable.Range(0, scores.Length).Where(i => scores[i] >= options.MiningThreshold)
+            var hard = Enumerable.Range(0, scores.Length).Where(i => scores[i] >= options.MiningThreshold && i % 10 != 0 && !added.Contains(i))
                 .OrderByDescending(i => scores[i]).Take(options.MaxMinedPerRound).Order().ToArray();
             mined.Add(hard.Length);
             if (hard.Length == 0) break;
+            added.UnionWith(hard);
             var hardSet = hard.ToHashSet();
-            current = WakeWordExamples.Concat([current, mining.Where(i => hardSet.Contains(i) && i % 10 != 0)]);
+            current = WakeWordExamples.Concat([current, mining.Where(hardSet.Contains)]);
         }
 
         using (var head = HeadModel.Load(workDir))
@@ -177,6 +181,13 @@ public static class WakeWordTrainer
             options.Seed, options.Threads, cacheDir, progress, ct);
         var positives = current.Labels.Count(l => l == WakeWordDataGenerator.PositiveLabel);
         return new WakeWordTrainingResult(outputPath, name, positives, current.Count - positives, mined, calibration, result);
+    }
+
+    /// <summary>The clip or stream an example id ("PATH#copy", "tag-streamNNNN#window") was made from.</summary>
+    private static string SourceOf(string id)
+    {
+        var hash = id.LastIndexOf('#');
+        return hash < 0 ? id : id[..hash];
     }
 
     private static IEnumerable<string> RealClips(string? folder)

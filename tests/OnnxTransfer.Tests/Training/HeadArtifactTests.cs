@@ -133,6 +133,24 @@ public class HeadArtifactTests
     }
 
     [Fact]
+    public void Grouped_split_keeps_every_group_on_one_side()
+    {
+        // 40 clips × 5 augmented copies, two classes: copies of one clip must never straddle train and validation.
+        var labels = Enumerable.Range(0, 200).Select(i => i / 5 % 2).ToArray();
+        var data = TrainingSet.SingleLabel(new float[200], 1, labels, ["a", "b"]);
+        string Clip(int row) => $"clip{row / 5}";
+        var (train, val) = Trainer.StratifiedSplit(data, 0.2, seed: 3, Clip);
+        Assert.Equal(200, train.Length + val.Length);
+        Assert.Empty(train.Select(Clip).Intersect(val.Select(Clip)));
+        Assert.Equal([20, 20], new[] { 0, 1 }.Select(c => val.Count(i => labels[i] == c)).ToArray());
+        Assert.Equal(val, Trainer.StratifiedSplit(data, 0.2, seed: 3, Clip).Val);
+
+        // Ungrouped, the same split puts copies of some clip on both sides: the leak the grouping removes.
+        var (plainTrain, plainVal) = Trainer.StratifiedSplit(data, 0.2, seed: 3);
+        Assert.NotEmpty(plainTrain.Select(Clip).Intersect(plainVal.Select(Clip)));
+    }
+
+    [Fact]
     public void Learning_rate_schedules()
     {
         var o = new TrainingOptions { LearningRate = 0.1 };
