@@ -57,8 +57,7 @@ public sealed class OnnxModel
     public static OnnxModel Load(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-            throw new OnnxFormatException($"{path}: file not found.");
+        EnsureReadable(path);
         var length = new FileInfo(full).Length;
         if (length == 0)
             throw new OnnxFormatException($"{path}: the file is empty (0 bytes); re-download or re-export it.");
@@ -152,6 +151,13 @@ public sealed class OnnxModel
         foreach (var node in Proto.Graph.Node)
             if (string.IsNullOrEmpty(node.OpType))
                 throw new OnnxFormatException($"{name}: node '{node.Name}' has no operator type; the file is corrupt.");
+    }
+
+    /// <summary><see cref="InputFile.EnsureReadable"/> as an <see cref="OnnxFormatException"/>: missing files, folders and FIFOs are refused up front.</summary>
+    internal static void EnsureReadable(string path)
+    {
+        try { InputFile.EnsureReadable(path); }
+        catch (OnnxTransferException e) when (e is not OnnxFormatException) { throw new OnnxFormatException(e.Message, e); }
     }
 
     internal static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ').Trim();
