@@ -414,7 +414,8 @@ public sealed class TransferModel : IDisposable
             ? [preprocessing.Height, preprocessing.Width, 3]
             : preprocessing.Layout == TensorLayout.Nchw ? [3, preprocessing.Height, preprocessing.Width] : [preprocessing.Height, preprocessing.Width, 3];
         var dims = meta.Dimensions;
-        if (dims.Length != 4 || Enumerable.Range(0, 3).Any(k => dims[k + 1] > 0 && dims[k + 1] != expected[k]))
+        // -1 is a free dimension; anything else must match (a declared size beyond int reads as 0 here).
+        if (dims.Length != 4 || Enumerable.Range(0, 3).Any(k => dims[k + 1] != -1 && dims[k + 1] != expected[k]))
             throw new OnnxFormatException($"{name}: input '{inputName}' has shape [{string.Join(",", dims)}] but the preprocessing '{preprocessing}' makes [N,{string.Join(",", expected)}]; re-export the model.");
         return (inputName, preprocessing, dims[0] > 0 ? dims[0] : null);
     }

@@ -160,5 +160,10 @@ public sealed class OnnxModel
         catch (OnnxTransferException e) when (e is not OnnxFormatException) { throw new OnnxFormatException(e.Message, e); }
     }
 
-    internal static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ').Trim();
+    /// <summary>A message from a library on one line, cut at 300 characters (ONNX Runtime's carry C++ signatures).</summary>
+    internal static string OneLine(string s)
+    {
+        var line = s.Replace('\r', ' ').Replace('\n', ' ').Trim();
+        return line.Length <= 300 ? line : line[..300] + "…";
+    }
 }
