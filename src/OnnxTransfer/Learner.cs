@@ -34,6 +34,9 @@ public sealed record LearnerOptions
 
     /// <summary>How fine-tuning trains when <see cref="Unfreeze"/> is not 0 (its Unfreeze is replaced by the chosen count).</summary>
     public FineTuneOptions FineTune { get; init; } = new();
+
+    /// <summary>Read dataset items that resolve outside the dataset's folder (see <see cref="DatasetLoadOptions.AllowOutsidePaths"/>).</summary>
+    public bool AllowOutsidePaths { get; init; }
 }
 
 /// <summary>What one <see cref="Learner.FineTuneAsync"/> call produced.</summary>
@@ -95,7 +98,7 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>Loads a dataset (class folders, split folders or CSV) with the file types the backbone reads.</summary>
-    public Dataset LoadDataset(string path) => Backbone.LoadDataset(path);
+    public Dataset LoadDataset(string path) => Backbone.LoadDataset(path, Options.AllowOutsidePaths);
 
     /// <summary>Extracts (or resumes extracting) the dataset's features into <paramref name="featuresPath"/> and reads them back.</summary>
     public async Task<(FeatureTable Table, FeatureExtractionSummary Summary)> ExtractAsync(Dataset dataset, string featuresPath,

@@ -20,15 +20,16 @@ public static class EvaluateCommand
         var report = new Option<string?>("--report") { Description = "Where to write the report: a .json path or a folder (report.json, report.md, plots)." };
         var model = new Option<string?>("--model", "-m") { Description = "An exported model (.onnx) to evaluate on --data instead of a head on --features." };
         var data = new Option<string?>("--data", "-d") { Description = "Labelled images, or WAV files for a speech model (class folders, split folders or CSV) for --model; class names must be the model's labels." };
+        var outside = new Option<bool>("--allow-outside-paths") { Description = "With --data: read items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("evaluate", "Evaluate a head on stored features, or an exported model on labelled images: accuracy, balanced accuracy, per-class P/R/F1, ROC-AUC, log-loss, confusion matrix.")
         {
-            features, head, model, data, split, report,
+            features, head, model, data, split, report, outside,
         };
         command.SetAction(async (pr, ct) =>
         {
             if (pr.GetValue(model) is { } modelPath)
                 return EvaluateModel(modelPath, pr.GetValue(data) ?? throw new OnnxTransferException("evaluate --model needs --data DIR|CSV (labelled images)."),
-                    pr.GetValue(split), pr.GetValue(report), ct);
+                    pr.GetValue(split), pr.GetValue(report), pr.GetValue(outside), ct);
             var featuresPath = pr.GetValue(features) ?? throw new OnnxTransferException("evaluate needs --features FILE.parquet and --head DIR.");
             var headDir = pr.GetValue(head) ?? throw new OnnxTransferException("evaluate needs --head DIR (from `onnxtransfer train`).");
             var table = await FeatureStore.ReadAsync(featuresPath, ct);
@@ -48,10 +49,10 @@ public static class EvaluateCommand
         return command;
     }
 
-    private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, CancellationToken ct)
+    private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, bool allowOutsidePaths, CancellationToken ct)
     {
         using var model = TransferModel.Load(modelPath);
-        var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions });
+        var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = allowOutsidePaths });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);
         var evaluation = ProgressRenderer.RunAsync("evaluate", p => Task.Run(() => ModelEvaluation.Evaluate(model, dataset.Items, progress: p, ct: ct), ct))

@@ -22,9 +22,10 @@ public static class ExtractCommand
         var errors = new Option<string?>("--errors") { Description = "Errors file (CSV: path,reason). Default: beside --out." };
         var at = new Option<string?>("--at") { Description = "Feature tensor to cut at (default: the backbone's, or auto)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start over instead of resuming." };
+        var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("extract", "Extract backbone features of a dataset into a Parquet feature store (resumable, shardable).")
         {
-            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite,
+            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite, outside,
         };
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
@@ -32,7 +33,7 @@ public static class ExtractCommand
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
                 new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at) }, p, ct));
             if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
-            var dataset = fb.LoadDataset(pr.GetValue(data)!);
+            var dataset = fb.LoadDataset(pr.GetValue(data)!, pr.GetValue(outside));
             DatasetRenderer.Summarize(dataset);
             var options = new FeatureExtractionOptions
             {

@@ -41,9 +41,10 @@ public static class FitCommand
             DefaultValueFactory = _ => true,
         };
         var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
+        var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, unfreeze, gradual, stageEpochs, augment,
+            backbone, data, output, perClass, holdout, batch, threads, unfreeze, gradual, stageEpochs, augment, outside,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -61,6 +62,7 @@ public static class FitCommand
             var trainingOptions = training.Read(pr);
             var options = new LearnerOptions
             {
+                AllowOutsidePaths = pr.GetValue(outside),
                 Unfreeze = unfreezeLayers,
                 // Fine-tuning pretrained layers wants smaller steps and fewer epochs than a head alone.
                 FineTune = new FineTuneOptions

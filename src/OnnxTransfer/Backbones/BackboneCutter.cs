@@ -111,7 +111,7 @@ public static class BackboneCutter
         else if (info.ElementType is not (DataType.Float or DataType.Float16 or DataType.Double or DataType.Bfloat16))
             throw new OnnxFormatException($"{name}: '{tensor}' holds {info.ElementTypeName} values, not features; cut at a float or quantized activation.");
         var d = FeatureTensorFinder.Dimension(info, pool)
-            ?? throw new OnnxFormatException($"{name}: the size of '{tensor}' {info.ShapeText} is not fixed, so D is unknown; cut at a tensor with fixed non-batch dimensions.");
+            ?? throw new OnnxFormatException($"{name}: the size of '{tensor}' {info.ShapeText} is not fixed (it follows a free dimension of the model's input), so D is unknown; cut at a tensor with fixed non-batch dimensions, or give the model's input fixed dimensions.");
         return new CutPlan(tensor, info, pool, dequantize, d, reason);
     }
 

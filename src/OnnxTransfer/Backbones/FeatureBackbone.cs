@@ -169,8 +169,9 @@ public sealed class FeatureBackbone : IDisposable
     public FeatureStoreMetadata Describe() =>
         new(Name, Sha256, FeatureTensor, Preprocessing?.ToString() ?? $"speech:{Source.Manifest?.Name}:window={Dimension}", Dimension);
 
-    /// <summary>Loads a dataset with the file types this backbone reads.</summary>
-    public Dataset LoadDataset(string path) => DatasetLoader.Load(path, new DatasetLoadOptions { Extensions = DatasetExtensions });
+    /// <summary>Loads a dataset with the file types this backbone reads; items outside its folder only when <paramref name="allowOutsidePaths"/>.</summary>
+    public Dataset LoadDataset(string path, bool allowOutsidePaths = false) =>
+        DatasetLoader.Load(path, new DatasetLoadOptions { Extensions = DatasetExtensions, AllowOutsidePaths = allowOutsidePaths });
 
     /// <summary>Extracts features of <paramref name="items"/> into a Parquet feature store (resumable).</summary>
     public Task<FeatureExtractionSummary> ExtractAsync(IReadOnlyList<DatasetItem> items, string outPath,

@@ -56,13 +56,18 @@ internal sealed class CsvManifestReader(string csvPath, DatasetLoadOptions optio
             if (relative.Length == 0)
                 throw Error(lineNumber, "empty path");
             var full = Path.GetFullPath(Path.Combine(_root, relative.Replace('\\', '/')));
-            if (!full.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-                throw Error(lineNumber, $"path '{relative}' leaves the manifest's folder; paths must be relative to {_root} and stay inside it");
-            var id = Path.GetRelativePath(_root, full).Replace(Path.DirectorySeparatorChar, '/');
-            if (id.Split('/').Any(part => part.StartsWith('.'))) { hidden++; continue; }
+            var inside = InputFile.IsLexicallyInside(_root, full);
+            if (!inside && !options.AllowOutsidePaths)
+                throw Error(lineNumber, $"path '{relative}' leaves the manifest's folder; make it relative to {_root} and inside it, or pass --allow-outside-paths");
+            var id = inside ? Path.GetRelativePath(_root, full).Replace(Path.DirectorySeparatorChar, '/') : full.Replace(Path.DirectorySeparatorChar, '/');
+            if (inside && id.Split('/').Any(part => part.StartsWith('.'))) { hidden++; continue; }
             if (!options.Accepts(full)) { otherExtension++; continue; }
             if (!File.Exists(full))
-                throw Error(lineNumber, $"file '{relative}' not found (looked for {full})");
+                throw Error(lineNumber, Directory.Exists(full) ? $"'{relative}' is a folder, not a file" : $"file '{relative}' not found (looked for {full})");
+            if (inside && !options.AllowOutsidePaths && !InputFile.IsInside(_root, full))
+                throw Error(lineNumber, $"'{relative}' is a symlink to {InputFile.RealPath(full)}, outside the manifest's folder; copy the file in, or pass --allow-outside-paths");
+            try { InputFile.EnsureReadable(full); }
+            catch (OnnxTransferException e) { throw Error(lineNumber, e.Message.TrimEnd('.')); }
             if (!lineById.TryAdd(id, lineNumber))
                 throw Error(lineNumber, $"'{relative}' is already listed on line {lineById[id]}; list each file once");
             var split = splitColumn < row.Count ? row[splitColumn] : "";

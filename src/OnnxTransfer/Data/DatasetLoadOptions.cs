@@ -15,6 +15,13 @@ public sealed record DatasetLoadOptions
     /// <summary>Forces a layout instead of detecting it (null = detect).</summary>
     public DatasetLayout? Layout { get; init; }
 
+    /// <summary>
+    /// Accept items that resolve outside the dataset's folder (a manifest path with <c>..</c> or an absolute path, or a
+    /// symlink pointing out). Off by default: a manifest or folder received from someone else could otherwise make a
+    /// job read (and store features of) any file the user can read. CLI: <c>--allow-outside-paths</c>.
+    /// </summary>
+    public bool AllowOutsidePaths { get; init; }
+
     internal bool Accepts(string path)
     {
         var ext = Path.GetExtension(path);

@@ -102,14 +102,14 @@ public static class DatasetLoader
                             ?? throw new OnnxTransferException($"{splitDir}: not a split folder (train, val, valid, validation, test); move it or load with another layout.");
                         CountHiddenAndStray(splitDir, strayIsItem: false);
                         foreach (var classDir in TopLevel(splitDir, dirs: true))
-                            AddClassFolder(classDir, split);
+                            AddClassFolder(classDir, split, viaLink: IsLink(splitDir));
                     }
                     WarnMissingLabels();
                     break;
                 case DatasetLayout.ClassFolders:
                     CountHiddenAndStray(root, strayIsItem: false);
                     foreach (var classDir in TopLevel(root, dirs: true))
-                        AddClassFolder(classDir, "");
+                        AddClassFolder(classDir, "", viaLink: false);
                     break;
                 case DatasetLayout.Unlabeled:
                     CountHiddenAndStray(root, strayIsItem: true);
@@ -134,21 +134,21 @@ public static class DatasetLoader
                 if (IsHidden(entry)) { _hidden++; continue; }
                 if (entry is not FileInfo file) continue;
                 if (!options.Accepts(file.Name)) { _otherExtension++; continue; }
-                if (strayIsItem) Add(file.FullName, "", "");
+                if (strayIsItem) Add(file, "", "", viaLink: false);
                 else _stray++;
             }
         }
 
-        private void AddClassFolder(string classDir, string split)
+        private void AddClassFolder(string classDir, string split, bool viaLink)
         {
             var label = Path.GetFileName(classDir);
             var before = _items.Count;
-            AddRecursive(new DirectoryInfo(classDir), label, split);
+            AddRecursive(new DirectoryInfo(classDir), label, split, viaLink || IsLink(classDir));
             if (_items.Count == before)
                 _warnings.Add($"class folder '{Relative(classDir)}' has no {string.Join("/", options.Extensions)} files");
         }
 
-        private void AddRecursive(DirectoryInfo dir, string label, string split)
+        private void AddRecursive(DirectoryInfo dir, string label, string split, bool viaLink)
         {
             foreach (var entry in dir.EnumerateFileSystemInfos())
             {
@@ -156,14 +156,24 @@ public static class DatasetLoader
                 switch (entry)
                 {
                     // Symlinked folders are not followed: they can form cycles.
-                    case DirectoryInfo sub when sub.LinkTarget is null: AddRecursive(sub, label, split); break;
-                    case FileInfo file when options.Accepts(file.Name): Add(file.FullName, label, split); break;
+                    case DirectoryInfo sub when sub.LinkTarget is null: AddRecursive(sub, label, split, viaLink); break;
+                    case FileInfo file when options.Accepts(file.Name): Add(file, label, split, viaLink); break;
                     case FileInfo: _otherExtension++; break;
                 }
             }
         }
 
-        private void Add(string path, string label, string split) => _items.Add(new DatasetItem(path, Relative(path), label, split));
+        // Only a symlink (the file, or a folder above it in the dataset) can lead outside; plain entries are not resolved.
+        private void Add(FileInfo file, string label, string split, bool viaLink)
+        {
+            var path = file.FullName;
+            if (!options.AllowOutsidePaths && (viaLink || file.LinkTarget is not null) && !InputFile.IsInside(root, path))
+                throw new OnnxTransferException($"{path}: resolves through a symlink to {InputFile.RealPath(path)}, outside the dataset folder {root}; copy the file in, or pass --allow-outside-paths.");
+            InputFile.EnsureReadable(path);
+            _items.Add(new DatasetItem(path, Relative(path), label, split));
+        }
+
+        private static bool IsLink(string dir) => new DirectoryInfo(dir).LinkTarget is not null;
 
         private string Relative(string path) => Path.GetRelativePath(root, path).Replace(Path.DirectorySeparatorChar, '/');
 

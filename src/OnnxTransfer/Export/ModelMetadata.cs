@@ -73,13 +73,10 @@ public sealed record ModelMetadata
         string? Get(string key) => map.TryGetValue(Prefix + key, out var v) ? v : null;
         var labelsJson = Get("labels")
             ?? throw new OnnxFormatException($"{modelName}: no '{Prefix}labels' metadata; it was not exported by OnnxTransfer (use `onnxtransfer export`).");
-        string[] labels;
-        try { labels = JsonSerializer.Deserialize<string[]>(labelsJson) ?? []; }
-        catch (JsonException) { throw new OnnxFormatException($"{modelName}: the '{Prefix}labels' metadata is not a JSON array of strings."); }
         return new ModelMetadata
         {
-            Labels = labels,
-            InputKind = Enum.TryParse<ModelInputKind>(Get("input_kind"), true, out var kind) ? kind : ModelInputKind.ImageTensor,
+            Labels = ReadLabels(labelsJson, modelName),
+            InputKind = ReadInputKind(Get("input_kind"), modelName),
             Preprocessing = Get("preprocessing"),
             FrontEnd = Get("front_end"),
             Backbone = Get("backbone"),
@@ -90,6 +87,26 @@ public sealed record ModelMetadata
             MetricsJson = Get("metrics"),
             ToolVersion = Get("tool_version") ?? "unknown",
         };
+    }
+
+    // A non-empty JSON array of non-empty strings; anything else ([null], numbers, an object) is a damaged or foreign file.
+    private static string[] ReadLabels(string json, string modelName)
+    {
+        string?[]? labels;
+        try { labels = JsonSerializer.Deserialize<string?[]>(json); }
+        catch (JsonException) { labels = null; }
+        if (labels is not { Length: > 0 } || labels.Any(string.IsNullOrWhiteSpace))
+            throw new OnnxFormatException($"{modelName}: the '{Prefix}labels' metadata is not a non-empty JSON array of non-empty strings; re-export the model with `onnxtransfer export`.");
+        return labels!;
+    }
+
+    // Absent: older exports, which were all float image models. Present but unknown: written by another tool or a newer version.
+    private static ModelInputKind ReadInputKind(string? text, string modelName)
+    {
+        if (text is null) return ModelInputKind.ImageTensor;
+        if (!text.All(char.IsAsciiLetter) || !Enum.TryParse<ModelInputKind>(text, true, out var kind))
+            throw new OnnxFormatException($"{modelName}: unknown '{Prefix}input_kind' '{text}' (known: {string.Join(", ", Enum.GetNames<ModelInputKind>())}); re-export the model, or update OnnxTransfer if a newer version wrote it.");
+        return kind;
     }
 
     private IEnumerable<(string Key, string? Value)> Entries()

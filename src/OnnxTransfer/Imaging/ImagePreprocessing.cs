@@ -91,11 +91,19 @@ public sealed record ImagePreprocessing(
             }
             catch (FormatException) { throw Bad(text, part); }
             catch (ArgumentException) { throw Bad(text, part); }
+            catch (OverflowException) { throw Bad(text, part); }
         }
         if (p.Mean.Length != 3 || p.Std.Length != 3 || p.Std.Any(s => s == 0))
             throw new OnnxTransferException($"preprocessing '{text}': mean and std need 3 values each, std non-zero.");
+        if (new[] { p.Width, p.Height, p.ResizeShorter }.Any(n => n is < 1 or > MaxSide))
+            throw new OnnxTransferException($"preprocessing '{text}': resize and crop sizes must be 1 to {MaxSide} pixels.");
+        if (!float.IsFinite(p.Scale) || p.Mean.Concat(p.Std).Any(v => !float.IsFinite(v)))
+            throw new OnnxTransferException($"preprocessing '{text}': scale, mean and std must be finite numbers.");
         return p;
     }
+
+    /// <summary>Largest resize or crop side accepted (a network input far beyond any real backbone's).</summary>
+    public const int MaxSide = 8192;
 
     private static ImagePreprocessing ParseSize(ImagePreprocessing p, string value)
     {

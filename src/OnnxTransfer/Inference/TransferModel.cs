@@ -128,8 +128,9 @@ public sealed class TransferModel : IDisposable
     public static TransferModel Load(string path, BackboneRegistry? frontEnds, ExecutionDevice? device = null, SessionSettings? settings = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path))
+        if (!File.Exists(path) && !Directory.Exists(path))
             throw new OnnxTransferException($"{path}: model file not found; export one with `onnxtransfer export`.");
+        OnnxModel.EnsureReadable(path);
         var name = System.IO.Path.GetFileName(path);
         var sessions = SessionFactory.Create(device ?? ExecutionDevice.Cpu, settings);
         InferenceSession? session = null;
@@ -264,6 +265,7 @@ public sealed class TransferModel : IDisposable
 
     private void EncodeFile(string path, Input inputs, int slot)
     {
+        global::OnnxTransfer.InputFile.EnsureReadable(path);
         if (_audio is null)
             Encode(() => _decoder.Decode(path, _decodeTarget), inputs, slot);
         else
@@ -364,7 +366,7 @@ public sealed class TransferModel : IDisposable
             throw new OnnxFormatException($"{name}: {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}); an exported speech classifier has one.");
         var (inputName, meta) = session.InputMetadata.First();
         var dims = meta.Dimensions;
-        if (meta.ElementDataType != TensorElementType.Float || dims.Length != 3 || dims[1] <= 0 || dims[2] != SpeechFrontEnd.EmbeddingSize)
+        if (meta.ElementDataType != TensorElementType.Float || dims.Length != 3 || dims[1] is <= 0 or > MaxSpeechWindow || dims[2] != SpeechFrontEnd.EmbeddingSize)
             throw new OnnxFormatException($"{name}: input '{inputName}' is {meta.ElementDataType} [{string.Join(",", dims)}]; a speech classifier takes float [N,window,{SpeechFrontEnd.EmbeddingSize}] embeddings — re-export it.");
         // The registry resolves (and pulls once) the front end's model files; the same files the features came from.
         var source = frontEnds.ResolveAsync(frontEndName).GetAwaiter().GetResult();
@@ -375,10 +377,11 @@ public sealed class TransferModel : IDisposable
         return new TransferModel(name, metadata, sessions, session, inputName, frontEnd, checked((int)dims[1]), dims[0] > 0 ? checked((int)dims[0]) : null);
     }
 
+    // About a minute of speech (12.5 embeddings a second): far more than any head reads, small enough to allocate.
+    private const int MaxSpeechWindow = 1024;
+
     private static void CheckOutputs(string name, ModelMetadata metadata, InferenceSession session)
     {
-        if (metadata.Labels.Length == 0)
-            throw new OnnxFormatException($"{name}: the 'onnxtransfer.labels' metadata is empty; re-export the model.");
         foreach (var output in new[] { ModelExporter.ProbabilitiesOutput, ModelExporter.LabelOutput })
             if (!session.OutputMetadata.ContainsKey(output))
                 throw new OnnxFormatException($"{name}: no '{output}' output (outputs: {string.Join(", ", session.OutputMetadata.Keys)}); re-export the model with `onnxtransfer export`.");
@@ -393,7 +396,12 @@ public sealed class TransferModel : IDisposable
         }
         if (metadata.Preprocessing is null)
             throw new OnnxFormatException($"{name}: no 'onnxtransfer.preprocessing' metadata, so images cannot be prepared for it; re-export it with `onnxtransfer export`.");
-        var preprocessing = ImagePreprocessing.Parse(metadata.Preprocessing);
+        ImagePreprocessing preprocessing;
+        try { preprocessing = ImagePreprocessing.Parse(metadata.Preprocessing); }
+        catch (OnnxTransferException e)
+        {
+            throw new OnnxFormatException($"{name}: its 'onnxtransfer.preprocessing' metadata is unusable ({e.Message.TrimEnd('.')}); re-export the model with `onnxtransfer export`.", e);
+        }
         CheckOutputs(name, metadata, session);
         if (session.InputMetadata.Count != 1)
             throw new OnnxFormatException($"{name}: {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}); an exported image classifier has one.");
@@ -406,7 +414,8 @@ public sealed class TransferModel : IDisposable
             ? [preprocessing.Height, preprocessing.Width, 3]
             : preprocessing.Layout == TensorLayout.Nchw ? [3, preprocessing.Height, preprocessing.Width] : [preprocessing.Height, preprocessing.Width, 3];
         var dims = meta.Dimensions;
-        if (dims.Length != 4 || Enumerable.Range(0, 3).Any(k => dims[k + 1] > 0 && dims[k + 1] != expected[k]))
+        // -1 is a free dimension; anything else must match (a declared size beyond int reads as 0 here).
+        if (dims.Length != 4 || Enumerable.Range(0, 3).Any(k => dims[k + 1] != -1 && dims[k + 1] != expected[k]))
             throw new OnnxFormatException($"{name}: input '{inputName}' has shape [{string.Join(",", dims)}] but the preprocessing '{preprocessing}' makes [N,{string.Join(",", expected)}]; re-export the model.");
         return (inputName, preprocessing, dims[0] > 0 ? dims[0] : null);
     }

@@ -57,8 +57,7 @@ public sealed class OnnxModel
     public static OnnxModel Load(string path)
     {
         var full = Path.GetFullPath(path);
-        if (!File.Exists(full))
-            throw new OnnxFormatException($"{path}: file not found.");
+        EnsureReadable(path);
         var length = new FileInfo(full).Length;
         if (length == 0)
             throw new OnnxFormatException($"{path}: the file is empty (0 bytes); re-download or re-export it.");
@@ -154,5 +153,17 @@ public sealed class OnnxModel
                 throw new OnnxFormatException($"{name}: node '{node.Name}' has no operator type; the file is corrupt.");
     }
 
-    internal static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ').Trim();
+    /// <summary><see cref="InputFile.EnsureReadable"/> as an <see cref="OnnxFormatException"/>: missing files, folders and FIFOs are refused up front.</summary>
+    internal static void EnsureReadable(string path)
+    {
+        try { InputFile.EnsureReadable(path); }
+        catch (OnnxTransferException e) when (e is not OnnxFormatException) { throw new OnnxFormatException(e.Message, e); }
+    }
+
+    /// <summary>A message from a library on one line, cut at 300 characters (ONNX Runtime's carry C++ signatures).</summary>
+    internal static string OneLine(string s)
+    {
+        var line = s.Replace('\r', ' ').Replace('\n', ' ').Trim();
+        return line.Length <= 300 ? line : line[..300] + "…";
+    }
 }

@@ -98,18 +98,31 @@ public static class TensorShapeProbe
             try
             {
                 var one = Run(session, inputs, names, batchSymbol, batch: 1, size);
+                // At the tiny size a dimension that follows a free input size (e.g. C of an [N,C] input) reads as 1:
+                // measure at another size and leave what changes symbolic, rather than report a size of 1.
+                if (size == DummySizes[0] && FreeSymbol(inputs, batchSymbol) is { } free)
+                    one = Symbolic(one, Run(session, inputs, names, batchSymbol, batch: 1, size + 1), free);
                 if (!batchIsSymbolic) return one;
                 var two = Run(session, inputs, names, batchSymbol, batch: 2, size);
-                return one.Zip(two, (a, b) => a with
-                {
-                    Shape = a.Shape!.Select((d, i) => d.Value != b.Shape![i].Value ? TensorDim.Symbolic(batchSymbol) : d).ToArray(),
-                }).ToList();
+                return Symbolic(one, two, batchSymbol);
             }
             catch (OnnxRuntimeException e) { last = e; }
         }
         throw new OnnxFormatException(
             $"{model.DisplayName}: cannot measure the shape of '{names[0]}' by running the model on a dummy batch ({OnnxModel.OneLine(last!.Message)}); add value_info for it or name another tensor.", last);
     }
+
+    /// <summary>Dimensions whose size differs between two measurements become <paramref name="symbol"/>.</summary>
+    private static List<TensorInfo> Symbolic(List<TensorInfo> first, List<TensorInfo> second, string symbol) =>
+        first.Zip(second, (a, b) => a.Shape!.Count != b.Shape!.Count ? a with { Shape = null } : a with
+        {
+            Shape = a.Shape.Select((d, i) => d.Value is { } v && v != b.Shape[i].Value ? TensorDim.Symbolic(symbol) : d).ToArray(),
+        }).ToList();
+
+    /// <summary>The name of the first free (symbolic, non-batch) input dimension ("?" when unnamed), or null when there is none.</summary>
+    private static string? FreeSymbol(List<TensorInfo> inputs, string batchSymbol) =>
+        inputs.SelectMany(i => i.Shape!.Where((d, k) => d.Value is null && !IsBatch(d, k, batchSymbol)))
+            .Select(d => d.Symbol.Length > 0 ? d.Symbol : "?").FirstOrDefault();
 
     private static List<TensorInfo> FeedableInputs(OnnxModel model)
     {

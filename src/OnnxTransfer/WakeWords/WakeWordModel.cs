@@ -39,7 +39,8 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
     /// <summary>Loads <paramref name="path"/>; <paramref name="name"/> overrides the wake word's name.</summary>
     public WakeWordModel(string path, string? name = null, int threads = 1)
     {
-        if (!File.Exists(path)) throw new OnnxTransferException($"{path}: wake-word model not found; pass a model from `onnxtransfer wakeword train` or an openWakeWord head.");
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new OnnxTransferException($"{path}: wake-word model not found; pass a model from `onnxtransfer wakeword train` or an openWakeWord head.");
+        InputFile.EnsureReadable(path);
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
         try { _session = new InferenceSession(path, options); }
         catch (OnnxRuntimeException e) { throw new OnnxTransferException($"{path}: ONNX Runtime cannot load the model ({e.Message.Split('\n')[0].Trim()}); check the file.", e); }
@@ -49,7 +50,7 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
                 throw new OnnxTransferException($"{path}: a wake-word model has one input [N,16,96], this one has {_session.InputMetadata.Count}; pass a wake-word model.");
             var (input, meta) = _session.InputMetadata.First();
             var dims = meta.Dimensions;
-            if (dims.Length != 3 || dims[2] != SpeechFrontEnd.EmbeddingSize || dims[1] <= 0)
+            if (dims.Length != 3 || dims[2] != SpeechFrontEnd.EmbeddingSize || dims[1] is <= 0 or > MaxWindow)
                 throw new OnnxTransferException($"{path}: input '{input}' is [{string.Join(",", dims)}], expected [N,16,96] speech embeddings; pass a wake-word model.");
             _input = input;
             WindowEmbeddings = dims[1];
@@ -85,6 +86,9 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
             throw;
         }
     }
+
+    // About a minute of embeddings: far more than any head reads, small enough to allocate per window.
+    private const int MaxWindow = 1024;
 
     /// <inheritdoc />
     public string Name { get; }

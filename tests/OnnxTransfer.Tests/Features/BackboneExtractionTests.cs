@@ -86,7 +86,7 @@ public class BackboneExtractionTests
                 File.CreateSymbolicLink(Path.Combine(target, Path.GetFileName(f)), f);
         }
         string[] Extract(string output, string? shard) =>
-            ["extract", "--backbone", "mobilenetv2-12-int8", "--data", dir.File("data"), "--out", output, "--threads", "1",
+            ["extract", "--backbone", "mobilenetv2-12-int8", "--data", dir.File("data"), "--out", output, "--threads", "1", "--allow-outside-paths",
              .. shard is null ? Array.Empty<string>() : ["--shard", shard]];
 
         Cli(dir, Extract(dir.File("single.parquet"), null)).WaitForExit();

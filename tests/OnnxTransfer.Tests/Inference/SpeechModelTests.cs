@@ -30,7 +30,7 @@ public class SpeechModelTests
 
         var registry = new BackboneRegistry(BackboneRegistry.BuiltInManifests,
             new BackboneLocations(dir.File("cache"), [SharedAssets.Models], AllowNetwork: false));
-        var options = new LearnerOptions { Training = new TrainingOptions { Epochs = 30 } };
+        var options = new LearnerOptions { Training = new TrainingOptions { Epochs = 30 }, AllowOutsidePaths = true };
         using var learner = await Learner.CreateAsync("openwakeword", options, registry: registry);
         var fit = await learner.FitAsync(dir.File("digits.csv"), dir.File("digits.onnx"));
 
@@ -42,7 +42,7 @@ public class SpeechModelTests
         using var model = TransferModel.Load(fit.ModelPath, registry);
         Assert.Null(model.Preprocessing);
         Assert.Contains(".wav", model.InputExtensions);
-        var dataset = DatasetLoader.Load(dir.File("digits.csv"), new DatasetLoadOptions { Extensions = model.InputExtensions });
+        var dataset = DatasetLoader.Load(dir.File("digits.csv"), new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = true });
         var test = dataset.InSplit("test").Items;
         Assert.Equal(30, test.Count);
 
