@@ -37,24 +37,13 @@ public sealed class OutputLock : IDisposable
         }
         catch (IOException e)
         {
-            throw new OnnxTransferException($"{output}: another run is writing it (locked by {Owner(lockFile)}, {lockFile}); wait for it to finish or choose another output.", e);
+            throw new OnnxTransferException($"{output}: another run is writing it ({lockFile} holds its process id); wait for it to finish or choose another output.", e);
         }
         stream.SetLength(0);
         var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         stream.Write(pid);
         stream.Flush();
         return stream;
-    }
-
-    private static string Owner(string lockFile)
-    {
-        try
-        {
-            using var reader = new FileStream(lockFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            var text = new StreamReader(reader).ReadToEnd().Trim();
-            return text.Length > 0 ? $"process {text}" : "another process";
-        }
-        catch (IOException) { return "another process"; }
     }
 
     /// <summary>Removes the lock file (while still holding it, so no other run sees a half-released lock) and releases it.</summary>
