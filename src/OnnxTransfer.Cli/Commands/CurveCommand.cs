@@ -17,7 +17,7 @@ public static class CurveCommand
         var data = new Option<string>("--data", "-d") { Description = "Dataset: class folders or train/val/test split folders (evaluation: test, else val, else a stratified hold-out).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output folder: curve.md/.csv/.json/.png and the caches (resumable).", Required = true };
         var sizes = new Option<string>("--sizes") { Description = "Training examples per class, comma-separated; 'all' = the whole training pool.", DefaultValueFactory = _ => "5,10,20,50,100,all" };
-        var seeds = new Option<int>("--seeds") { Description = "Seeds per size (1..N): each draws its own subsets, initialisation and shuffling.", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var seeds = new Option<int>("--seeds") { Description = "Seeds per size (1..N): each draws its own subsets, initialisation and shuffling.", DefaultValueFactory = _ => 3 };
         var seedsForAll = new Option<int?>("--seeds-largest") { Description = "Seeds for the largest size only (its runs cost the most); default: --seeds." };
         var methods = new Option<string>("--methods") { Description = "Methods, comma-separated: frozen (backbone + linear head), unfrozen (last layers fine-tuned), gradual (the same with gradual unfreezing, as fit does), pixels (linear head on raw pixels).", DefaultValueFactory = _ => "frozen,unfrozen,gradual,pixels" };
         var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers the unfrozen method fine-tunes (MobileNetV2: 4 = the last block and the final 1×1 conv).", DefaultValueFactory = _ => 4 };

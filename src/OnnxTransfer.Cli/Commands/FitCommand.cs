@@ -40,7 +40,7 @@ public static class FitCommand
                           "nearest the features first; --gradual false trains all N layers from the first epoch.",
             DefaultValueFactory = _ => true,
         };
-        var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 }.AtLeast(1);
+        var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
             backbone, data, output, perClass, holdout, batch, threads, unfreeze, gradual, stageEpochs, augment,
@@ -58,6 +58,7 @@ public static class FitCommand
             var augmentation = pr.GetResult(augment) is null ? null : ImageAugmentation.Parse(pr.GetValue(augment) ?? "light");
             if (augmentation is not null && unfreezeLayers == 0)
                 throw new OnnxTransferException("--augment needs --unfreeze N or auto: head-only training reuses cached features, which cannot be augmented.");
+            if (pr.GetValue(stageEpochs) < 1) throw new OnnxTransferException($"--stage-epochs {pr.GetValue(stageEpochs)}: give at least 1 epoch per stage.");
             var trainingOptions = training.Read(pr);
             var options = new LearnerOptions
             {

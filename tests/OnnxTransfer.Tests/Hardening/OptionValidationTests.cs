@@ -35,7 +35,7 @@ public class OptionValidationTests
         { "fit lr NaN", [.. Fit, "--lr", "NaN"], "--lr NaN" },
         { "predict top zero", [.. Predict, "--top", "0"], "--top 0" },
         { "predict batch zero", [.. Predict, "--batch", "0"], "--batch 0" },
-        { "curve seeds zero", [.. Curve, "--seeds", "0"], "--seeds 0" },
+        { "curve max-fine-tune-steps zero", [.. Curve, "--max-fine-tune-steps", "0"], "--max-fine-tune-steps 0" },
         { "curve min-steps zero", [.. Curve, "--min-steps", "0"], "--min-steps 0" },
     };
 
