@@ -21,11 +21,11 @@ public static class CurveCommand
         var seedsForAll = new Option<int?>("--seeds-largest") { Description = "Seeds for the largest size only (its runs cost the most); default: --seeds." };
         var methods = new Option<string>("--methods") { Description = "Methods, comma-separated: frozen (backbone + linear head), unfrozen (last layers fine-tuned), gradual (the same with gradual unfreezing, as fit does), pixels (linear head on raw pixels).", DefaultValueFactory = _ => "frozen,unfrozen,gradual,pixels" };
         var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers the unfrozen method fine-tunes (MobileNetV2: 4 = the last block and the final 1×1 conv).", DefaultValueFactory = _ => 4 };
-        var pixelSize = new Option<int>("--pixel-size") { Description = "Side of the raw-pixel image of the no-transfer baseline.", DefaultValueFactory = _ => 32 };
-        var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 };
-        var minSteps = new Option<int>("--min-steps") { Description = "Each run takes at least this many optimizer steps (epochs are raised for tiny subsets).", DefaultValueFactory = _ => 100 };
-        var maxSteps = new Option<int>("--max-fine-tune-steps") { Description = "Fine-tuning runs take at most this many optimizer steps (epochs are lowered for large pools).", DefaultValueFactory = _ => 1000 };
-        var threads = new Option<int>("--threads") { Description = "Threads of the training sessions.", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) };
+        var pixelSize = new Option<int>("--pixel-size") { Description = "Side of the raw-pixel image of the no-transfer baseline.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
+        var minSteps = new Option<int>("--min-steps") { Description = "Each run takes at least this many optimizer steps (epochs are raised for tiny subsets).", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var maxSteps = new Option<int>("--max-fine-tune-steps") { Description = "Fine-tuning runs take at most this many optimizer steps (epochs are lowered for large pools).", DefaultValueFactory = _ => 1000 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "Threads of the training sessions.", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) }.AtLeast(1);
         var command = new Command("curve", "Transfer learning curve: accuracy vs training examples per class for a frozen backbone + linear head, the same with the last block fine-tuned, and a linear head on raw pixels (no transfer); several seeds, one evaluation set; writes curve.png and a table.")
         {
             backbone, data, output, sizes, seeds, seedsForAll, methods, unfreeze, pixelSize, holdout, minSteps, maxSteps, threads,

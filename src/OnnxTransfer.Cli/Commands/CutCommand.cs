@@ -25,6 +25,7 @@ public static class CutCommand
         };
         command.SetAction(parseResult =>
         {
+            OutputPaths.RefuseOverlap([("MODEL", parseResult.GetValue(model))], [("--out", parseResult.GetValue(output))]);
             var loaded = ModelArgument.Load(parseResult.GetValue(model)!);
             var options = new CutOptions
             {

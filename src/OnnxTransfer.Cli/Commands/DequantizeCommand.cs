@@ -22,6 +22,7 @@ public static class DequantizeCommand
         };
         command.SetAction(parseResult =>
         {
+            OutputPaths.RefuseOverlap([("MODEL", parseResult.GetValue(model))], [("--out", parseResult.GetValue(output))]);
             var loaded = ModelArgument.Load(parseResult.GetValue(model)!);
             var result = Dequantizer.Dequantize(loaded, clampToQuantizedRange: !parseResult.GetValue(noClamp));
             var path = parseResult.GetValue(output)!;

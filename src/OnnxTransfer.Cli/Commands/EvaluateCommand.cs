@@ -27,6 +27,10 @@ public static class EvaluateCommand
         };
         command.SetAction(async (pr, ct) =>
         {
+            if (pr.GetValue(report) is { } target) EvaluationReport.CheckTarget(target);
+            var reportFiles = pr.GetValue(report) is { } r ? EvaluationReport.Files(r) : [];
+            OutputPaths.RefuseOverlap([("--features", pr.GetValue(features)), ("--model", pr.GetValue(model)), ("--data", pr.GetValue(data))],
+                reportFiles.Select(f => ("--report", (string?)f)));
             if (pr.GetValue(model) is { } modelPath)
                 return EvaluateModel(modelPath, pr.GetValue(data) ?? throw new OnnxTransferException("evaluate --model needs --data DIR|CSV (labelled images)."),
                     pr.GetValue(split), pr.GetValue(report), pr.GetValue(outside), ct);
@@ -42,7 +46,7 @@ public static class EvaluateCommand
             {
                 ["head"] = Path.GetFullPath(headDir), ["features"] = Path.GetFullPath(featuresPath), ["split"] = splitName,
             });
-            if (pr.GetValue(report) is { } target) result = result.Write(target);
+            if (pr.GetValue(report) is { } reportTarget) result = result.Write(reportTarget);
             ReportRenderer.Show(result, pr.GetValue(report));
             return 0;
         });

@@ -26,6 +26,9 @@ public static class ExportCommand
         };
         command.SetAction(async (pr, ct) =>
         {
+            var headFiles = new[] { Training.Trainer.EvalGraphFile, Training.HeadInfo.FileName, Training.Trainer.TrainGraphFile, Training.Trainer.OptimizerGraphFile, Training.Trainer.CheckpointFile }
+                .Select(f => ("--head", (string?)Path.Combine(pr.GetValue(head)!, f)));
+            OutputPaths.RefuseOverlap([("--backbone", pr.GetValue(backbone)), .. headFiles], [("--out", pr.GetValue(output))]);
             var options = new ExportOptions
             {
                 EmbedPreprocessing = pr.GetValue(embed),

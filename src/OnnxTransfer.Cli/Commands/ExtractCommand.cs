@@ -15,10 +15,10 @@ public static class ExtractCommand
         var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", Required = true };
         var data = new Option<string>("--data", "-d") { Description = "Dataset: a folder of class folders, of train/val/test split folders, or a CSV manifest (path,label[,split]).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Feature store to write (.parquet). Re-running resumes it.", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Items per model run.", DefaultValueFactory = _ => 32 };
-        var threads = new Option<int>("--threads") { Description = "Decode workers.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var batch = new Option<int>("--batch") { Description = "Items per model run.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "Decode workers.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var shard = new Option<string?>("--shard") { Description = "Extract slice i/N only; 'auto' reads SLURM_ARRAY_TASK_ID/COUNT, 'auto/N' reads JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID. Writes a part file for `merge`." };
-        var maxErrors = new Option<int?>("--max-errors") { Description = "Fail (exit 2) when more items than this cannot be read." };
+        var maxErrors = new Option<int?>("--max-errors") { Description = "Fail (exit 2) when more items than this cannot be read." }.AtLeast(0);
         var errors = new Option<string?>("--errors") { Description = "Errors file (CSV: path,reason). Default: beside --out." };
         var at = new Option<string?>("--at") { Description = "Feature tensor to cut at (default: the backbone's, or auto)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start over instead of resuming." };
@@ -30,6 +30,7 @@ public static class ExtractCommand
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
+            OutputPaths.RefuseOverlap([("--data", pr.GetValue(data)), ("--backbone", pr.GetValue(backbone))], [("--out", pr.GetValue(output)), ("--errors", pr.GetValue(errors))]);
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
                 new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at) }, p, ct));
             if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");

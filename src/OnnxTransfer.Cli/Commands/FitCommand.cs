@@ -16,10 +16,10 @@ public static class FitCommand
         var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", DefaultValueFactory = _ => "mobilenetv2-12-int8" };
         var data = new Option<string>("--data", "-d") { Description = "Dataset: class folders, train/val/test split folders, or a CSV manifest.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The model to write (.onnx); features, head and report go beside it.", Required = true };
-        var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot); evaluation still uses every held-out example." };
-        var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 };
-        var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 };
-        var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot); evaluation still uses every held-out example." }.AtLeast(1);
+        var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
+        var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var unfreeze = new Option<string>("--unfreeze")
         {
             Description = "Backbone layers to fine-tune with the head: 0 (head only, on cached features), N, or auto " +
@@ -51,6 +51,7 @@ public static class FitCommand
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
+            OutputPaths.RefuseOverlap([("--data", pr.GetValue(data)), ("--backbone", pr.GetValue(backbone))], [("--out", pr.GetValue(output))]);
             var unfreezeText = pr.GetValue(unfreeze)!.Trim();
             var unfreezeLayers = unfreezeText.Equals("auto", StringComparison.OrdinalIgnoreCase) ? LearnerOptions.AutoUnfreeze
                 : int.TryParse(unfreezeText, System.Globalization.CultureInfo.InvariantCulture, out var u) && u >= 0 ? u

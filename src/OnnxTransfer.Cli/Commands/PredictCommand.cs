@@ -16,9 +16,9 @@ public static class PredictCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "A model written by `onnxtransfer export`.", Required = true };
         var paths = new Argument<string[]>("PATH") { Description = "Image files (WAV files for a speech model), or folders searched recursively for them.", Arity = ArgumentArity.OneOrMore };
-        var top = new Option<int>("--top", "-k") { Description = "How many labels to list per image, best first.", DefaultValueFactory = _ => 3 };
+        var top = new Option<int>("--top", "-k") { Description = "How many labels to list per image, best first.", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var json = new Option<bool>("--json") { Description = "One JSON object per line: {\"file\",\"label\",\"score\",\"top\"} or {\"file\",\"error\"}." };
-        var batch = new Option<int>("--batch") { Description = "Images per model run.", DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch") { Description = "Images per model run.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var command = new Command("predict",
             "Label images with an exported model (labels and preprocessing come from the model file). Unreadable files are reported and skipped; " +
             "exit code 0 when at least one file was labelled, 1 when every file failed.")

@@ -23,6 +23,7 @@ public static class TrainCommand
         options.AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
+            OutputPaths.RefuseFolderHoldingInputs("--out", pr.GetValue(output)!, [("--features", pr.GetValue(features))]);
             var table = await FeatureStore.ReadAsync(pr.GetValue(features)!, ct);
             var splits = FeatureSplits.From(table);
             var headDir = pr.GetValue(output)!;
@@ -41,15 +42,15 @@ public static class TrainCommand
 internal sealed class TrainingOptionSet
 {
     public Option<string> Head { get; } = new("--head") { Description = "Head: linear, or mlp:H1[,H2...][+layernorm][+dropout=P].", DefaultValueFactory = _ => "linear" };
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Epochs (default 30; early stopping may end sooner)." };
-    public Option<double?> LearningRate { get; } = new("--lr") { Description = "Peak learning rate (default 1e-2)." };
+    public Option<int?> Epochs { get; } = new Option<int?>("--epochs") { Description = "Epochs (default 30; early stopping may end sooner)." }.AtLeast(1);
+    public Option<double?> LearningRate { get; } = new Option<double?>("--lr") { Description = "Peak learning rate (default 1e-2)." }.Positive();
     public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adamw or sgd.", DefaultValueFactory = _ => "adamw" };
-    public Option<int?> Batch { get; } = new("--batch-size") { Description = "Rows per training step (default 64)." };
-    public Option<double?> ValSplit { get; } = new("--val-split") { Description = "Validation fraction held out when the data has no val split (default 0.1)." };
+    public Option<int?> Batch { get; } = new Option<int?>("--batch-size") { Description = "Rows per training step (default 64)." }.AtLeast(1);
+    public Option<double?> ValSplit { get; } = new Option<double?>("--val-split") { Description = "Validation fraction held out when the data has no val split (default 0.1)." }.Fraction();
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (shuffling, init, dropout, splits).", DefaultValueFactory = _ => 1UL };
     public Option<string?> Schedule { get; } = new("--schedule") { Description = "constant, cosine (default) or warmup (linear warm-up then decay)." };
     public Option<string?> Weighting { get; } = new("--class-weights") { Description = "auto (balanced when classes are skewed; default), balanced or none." };
-    public Option<int?> Patience { get; } = new("--patience") { Description = "Epochs without validation improvement before stopping (default 10)." };
+    public Option<int?> Patience { get; } = new Option<int?>("--patience") { Description = "Epochs without validation improvement before stopping (default 10)." }.AtLeast(0);
 
     public void AddTo(Command command)
     {

@@ -34,6 +34,7 @@ public static class WakeWordTrainCommand
         };
         command.SetAction(async (pr, ct) =>
         {
+            OutputPaths.RefuseOverlap([("--data", pr.GetValue(data))], [("--out", pr.GetValue(output))]);
             using var frontEnd = await WakeWordCommand.OpenFrontEndAsync(quiet: false, ct);
             var options = new WakeWordTrainingOptions
             {

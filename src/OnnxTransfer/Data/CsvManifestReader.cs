@@ -70,8 +70,7 @@ internal sealed class CsvManifestReader(string csvPath, DatasetLoadOptions optio
             catch (OnnxTransferException e) { throw Error(lineNumber, e.Message.TrimEnd('.')); }
             if (!lineById.TryAdd(id, lineNumber))
                 throw Error(lineNumber, $"'{relative}' is already listed on line {lineById[id]}; list each file once");
-            var split = splitColumn < row.Count ? row[splitColumn] : "";
-            items.Add(new DatasetItem(full, id, row[labelColumn], DatasetLoader.NormalizeSplit(split) ?? split));
+            items.Add(new DatasetItem(full, id, row[labelColumn], Split(row, splitColumn, lineNumber)));
         }
         if (items.Count == 0)
             throw new OnnxTransferException(DatasetLoader.NoItems(csvPath, options));
@@ -79,8 +78,19 @@ internal sealed class CsvManifestReader(string csvPath, DatasetLoadOptions optio
         return new Dataset(_root, DatasetLayout.CsvManifest, items, hidden, otherExtension, 0, []);
     }
 
-    // A first row is a header when it names its columns, or when its first field is neither an existing file
-    // nor a name with an accepted extension (e.g. "img,species").
+    // An unknown split would silently leave the row out of every split (and "held-out" metrics would then be
+    // computed on training rows), so it is an error; an empty split means "no split".
+    private string Split(List<string> row, int splitColumn, int lineNumber)
+    {
+        var split = splitColumn < row.Count ? row[splitColumn] : "";
+        if (split.Length == 0) return "";
+        return DatasetLoader.NormalizeSplit(split)
+            ?? throw Error(lineNumber, $"split '{split}' is not one of train, val, test (or training, valid, validation, testing); fix the value or leave it empty for no split");
+    }
+
+    // A first row is a header when it names its columns, or when nothing in it looks like data: no field is a
+    // path (an existing file, a folder separator or a file extension) and its split field is no split name
+    // (e.g. "img,species"). A data row there means the header is missing, and the row is kept as data.
     private bool TryHeader(List<string> row, ref int pathColumn, ref int labelColumn, ref int splitColumn)
     {
         if (NamedColumns(row) is var (p, l, s))
@@ -88,8 +98,11 @@ internal sealed class CsvManifestReader(string csvPath, DatasetLoadOptions optio
             (pathColumn, labelColumn, splitColumn) = (p, l, s);
             return true;
         }
-        var candidate = Path.Combine(_root, row[0]);
-        return !options.Accepts(row[0]) && !File.Exists(candidate);
+        var first = row[0];
+        var looksLikePath = options.Accepts(first) || File.Exists(Path.Combine(_root, first)) || first.Contains('/') || first.Contains('\\')
+            || Path.HasExtension(first);
+        var looksLikeSplit = row.Count > 2 && DatasetLoader.NormalizeSplit(row[2]) is not null;
+        return !looksLikePath && !looksLikeSplit;
     }
 
     // Column positions from a header naming its path and label columns (split: int.MaxValue when absent).

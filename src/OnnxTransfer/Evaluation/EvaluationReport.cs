@@ -99,8 +99,9 @@ public sealed record EvaluationReport
     {
         var isJson = target.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
         var directory = isJson ? Path.GetDirectoryName(Path.GetFullPath(target))! : target;
-        var jsonPath = isJson ? target : Path.Combine(directory, JsonFileName);
-        var markdownPath = isJson ? Path.ChangeExtension(target, ".md") : Path.Combine(directory, MarkdownFileName);
+        var files = Files(target);
+        var (jsonPath, markdownPath) = (files[0], files[1]);
+        CheckTarget(target);
         Directory.CreateDirectory(directory);
         var report = this;
         if (renderPlots)
@@ -118,6 +119,35 @@ public sealed record EvaluationReport
         AtomicFile.WriteText(jsonPath, report.ToJson());
         AtomicFile.WriteText(markdownPath, report.ToMarkdown());
         return report;
+    }
+
+    /// <summary>
+    /// Refuses a report target that would overwrite something else: an existing file where a folder is meant,
+    /// or an existing .json that is not a report. Call it before the work to fail early; <see cref="Write"/> calls it too.
+    /// </summary>
+    public static void CheckTarget(string target)
+    {
+        var jsonPath = Files(target)[0];
+        if (!target.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(target))
+            throw new OnnxTransferException($"{target}: is a file, not a report folder; give a folder or a .json path for --report.");
+        if (File.Exists(jsonPath) && !IsReport(jsonPath))
+            throw new OnnxTransferException($"{jsonPath}: exists and is not an evaluation report; give another --report path (it is not overwritten).");
+    }
+
+    /// <summary>The report.json and report.md paths <see cref="Write"/> writes for <paramref name="target"/>.</summary>
+    public static string[] Files(string target) => target.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+        ? [target, Path.ChangeExtension(target, ".md")]
+        : [Path.Combine(target, JsonFileName), Path.Combine(target, MarkdownFileName)];
+
+    // A file we may replace: a JSON object with the report's own keys.
+    private static bool IsReport(string path)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("confusion_matrix", out _);
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException) { return false; }
     }
 
     /// <summary>The report.json text (indented UTF-8 JSON).</summary>

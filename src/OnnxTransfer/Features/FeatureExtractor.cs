@@ -104,20 +104,18 @@ public sealed class FeatureExtractor
         var output = Path.GetFullPath(options.Shard?.PartPath(outPath) ?? outPath);
         var errorsPath = options.ErrorsPath ?? Path.ChangeExtension(output, null) + ".errors.csv";
 
-        if (options.Overwrite)
-        {
-            if (File.Exists(output)) File.Delete(output);
-            if (Directory.Exists(FeatureStore.PartialPath(output))) Directory.Delete(FeatureStore.PartialPath(output), recursive: true);
-        }
+        OutputPaths.RefuseOverlap([], [("--out", output), ("--errors", errorsPath), ("--errors", FeatureStore.PartialPath(output))]);
+
+        // --overwrite ignores the existing store and replaces it only when the new one is complete.
         SortedFeatureMerge.Source? existing = null;
-        if (File.Exists(output))
+        if (!options.Overwrite && File.Exists(output))
         {
             existing = await SortedFeatureMerge.ScanAsync(output, ct);
             if (metadata.Difference(existing.Metadata) is { } diff)
                 throw new OnnxTransferException($"{output} already holds other features ({diff}); delete it, use another --out, or overwrite it.");
         }
 
-        using var partial = PartialFeatureStore.Open(output, metadata, ct);
+        using var partial = PartialFeatureStore.Open(output, metadata, options.Overwrite, ct);
         var dimension = partial.Metadata.Dimension != 0 ? partial.Metadata.Dimension : existing?.Metadata.Dimension ?? 0;
         if (existing is not null && existing.Metadata.Dimension != 0 && dimension != existing.Metadata.Dimension)
             throw new OnnxTransferException($"{output}: dimension {existing.Metadata.Dimension} differs from the unfinished run in {partial.Folder} ({dimension}); delete one of them.");

@@ -36,23 +36,19 @@ internal sealed class PartialFeatureStore : IDisposable
     /// <summary>The stored chunks, ready for <see cref="SortedFeatureMerge"/>.</summary>
     public IReadOnlyList<SortedFeatureMerge.Source> Chunks => _chunks;
 
-    /// <summary>Opens or creates the partial folder of <paramref name="outPath"/> for a run described by <paramref name="metadata"/>.</summary>
-    public static PartialFeatureStore Open(string outPath, FeatureStoreMetadata metadata, CancellationToken ct)
+    /// <summary>
+    /// Opens or creates the partial folder of <paramref name="outPath"/> for a run described by <paramref name="metadata"/>;
+    /// <paramref name="discard"/> drops an unfinished run's chunks (once the lock is held) to start over.
+    /// </summary>
+    public static PartialFeatureStore Open(string outPath, FeatureStoreMetadata metadata, bool discard, CancellationToken ct)
     {
         var folder = FeatureStore.PartialPath(outPath);
         Directory.CreateDirectory(folder);
-        FileStream lockFile;
-        try
-        {
-            lockFile = new FileStream(Path.Combine(folder, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e)
-        {
-            throw new OnnxTransferException($"{outPath}: another extraction is writing it ({folder} is locked); wait for it to finish or use another --out.", e);
-        }
+        var lockFile = OutputLock.Open(Path.Combine(folder, "lock"), outPath);
         var store = new PartialFeatureStore(folder, lockFile, metadata);
         try
         {
+            if (discard) store.Discard();
             store.Load(outPath, ct);
             return store;
         }
@@ -119,6 +115,11 @@ internal sealed class PartialFeatureStore : IDisposable
     {
         if (Metadata.Difference(stored) is { } diff)
             throw new OnnxTransferException($"{outPath}: an unfinished extraction with other settings is in {Folder} ({diff}); delete that folder to start over, or use another --out.");
+    }
+
+    private void Discard()
+    {
+        foreach (var file in Directory.EnumerateFiles(Folder).Where(f => Path.GetFileName(f) != "lock")) TryDelete(file);
     }
 
     /// <summary>Writes <paramref name="rows"/> as the next chunk (sorted by id), atomically.</summary>

@@ -21,8 +21,10 @@ public sealed record TrainingResult(string HeadDirectory, HeadInfo Info, IReadOn
 /// </summary>
 /// <remarks>
 /// A head directory holds train.onnx, eval.onnx (the kept parameters as initializers), optimizer.onnx,
-/// checkpoint.bin (rewritten after every epoch) and head.json. Cancelling stops at the next batch; the
-/// last epoch's checkpoint stays valid for <c>Resume</c>.
+/// checkpoint.bin and head.json. A run writes them into <see cref="PartialPath"/> (checkpoint.bin rewritten
+/// after every epoch) and swaps that folder in as a whole when it finishes, so a failed, diverged or killed
+/// run leaves the previous head untouched. Cancelling stops at the next batch; the last epoch's checkpoint
+/// stays valid for <c>Resume</c>. A lock beside the head keeps two runs from writing it at once.
 /// </remarks>
 public static class Trainer
 {
@@ -36,6 +38,13 @@ public static class Trainer
     public const string CheckpointFile = "checkpoint.bin";
 
     private const ulong SplitStream = 0x5EED_5B11_7000_0001UL;
+
+    /// <summary>The folder an unfinished run into <paramref name="headDir"/> works in until it is swapped in.</summary>
+    public static string PartialPath(string headDir) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(headDir)) + ".partial";
+
+    /// <summary>Where <c>Resume</c> reads from: the unfinished run's folder when it holds a checkpoint, else the head.</summary>
+    private static string ResumeSource(string headDir) =>
+        File.Exists(Path.Combine(PartialPath(headDir), CheckpointFile)) ? PartialPath(headDir) : headDir;
 
     /// <summary>
     /// Trains a new head on feature tables. Classes are the training table's labels (sorted); with no
@@ -63,8 +72,9 @@ public static class Trainer
     public static TrainingResult Resume(string headDir, TrainingSet train, TrainingSet? val, int? epochs = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var info = HeadInfo.Load(headDir);
-        var checkpoint = TrainingCheckpoint.Load(Path.Combine(headDir, CheckpointFile));
+        var source = ResumeSource(headDir);
+        var info = HeadInfo.Load(source);
+        var checkpoint = TrainingCheckpoint.Load(Path.Combine(source, CheckpointFile));
         var options = info.Training with { Epochs = epochs ?? info.Training.Epochs };
         CheckMatches(info, train, headDir);
         return Run(train, val, options, headDir, checkpoint, warmStart: null, progress, ct);
@@ -74,7 +84,7 @@ public static class Trainer
     public static TrainingResult Resume(string headDir, FeatureTable train, FeatureTable? val, int? epochs = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var info = HeadInfo.Load(headDir);
+        var info = HeadInfo.Load(ResumeSource(headDir));
         var multiLabel = info.Task == HeadTask.MultiLabel;
         return Resume(headDir, TrainingSet.FromTable(train, info.Classes, multiLabel),
             val is null ? null : TrainingSet.FromTable(val, info.Classes, multiLabel), epochs, progress, ct);
@@ -165,6 +175,27 @@ public static class Trainer
         TrainingCheckpoint? checkpoint, IReadOnlyDictionary<string, float[]>? warmStart, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         options.Validate();
+        using var outputLock = OutputLock.Acquire(headDir);
+        var work = PartialPath(headDir);
+        if (checkpoint is null) AtomicFile.TryDeleteDirectory(work); // a new run discards an older unfinished one
+        Directory.CreateDirectory(work);
+        try
+        {
+            var result = Train(train, val, options, headDir, work, checkpoint, warmStart, progress, ct);
+            AtomicFile.ReplaceDirectory(work, headDir);
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Killed or cancelled runs keep the folder to resume; a failed one (divergence, full disk) cannot resume.
+            AtomicFile.TryDeleteDirectory(work);
+            throw;
+        }
+    }
+
+    private static TrainingResult Train(TrainingSet train, TrainingSet? val, TrainingOptions options, string headDir, string work,
+        TrainingCheckpoint? checkpoint, IReadOnlyDictionary<string, float[]>? warmStart, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
         if (train.Count == 0) throw new OnnxTransferException("training data is empty; extract features for a labelled dataset first.");
         if (val is not null && (val.Dimension != train.Dimension || !val.Classes.SequenceEqual(train.Classes) || val.IsMultiLabel != train.IsMultiLabel))
             throw new OnnxTransferException("validation data does not match the training data (dimension, classes or label kind); extract both with the same settings.");
@@ -186,13 +217,12 @@ public static class Trainer
         var stateNames = parameters.SelectMany(p => OptimizerGraph.StateNames(options.Optimizer, p.Name)).ToArray();
         var classWeights = ClassWeights(train, options.ClassWeighting);
 
-        Directory.CreateDirectory(headDir);
         var trainModel = HeadGraphBuilder.BuildTraining(spec, task, dim, classes, options.LabelSmoothing);
         var optimizerModel = OptimizerGraph.Build(parameters, options.Optimizer);
         var evalModel = HeadGraphBuilder.BuildEval(spec, task, dim, classes);
-        trainModel.Save(Path.Combine(headDir, TrainGraphFile));
-        Describe(checkpoint ?? new TrainingCheckpoint(), options, train, val).Save(headDir); // lets an interrupted run resume
-        optimizerModel.Save(Path.Combine(headDir, OptimizerGraphFile));
+        trainModel.Save(Path.Combine(work, TrainGraphFile));
+        Describe(checkpoint ?? new TrainingCheckpoint(), options, train, val).Save(work); // lets an interrupted run resume
+        optimizerModel.Save(Path.Combine(work, OptimizerGraphFile));
 
         using var sessionOptions = new SessionOptions
         {
@@ -283,8 +313,7 @@ public static class Trainer
                     {
                         trainOut = trainSession.Run(runOptions, trainInputNames, inputs, trainOutputNames);
                         var loss = trainOut[0].GetTensorDataAsSpan<float>()[0];
-                        if (!float.IsFinite(loss))
-                            throw new OnnxTransferException($"training diverged (loss {loss}) at epoch {epoch + 1}; lower the learning rate (now {options.LearningRate}) or enable gradient clipping.");
+                        if (!float.IsFinite(loss)) throw Diverged(headDir, $"loss {loss}", epoch, options);
                         var batchWeight = w.Sum(v => (double)v);
                         lossSum += loss * batchWeight;
                         weightSum += batchWeight;
@@ -316,6 +345,9 @@ public static class Trainer
                 state.RandomState = rng.State;
                 Snapshot(parameters, paramValues, state.Parameters);
                 Snapshot(stateNames, stateValues, state.OptimizerState);
+                if (valLoss is { } v && !double.IsFinite(v)) throw Diverged(headDir, $"validation loss {v}", epoch, options);
+                if (state.Parameters.Values.Any(p => p.Any(x => !float.IsFinite(x))))
+                    throw Diverged(headDir, "non-finite weights", epoch, options);
                 if (val is not null)
                 {
                     var score = options.Monitor == ValidationMetric.Loss ? valLoss!.Value : -valAccuracy!.Value;
@@ -331,7 +363,7 @@ public static class Trainer
                     else if (++state.EpochsSinceBest >= options.Patience && options.Patience > 0)
                         state.Stopped = true;
                 }
-                state.Save(Path.Combine(headDir, CheckpointFile));
+                state.Save(Path.Combine(work, CheckpointFile));
                 progress?.Report(new ProgressUpdate("train", epoch + 1, options.Epochs, "epochs", Describe(metrics)));
                 ct.ThrowIfCancellationRequested();
             }
@@ -340,8 +372,8 @@ public static class Trainer
             var info = Describe(state, options, train, val);
             var eval = HeadGraphBuilder.BuildEval(spec, task, dim, classes, kept);
             info.WriteMetadata(eval);
-            eval.Save(Path.Combine(headDir, EvalGraphFile));
-            info.Save(headDir);
+            eval.Save(Path.Combine(work, EvalGraphFile));
+            info.Save(work);
             return new TrainingResult(headDir, info, state.History);
         }
         finally
@@ -350,6 +382,9 @@ public static class Trainer
             foreach (var v in stateValues) v.Dispose();
         }
     }
+
+    private static OnnxTransferException Diverged(string headDir, string what, int epoch, TrainingOptions options) =>
+        new($"{headDir}: training diverged ({what}) at epoch {epoch + 1}; lower the learning rate (now {options.LearningRate}) or enable gradient clipping (the previous head is unchanged).");
 
     private static HeadInfo Describe(TrainingCheckpoint state, TrainingOptions options, TrainingSet train, TrainingSet? val)
     {

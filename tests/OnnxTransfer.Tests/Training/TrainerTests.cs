@@ -128,7 +128,7 @@ public class TrainerTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource();
         var stopAtThree = new SyncProgress(u => { if (u.Done == 3) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Fit(data, null, options, resumed.Path, stopAtThree, cts.Token));
-        Assert.Equal(3, TrainingCheckpoint.Load(Path.Combine(resumed.Path, Trainer.CheckpointFile)).Epoch);
+        Assert.Equal(3, TrainingCheckpoint.Load(Path.Combine(Trainer.PartialPath(resumed.Path), Trainer.CheckpointFile)).Epoch); // the unfinished run works beside the head
         var resumedEpochs = new List<long>();
         var second = Trainer.Resume(resumed.Path, data, null, progress: new SyncProgress(u => resumedEpochs.Add(u.Done)));
         Assert.Equal([4L, 5L, 6L], resumedEpochs); // it continued, it did not start over
