@@ -113,7 +113,7 @@ public static class AtomicFile
         try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Counts bytes written through <see cref="Write"/> against <see cref="DiskFullAfterBytes"/>.</summary>
+    /// <summary>Counts bytes written through <see cref="AtomicFile.Write(string, Action{Stream})"/> against <see cref="DiskFullAfterBytes"/>.</summary>
     private sealed class DiskFullStream(Stream inner) : Stream
     {
         private static long _written;
