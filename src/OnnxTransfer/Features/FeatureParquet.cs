@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
 using Parquet;
 using Parquet.Schema;
 
@@ -6,7 +9,8 @@ namespace OnnxTransfer.Features;
 /// <summary>
 /// The Parquet layout of a feature store: columns <c>path</c>, <c>label</c>, <c>split</c> (UTF-8 strings) and
 /// <c>features</c> (a standard LIST of float32, read as <c>list&lt;float&gt;</c> / <c>FLOAT[]</c> by Arrow,
-/// pandas, Spark and DuckDB), one row per item, plus <see cref="FeatureStoreMetadata"/> in the footer.
+/// pandas, Spark and DuckDB), one row per item, plus <see cref="FeatureStoreMetadata"/> and a SHA-256 digest
+/// (<see cref="DigestKey"/>, written by <see cref="FeatureStoreWriter"/>) in the footer.
 /// </summary>
 internal static class FeatureParquet
 {
@@ -16,6 +20,17 @@ internal static class FeatureParquet
     private static readonly DataField<float> ElementField = new("element", false);
 
     public static readonly ParquetSchema Schema = new(PathField, LabelField, SplitField, new ListField("features", ElementField));
+
+    /// <summary>Footer key of the digest: SHA-256 of the bytes before the footer, then of the other metadata.</summary>
+    public const string DigestKey = FeatureStoreMetadata.KeyPrefix + "sha256";
+
+    /// <summary>Completes <paramref name="dataHash"/> (the bytes before the footer) with the metadata and returns it as hex.</summary>
+    public static string Digest(IncrementalHash dataHash, IReadOnlyDictionary<string, string> metadata)
+    {
+        foreach (var (key, value) in metadata.Where(p => p.Key != DigestKey).OrderBy(p => p.Key, StringComparer.Ordinal))
+            dataHash.AppendData(Encoding.UTF8.GetBytes($"{key}\0{value}\n"));
+        return Convert.ToHexStringLower(dataHash.GetHashAndReset());
+    }
 
     /// <summary>Writes one row group. <paramref name="table"/> must be non-empty.</summary>
     public static async Task WriteRowGroupAsync(ParquetWriter writer, FeatureTable table, CancellationToken ct)
@@ -37,7 +52,10 @@ internal static class FeatureParquet
     }
 
     /// <summary>Opens a store for reading; unreadable files become one-line errors naming the file.</summary>
-    public static async Task<(ParquetReader Reader, FeatureStoreMetadata Metadata)> OpenAsync(string path, CancellationToken ct)
+    /// <param name="path">The store.</param>
+    /// <param name="ct">Cancels.</param>
+    /// <param name="verify">Check the digest (reads the whole file once); false only to read the footer metadata.</param>
+    public static async Task<(ParquetReader Reader, FeatureStoreMetadata Metadata)> OpenAsync(string path, CancellationToken ct, bool verify = true)
     {
         if (!File.Exists(path))
             throw new OnnxTransferException($"{path}: feature store not found; check the path or run extraction first.");
@@ -52,7 +70,9 @@ internal static class FeatureParquet
         }
         try
         {
-            var metadata = FeatureStoreMetadata.FromKeyValues(reader.CustomMetadata ?? new Dictionary<string, string>(), path);
+            var keyValues = reader.CustomMetadata ?? new Dictionary<string, string>();
+            if (verify) Verify(path, keyValues);
+            var metadata = FeatureStoreMetadata.FromKeyValues(keyValues, path);
             var names = reader.Schema.GetDataFields().Select(f => f.Path.ToString()).ToArray();
             if (names.Length != 4 || names[0] != "path" || names[1] != "label" || names[2] != "split" || !names[3].StartsWith("features", StringComparison.Ordinal))
                 throw new OnnxTransferException($"{path}: unexpected columns ({string.Join(", ", names)}); expected path, label, split, features.");
@@ -101,6 +121,34 @@ internal static class FeatureParquet
             if ((rep[i] == 0) != (i % dimension == 0) || def[i] != leaf.MaxDefinitionLevel)
                 throw new OnnxTransferException($"{file}: row {i / dimension} of row group {index} does not hold exactly {dimension} non-null features; the file is damaged, re-extract it.");
         return new FeatureTable(Strings(paths), Strings(labels), Strings(splits), values, dimension);
+    }
+
+    // Stores written before digests existed have no digest key and are read unchecked.
+    private static void Verify(string path, IReadOnlyDictionary<string, string> keyValues)
+    {
+        if (!keyValues.TryGetValue(DigestKey, out var expected)) return;
+        string actual;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            Span<byte> tail = stackalloc byte[8];
+            file.Position = file.Length - 8;
+            file.ReadExactly(tail);
+            var footer = BinaryPrimitives.ReadInt32LittleEndian(tail);
+            var dataLength = file.Length - 8 - footer;
+            if (footer < 0 || dataLength < 4) actual = "";
+            else
+            {
+                using var hash = FileDigest.HashPrefix(file, dataLength);
+                actual = Digest(hash, keyValues);
+            }
+        }
+        catch (IOException e)
+        {
+            throw new OnnxTransferException($"{path}: cannot read the file to check it ({OneLine(e.Message)}); check the disk and permissions.", e);
+        }
+        if (actual != expected)
+            throw new OnnxTransferException($"{path}: checksum mismatch, the file was damaged after it was written (bad disk, copy or edit); re-extract it or restore it from a good copy.");
     }
 
     private static string[] Strings(string?[] s) => Array.ConvertAll(s, v => v ?? "");

@@ -40,10 +40,10 @@ public static class FeatureStore
         }
     }
 
-    /// <summary>Reads the footer metadata only.</summary>
+    /// <summary>Reads the footer metadata only (the digest is checked when rows are read).</summary>
     public static FeatureStoreMetadata ReadMetadata(string path)
     {
-        var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None).GetAwaiter().GetResult();
+        var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None, verify: false).GetAwaiter().GetResult();
         reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return metadata;
     }
@@ -77,15 +77,14 @@ public static class FeatureStore
 
     private static async Task WriteSortedAsync(Stream stream, FeatureTable table, int[] order, FeatureStoreMetadata metadata)
     {
-        await using var writer = await Parquet.ParquetWriter.CreateAsync(FeatureParquet.Schema, stream);
-        writer.CustomMetadata = metadata.ToKeyValues();
+        await using var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, default);
         var buffer = new SortedFeatureMerge.RowGroupBuffer(RowGroupSize, table.Dimension);
         foreach (var i in order)
         {
             buffer.Add(table, i);
-            if (buffer.Count == RowGroupSize) await FeatureParquet.WriteRowGroupAsync(writer, buffer.TakeTable(), default);
+            if (buffer.Count == RowGroupSize) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
         }
-        if (buffer.Count > 0) await FeatureParquet.WriteRowGroupAsync(writer, buffer.TakeTable(), default);
+        if (buffer.Count > 0) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
     }
 
     /// <summary>
