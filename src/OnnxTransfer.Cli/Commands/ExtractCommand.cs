@@ -22,15 +22,16 @@ public static class ExtractCommand
         var errors = new Option<string?>("--errors") { Description = "Errors file (CSV: path,reason). Default: beside --out." };
         var at = new Option<string?>("--at") { Description = "Feature tensor to cut at (default: the backbone's, or auto)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start over instead of resuming." };
+        var maxPixels = ImageOptions.MaxPixels();
         var command = new Command("extract", "Extract backbone features of a dataset into a Parquet feature store (resumable, shardable).")
         {
-            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite,
+            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite, maxPixels,
         };
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
-                new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at) }, p, ct));
+                new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at), MaxPixels = pr.GetValue(maxPixels) }, p, ct));
             if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
             var dataset = fb.LoadDataset(pr.GetValue(data)!);
             DatasetRenderer.Summarize(dataset);
