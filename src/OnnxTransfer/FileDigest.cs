@@ -17,7 +17,14 @@ internal static class FileDigest
     {
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         stream.Position = 0;
-        var buffer = new byte[1 << 16];
+        Append(hash, stream, count);
+        return hash;
+    }
+
+    /// <summary>Adds the next <paramref name="count"/> bytes of <paramref name="stream"/> to <paramref name="hash"/>.</summary>
+    public static void Append(IncrementalHash hash, Stream stream, long count)
+    {
+        var buffer = new byte[(int)Math.Clamp(count, 1, 1 << 16)];
         while (count > 0)
         {
             var n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
@@ -25,7 +32,6 @@ internal static class FileDigest
             hash.AppendData(buffer, 0, n);
             count -= n;
         }
-        return hash;
     }
 
     /// <summary>Writes what <paramref name="body"/> writes, followed by its SHA-256 (a trailer <see cref="HasValidTrailer"/> checks).</summary>
@@ -52,6 +58,13 @@ internal static class FileDigest
     public sealed class HashingStream(Stream inner) : Stream
     {
         private long _written;
+        private MemoryStream? _captured;
+
+        /// <summary>Also keeps a copy of every byte written from now on (for a small tail such as a footer).</summary>
+        public void StartCapture() => _captured = new MemoryStream();
+
+        /// <summary>The bytes written since <see cref="StartCapture"/>.</summary>
+        public ReadOnlySpan<byte> Captured => _captured is null ? default : _captured.GetBuffer().AsSpan(0, (int)_captured.Length);
 
         /// <summary>The running hash of the bytes written so far.</summary>
         public IncrementalHash Hash { get; } = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -67,6 +80,7 @@ internal static class FileDigest
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             Hash.AppendData(buffer);
+            _captured?.Write(buffer);
             inner.Write(buffer);
             _written += buffer.Length;
         }
@@ -77,6 +91,7 @@ internal static class FileDigest
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
         {
             Hash.AppendData(buffer.Span);
+            _captured?.Write(buffer.Span);
             await inner.WriteAsync(buffer, ct);
             _written += buffer.Length;
         }

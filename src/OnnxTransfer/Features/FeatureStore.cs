@@ -40,10 +40,10 @@ public static class FeatureStore
         }
     }
 
-    /// <summary>Reads the footer metadata only (the digest is checked when rows are read).</summary>
+    /// <summary>Reads the footer metadata (after checking the file's digest).</summary>
     public static FeatureStoreMetadata ReadMetadata(string path)
     {
-        var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None, verify: false).GetAwaiter().GetResult();
+        var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None).GetAwaiter().GetResult();
         reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
         return metadata;
     }
