@@ -36,20 +36,19 @@ public static class CliApp
         yield return WakeWordCommand.Create();
     }
 
-    /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130.</summary>
+    /// <summary>Parses and runs; user errors print one line and return 1, Ctrl-C returns 130, SIGTERM 143.</summary>
     public static int Run(string[] args)
     {
-        using var cancel = new CancellationTokenSource();
+        using var signals = new StopSignals();
         // Redirected output has no width and Spectre would wrap at 80 columns, splitting the paths and numbers people grep for.
         if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         try
         {
             // Our handler below prints user errors as one line; System.CommandLine's default one would dump a stack trace.
-            // ProcessTerminationTimeout = null: Ctrl-C cancels the token and lets the command save its checkpoint
-            // instead of the process being killed two seconds later.
+            // ProcessTerminationTimeout = null: Ctrl-C and SIGTERM cancel the token (StopSignals) and let the command
+            // save its checkpoint instead of the process being killed two seconds later.
             var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
-            return Build().Parse(args).InvokeAsync(invocation, cancel.Token).GetAwaiter().GetResult();
+            return Build().Parse(args).InvokeAsync(invocation, signals.Token).GetAwaiter().GetResult();
         }
         catch (Exception e) when (Unwrap(e) is OnnxTransferException ote)
         {
@@ -59,7 +58,7 @@ public static class CliApp
         catch (Exception e) when (Unwrap(e) is OperationCanceledException)
         {
             Console.Error.WriteLine("cancelled.");
-            return 130;
+            return signals.ExitCode;
         }
     }
 

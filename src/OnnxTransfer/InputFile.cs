@@ -15,12 +15,31 @@ internal static partial class InputFile
     /// <exception cref="OnnxTransferException">The path is missing, a folder, or not a regular file.</exception>
     public static void EnsureReadable(string path)
     {
-        if (Directory.Exists(path))
-            throw new OnnxTransferException($"{path}: is a folder, not a file; pass the file itself.");
-        if (!File.Exists(path))
-            throw new OnnxTransferException($"{path}: file not found; check the path.");
-        if (Kind(path) is { } kind and not FileKind.Regular)
-            throw new OnnxTransferException($"{path}: is a {Describe(kind)}, not a regular file; copy the data into a file and pass that.");
+        if (NotRegular(path) is { } problem) throw new OnnxTransferException($"{path}: {problem}");
+    }
+
+    /// <summary>
+    /// Why <paramref name="path"/> cannot be read as a media input (image, WAV), or null when it can: what
+    /// <see cref="EnsureReadable"/> refuses, and empty files, since no image or recording is ever 0 bytes.
+    /// </summary>
+    public static string? Problem(string path)
+    {
+        if (NotRegular(path) is { } problem) return problem;
+        return new FileInfo(path).Length == 0 ? "empty (0 bytes); give a file with data." : null;
+    }
+
+    private static string? NotRegular(string path)
+    {
+        try { _ = Path.GetFullPath(path); }
+        catch (Exception e) when (e is ArgumentException or PathTooLongException or NotSupportedException)
+        {
+            return "not a valid file path; check it.";
+        }
+        if (Directory.Exists(path)) return "is a folder, not a file; pass the file itself.";
+        if (!File.Exists(path)) return "file not found; check the path.";
+        return Kind(path) is { } kind and not FileKind.Regular
+            ? $"is a {Describe(kind)}, not a regular file; copy the data into a file and pass that."
+            : null;
     }
 
     /// <summary>

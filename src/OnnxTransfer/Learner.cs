@@ -100,6 +100,19 @@ public sealed class Learner : IDisposable
     /// <summary>Loads a dataset (class folders, split folders or CSV) with the file types the backbone reads.</summary>
     public Dataset LoadDataset(string path) => Backbone.LoadDataset(path, Options.AllowOutsidePaths);
 
+    // Checked before extraction, which can take minutes: a dataset fit cannot train and evaluate on.
+    private Dataset LoadFitDataset(string path)
+    {
+        var dataset = LoadDataset(path);
+        var classes = dataset.Items.GroupBy(i => i.Label, StringComparer.Ordinal).Select(g => g.Count()).ToArray();
+        if (classes.Length < 2)
+            throw new OnnxTransferException($"{path}: {classes.Length} class(es) found; a classifier needs at least 2 (one folder or label per class).");
+        var heldOut = dataset.Items.Any(i => i.Split.ToLowerInvariant() is "val" or "valid" or "validation" or "test" or "testing");
+        if (!heldOut && Options.HoldoutFraction > 0 && classes.Max() < 2)
+            throw new OnnxTransferException($"{path}: each of the {classes.Length} classes has a single item, so none can be held out to evaluate the model; give every class at least 2 items (10 or more recommended), or add a val/test split.");
+        return dataset;
+    }
+
     /// <summary>Extracts (or resumes extracting) the dataset's features into <paramref name="featuresPath"/> and reads them back.</summary>
     public async Task<(FeatureTable Table, FeatureExtractionSummary Summary)> ExtractAsync(Dataset dataset, string featuresPath,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
@@ -157,7 +170,7 @@ public sealed class Learner : IDisposable
     public async Task<FitResult> FitAsync(string dataPath, string modelPath, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
-        var dataset = LoadDataset(dataPath);
+        var dataset = LoadFitDataset(dataPath);
         var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct);
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
@@ -232,7 +245,7 @@ public sealed class Learner : IDisposable
     {
         if (Backbone.Kind != BackboneKind.Image)
             throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; fine-tuning its layers is only supported for image backbones.");
-        var dataset = LoadDataset(dataPath);
+        var dataset = LoadFitDataset(dataPath);
         var (train, holdout) = FineTuneSplits(dataset);
         if (Options.PerClass is { } n)
         {

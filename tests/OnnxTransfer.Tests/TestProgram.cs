@@ -11,6 +11,8 @@ public static class TestProgram
         Features.KilledExtractionTests.ChildMode => Features.KilledExtractionTests.Child(args[1..]),
         Training.RealFeatureTrainingTests.ChildMode => Training.RealFeatureTrainingTests.Child(args[1..]),
         Autodiff.FineTuneCheckpointTests.ChildMode => Autodiff.FineTuneCheckpointTests.Child(args[1..]),
+        Hardening.PreemptionTests.ChildMode => Hardening.PreemptionTests.Child(args[1..]),
+        "cli" => Cli.CliApp.Run(args[1..]),
         _ => 2,
     };
 }

@@ -25,14 +25,14 @@ public static class ExtractCommand
         var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("extract", "Extract backbone features of a dataset into a Parquet feature store (resumable, shardable).")
         {
-            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite, outside,
+            backbone, data, output, batch, threads, shard, maxErrors, errors, at, overwrite, outside, maxPixels,
         };
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
             OutputPaths.RefuseOverlap([("--data", pr.GetValue(data)), ("--backbone", pr.GetValue(backbone))], [("--out", pr.GetValue(output)), ("--errors", pr.GetValue(errors))]);
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
-                new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at) }, p, ct));
+                new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at), MaxPixels = pr.GetValue(maxPixels) }, p, ct));
             if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
             var dataset = fb.LoadDataset(pr.GetValue(data)!, pr.GetValue(outside));
             DatasetRenderer.Summarize(dataset);

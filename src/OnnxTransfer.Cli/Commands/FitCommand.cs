@@ -20,6 +20,7 @@ public static class FitCommand
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
         var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var maxPixels = ImageOptions.MaxPixels();
         var unfreeze = new Option<string>("--unfreeze")
         {
             Description = "Backbone layers to fine-tune with the head: 0 (head only, on cached features), N, or auto " +
@@ -44,7 +45,7 @@ public static class FitCommand
         var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, unfreeze, gradual, stageEpochs, augment, outside,
+            backbone, data, output, perClass, holdout, batch, threads, maxPixels, unfreeze, gradual, stageEpochs, augment, outside,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -78,7 +79,7 @@ public static class FitCommand
                         Patience = pr.GetValue(training.Patience) ?? 4,
                     },
                 },
-                Backbone = new FeatureBackboneOptions { Device = device.Read(pr) },
+                Backbone = new FeatureBackboneOptions { Device = device.Read(pr), MaxPixels = pr.GetValue(maxPixels) },
                 Extraction = new FeatureExtractionOptions { BatchSize = pr.GetValue(batch), Threads = Math.Max(1, pr.GetValue(threads)) },
                 Training = trainingOptions,
                 PerClass = pr.GetValue(perClass),

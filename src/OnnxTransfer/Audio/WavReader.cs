@@ -29,6 +29,8 @@ public static class WavReader
     /// <summary>Reads <paramref name="path"/> as mono samples in [-1,1] at the file's sample rate.</summary>
     public static AudioClip Read(string path)
     {
+        // Before opening: opening a FIFO named .wav would block for ever.
+        if (InputFile.Problem(path) is { } problem) throw new AudioFormatException($"{path}: {problem}");
         FileStream stream;
         try
         {

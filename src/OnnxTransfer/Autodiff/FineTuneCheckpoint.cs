@@ -9,12 +9,13 @@ namespace OnnxTransfer.Autodiff;
 /// Where an interrupted <see cref="FineTuner.Train"/> continues: the run's state after its last finished epoch
 /// (<see cref="TrainingCheckpoint"/>: backbone and head parameters, AdamW state, step, generator state, best
 /// epoch and its parameters, history), the update count of every parameter group, and a fingerprint of what the
-/// run was started with, so a checkpoint is only ever continued by the same run. Binary: magic "OTFTCK01", the
-/// fingerprint (part name, hash), the group steps, then the <see cref="TrainingCheckpoint"/> body. Written atomically.
+/// run was started with, so a checkpoint is only ever continued by the same run. Binary: magic "OTFTCK02", the
+/// fingerprint (part name, hash), the group steps, the <see cref="TrainingCheckpoint"/> body, then a SHA-256 of all
+/// that (checked on load). Written atomically.
 /// </summary>
 public sealed class FineTuneCheckpoint
 {
-    private static readonly byte[] Magic = "OTFTCK01"u8.ToArray();
+    private static readonly byte[] Magic = "OTFTCK02"u8.ToArray();
 
     /// <summary>Hash per part of the run's identity (layers and head, backbone weights, options, training items, validation items).</summary>
     public IReadOnlyDictionary<string, string> Fingerprint { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -34,16 +35,16 @@ public sealed class FineTuneCheckpoint
     }
 
     /// <summary>Writes the checkpoint atomically (temp file + rename: a kill leaves the previous epoch's checkpoint).</summary>
-    public void Save(string path) => AtomicFile.Write(path, stream =>
+    public void Save(string path) => AtomicFile.Write(path, stream => FileDigest.WriteWithTrailer(stream, body =>
     {
-        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        using var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
         w.Write(Fingerprint.Count);
         foreach (var (part, hash) in Fingerprint) { w.Write(part); w.Write(hash); }
         w.Write(GroupSteps.Length);
         foreach (var s in GroupSteps) w.Write(s);
         State.Write(w);
-    });
+    }));
 
     /// <summary>Reads a checkpoint.</summary>
     /// <exception cref="OnnxTransferException">Missing, not a fine-tuning checkpoint, or damaged (the message names the file and says to delete it).</exception>
@@ -55,6 +56,9 @@ public sealed class FineTuneCheckpoint
             using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
             if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
                 throw new OnnxTransferException($"{path}: not a fine-tuning checkpoint; delete it (or pick another checkpoint path) to start over.");
+            if (!FileDigest.HasValidTrailer(r.BaseStream))
+                throw new OnnxTransferException($"{path}: checksum mismatch, the fine-tuning checkpoint is truncated or was changed after it was written; delete it to start over.");
+            r.BaseStream.Position = Magic.Length;
             var fingerprint = new Dictionary<string, string>(StringComparer.Ordinal);
             var parts = r.ReadInt32();
             for (var i = 0; i < parts; i++) fingerprint[r.ReadString()] = r.ReadString();
@@ -62,7 +66,10 @@ public sealed class FineTuneCheckpoint
             if (groups is < 0 or > 1 << 16) throw new OnnxTransferException($"{path}: the fine-tuning checkpoint is corrupt ({groups} parameter groups); delete it to start over.");
             var steps = new long[groups];
             for (var i = 0; i < groups; i++) steps[i] = r.ReadInt64();
-            return new FineTuneCheckpoint { Fingerprint = fingerprint, GroupSteps = steps, State = TrainingCheckpoint.Read(r, path) };
+            var state = TrainingCheckpoint.Read(r, path);
+            if (r.BaseStream.Position != r.BaseStream.Length - FileDigest.Length)
+                throw new OnnxTransferException($"{path}: the fine-tuning checkpoint has {r.BaseStream.Length - FileDigest.Length - r.BaseStream.Position} stray bytes; delete it to start over.");
+            return new FineTuneCheckpoint { Fingerprint = fingerprint, GroupSteps = steps, State = state };
         }
         catch (EndOfStreamException e)
         {

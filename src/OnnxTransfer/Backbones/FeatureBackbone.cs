@@ -34,6 +34,9 @@ public sealed record FeatureBackboneOptions
 
     /// <summary>Embeddings per speech window (speech backbones): 16 ≈ 1.3 s, openWakeWord's head input.</summary>
     public int SpeechWindow { get; init; } = 16;
+
+    /// <summary>Images that would decode to more pixels are refused (see <see cref="ImageDecoder.MaxPixels"/>).</summary>
+    public long MaxPixels { get; init; } = ImageDecoder.DefaultMaxPixels;
 }
 
 /// <summary>
@@ -133,7 +136,7 @@ public sealed class FeatureBackbone : IDisposable
         var plan = BackboneCutter.Plan(model, new CutOptions { At = at, Pool = options.Pool });
         var cut = BackboneCutter.Cut(model, plan);
         var session = sessions.CreateSession(cut.ToBytes());
-        var encoder = new ImageEncoder(source.Preprocessing);
+        var encoder = new ImageEncoder(source.Preprocessing, new ImageDecoder { MaxPixels = options.MaxPixels });
         return new FeatureBackbone(source, BackboneKind.Image, cut, plan.Tensor, checked((int)plan.Dimension),
             FileChecksum.Sha256(source.ModelPath), sessions, session, encoder, null);
     }

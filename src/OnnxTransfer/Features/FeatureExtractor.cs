@@ -27,6 +27,12 @@ public sealed record FeatureExtractionOptions
     /// <summary>Rows per resume checkpoint (chunk file); a kill loses at most this many extracted rows.</summary>
     public int CheckpointRows { get; init; } = FeatureStore.RowGroupSize;
 
+    /// <summary>
+    /// Time between resume checkpoints when fewer than <see cref="CheckpointRows"/> rows come in meanwhile (slow
+    /// models, large images): a kill loses at most about this much work. Chunking never changes the final file.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Discard an existing output and unfinished extraction instead of resuming.</summary>
     public bool Overwrite { get; init; }
 
@@ -189,6 +195,7 @@ public sealed class FeatureExtractor
         private readonly int _batchSize = fixedBatch > 0 ? fixedBatch : Math.Max(1, options.BatchSize);
         private readonly List<DatasetItem> _checkpointItems = [];
         private readonly List<float[]> _checkpointRows = [];
+        private readonly Stopwatch _sinceCheckpoint = Stopwatch.StartNew();
         private int _written;
 
         public int Dimension { get; private set; } = dimension;
@@ -325,7 +332,7 @@ public sealed class FeatureExtractor
             }
             _written += n;
             batchItems.Clear();
-            if (_checkpointItems.Count >= Math.Max(1, options.CheckpointRows)) Checkpoint();
+            if (_checkpointItems.Count >= Math.Max(1, options.CheckpointRows) || _sinceCheckpoint.Elapsed >= options.CheckpointInterval) Checkpoint();
             Report();
         }
 
@@ -339,6 +346,7 @@ public sealed class FeatureExtractor
                 _checkpointItems.Select(i => i.Split).ToArray(), features, Dimension));
             _checkpointItems.Clear();
             _checkpointRows.Clear();
+            _sinceCheckpoint.Restart();
         }
 
         private void Report() =>

@@ -40,7 +40,7 @@ public static class FeatureStore
         }
     }
 
-    /// <summary>Reads the footer metadata only.</summary>
+    /// <summary>Reads the footer metadata (after checking the file's digest).</summary>
     public static FeatureStoreMetadata ReadMetadata(string path)
     {
         var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None).GetAwaiter().GetResult();
@@ -77,15 +77,14 @@ public static class FeatureStore
 
     private static async Task WriteSortedAsync(Stream stream, FeatureTable table, int[] order, FeatureStoreMetadata metadata)
     {
-        await using var writer = await Parquet.ParquetWriter.CreateAsync(FeatureParquet.Schema, stream);
-        writer.CustomMetadata = metadata.ToKeyValues();
+        await using var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, default);
         var buffer = new SortedFeatureMerge.RowGroupBuffer(RowGroupSize, table.Dimension);
         foreach (var i in order)
         {
             buffer.Add(table, i);
-            if (buffer.Count == RowGroupSize) await FeatureParquet.WriteRowGroupAsync(writer, buffer.TakeTable(), default);
+            if (buffer.Count == RowGroupSize) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
         }
-        if (buffer.Count > 0) await FeatureParquet.WriteRowGroupAsync(writer, buffer.TakeTable(), default);
+        if (buffer.Count > 0) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
     }
 
     /// <summary>

@@ -100,8 +100,7 @@ internal static class SortedFeatureMerge
         Source? lastSource = null;
         try
         {
-            await using var writer = await ParquetWriter.CreateAsync(FeatureParquet.Schema, stream, null, false, ct);
-            writer.CustomMetadata = metadata.ToKeyValues();
+            await using var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, ct);
             while (queue.TryDequeue(out var source, out var id))
             {
                 ct.ThrowIfCancellationRequested();
@@ -121,7 +120,7 @@ internal static class SortedFeatureMerge
                 if (await source.MoveNextAsync(dim, ct)) queue.Enqueue(source, source.Head);
                 if (buffer.Count == rowGroupSize)
                 {
-                    await FeatureParquet.WriteRowGroupAsync(writer, buffer.TakeTable(), ct);
+                    await writer.WriteRowGroupAsync(buffer.TakeTable(), ct);
                     written += rowGroupSize;
                     progress?.Report(new ProgressUpdate(stage, written, total, "rows"));
                 }
@@ -129,7 +128,7 @@ internal static class SortedFeatureMerge
             if (buffer.Count > 0)
             {
                 written += buffer.Count;
-                await FeatureParquet.WriteRowGroupAsync(writer, buffer.TakeTable(), ct);
+                await writer.WriteRowGroupAsync(buffer.TakeTable(), ct);
             }
             progress?.Report(new ProgressUpdate(stage, written, total, "rows"));
             return written;

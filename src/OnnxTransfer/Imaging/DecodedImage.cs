@@ -1,4 +1,3 @@
-using System.Buffers;
 using SkiaSharp;
 
 namespace OnnxTransfer.Imaging;
@@ -11,10 +10,13 @@ namespace OnnxTransfer.Imaging;
 public sealed class DecodedImage : IDisposable
 {
     private byte[]? _pixels;
+    private readonly int _bytes;
 
-    internal DecodedImage(byte[] pixels, int storedWidth, int storedHeight, SKEncodedOrigin origin, int originalWidth, int originalHeight)
+    /// <param name="pixels">A buffer from <see cref="PixelMemory"/> of <paramref name="bytes"/> requested bytes; the image owns it.</param>
+    internal DecodedImage(byte[] pixels, int bytes, int storedWidth, int storedHeight, SKEncodedOrigin origin, int originalWidth, int originalHeight)
     {
         _pixels = pixels;
+        _bytes = bytes;
         StoredWidth = storedWidth;
         StoredHeight = storedHeight;
         Origin = origin;
@@ -80,11 +82,11 @@ public sealed class DecodedImage : IDisposable
         return bitmap;
     }
 
-    /// <summary>Returns the pixel buffer to the pool.</summary>
+    /// <summary>Returns the pixel buffer (and its share of <see cref="PixelMemory.Budget"/>).</summary>
     public void Dispose()
     {
         var p = Interlocked.Exchange(ref _pixels, null);
-        if (p is not null) ArrayPool<byte>.Shared.Return(p);
+        if (p is not null) PixelMemory.Return(p, _bytes);
     }
 
     // Where displayed pixel (x,y) lives in the stored rows, for each EXIF orientation.

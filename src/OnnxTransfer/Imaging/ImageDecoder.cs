@@ -6,16 +6,21 @@ namespace OnnxTransfer.Imaging;
 /// <summary>
 /// Decodes JPEG, PNG (8/16-bit, grey, palette, alpha), BMP, GIF (first frame) and WebP with SkiaSharp into a
 /// <see cref="DecodedImage"/>: RGB (grey replicated), alpha composited on white, EXIF orientation applied.
-/// The header is read first: images over <see cref="MaxPixels"/> are refused before any pixel memory is
-/// allocated. JPEGs much larger than needed are decoded at a reduced scale (libjpeg DCT scaling, n/8).
+/// The header is read first: images that would decode to more than <see cref="MaxPixels"/> are refused before any
+/// pixel memory is allocated, and the pixels come from <see cref="PixelMemory"/>, whose budget bounds how many
+/// large images are decoded at once. JPEGs much larger than needed are decoded at a reduced scale (libjpeg DCT
+/// scaling, n/8), which is what counts against the limit.
 /// Thread-safe; every failure is an <see cref="ImageDecodeException"/> naming the file and the reason.
 /// </summary>
 public sealed class ImageDecoder
 {
-    /// <summary>Default pixel limit: 100 megapixels.</summary>
-    public const long DefaultMaxPixels = 100_000_000;
+    /// <summary>Default pixel limit: 64 megapixels (256 MB of RGBA; a 48 MP photo fits, a 10,000 x 10,000 PNG does not).</summary>
+    public const long DefaultMaxPixels = 64_000_000;
 
-    /// <summary>Images with more pixels than this are refused (decompression bombs, mistakes).</summary>
+    /// <summary>
+    /// Images that would decode to more pixels than this are refused (decompression bombs, mistakes); the CLI's
+    /// <c>--max-pixels</c> sets it.
+    /// </summary>
     public long MaxPixels { get; init; } = DefaultMaxPixels;
 
     /// <summary>
@@ -33,16 +38,8 @@ public sealed class ImageDecoder
     /// decoded at a reduced scale. Null decodes at full size.</param>
     public DecodedImage Decode(string path, ImagePreprocessing? target = null)
     {
-        FileInfo file;
-        try { file = new FileInfo(path); }
-        catch (Exception e) when (e is ArgumentException or PathTooLongException or NotSupportedException)
-        {
-            throw new ImageDecodeException(path, "not a valid file path.", e);
-        }
-        if (!file.Exists)
-            throw new ImageDecodeException(path, "file not found.");
-        if (file.Length == 0)
-            throw new ImageDecodeException(path, "empty file (0 bytes); re-export the image or remove it.");
+        if (InputFile.Problem(path) is { } problem)
+            throw new ImageDecodeException(path, problem);
         using var codec = SKCodec.Create(path, out var result);
         return Decode(codec, result, path, target);
     }
@@ -73,7 +70,7 @@ public sealed class ImageDecoder
             throw new ImageDecodeException(name, "bitmap has no pixels.");
         CheckPixelLimit(name, bitmap.Width, bitmap.Height);
         var info = new SKImageInfo(bitmap.Width, bitmap.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        var pixels = ArrayPool<byte>.Shared.Rent(info.BytesSize);
+        var pixels = PixelMemory.Rent(info.BytesSize);
         try
         {
             unsafe
@@ -84,11 +81,11 @@ public sealed class ImageDecoder
                         throw new ImageDecodeException(name, $"cannot convert a {bitmap.ColorType} bitmap to RGBA.");
             }
             CompositeOnWhite(pixels.AsSpan(0, info.BytesSize));
-            return new DecodedImage(pixels, bitmap.Width, bitmap.Height, SKEncodedOrigin.TopLeft, bitmap.Width, bitmap.Height);
+            return new DecodedImage(pixels, info.BytesSize, bitmap.Width, bitmap.Height, SKEncodedOrigin.TopLeft, bitmap.Width, bitmap.Height);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(pixels);
+            PixelMemory.Return(pixels, info.BytesSize);
             throw;
         }
     }
@@ -100,7 +97,8 @@ public sealed class ImageDecoder
                 ? "not a recognised image (JPEG, PNG, BMP, GIF, WebP) or cut off in its header; check the file."
                 : "not a recognised image format (JPEG, PNG, BMP, GIF, WebP); check the file.");
         var full = codec.Info;
-        CheckPixelLimit(name, full.Width, full.Height);
+        if (full.Width <= 0 || full.Height <= 0)
+            throw new ImageDecodeException(name, $"invalid image size {full.Width}x{full.Height}; re-export the image or remove it.");
         var origin = codec.EncodedOrigin;
         if (origin is < SKEncodedOrigin.TopLeft or > SKEncodedOrigin.LeftBottom) origin = SKEncodedOrigin.TopLeft;
         var transposed = origin >= SKEncodedOrigin.LeftTop;
@@ -112,10 +110,11 @@ public sealed class ImageDecoder
                 : target.ResizedSize(full.Width, full.Height);
             size = ScaledSize(codec, minW, minH);
         }
+        CheckPixelLimit(name, size.Width, size.Height);
 
         var opaque = full.AlphaType == SKAlphaType.Opaque;
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, opaque ? SKAlphaType.Opaque : SKAlphaType.Premul);
-        var pixels = ArrayPool<byte>.Shared.Rent(info.BytesSize);
+        var pixels = PixelMemory.Rent(info.BytesSize);
         try
         {
             SKCodecResult result;
@@ -133,11 +132,11 @@ public sealed class ImageDecoder
                 });
             if (!opaque)
                 CompositeOnWhite(pixels.AsSpan(0, info.BytesSize));
-            return new DecodedImage(pixels, size.Width, size.Height, origin, full.Width, full.Height);
+            return new DecodedImage(pixels, info.BytesSize, size.Width, size.Height, origin, full.Width, full.Height);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(pixels);
+            PixelMemory.Return(pixels, info.BytesSize);
             throw;
         }
     }
@@ -151,7 +150,7 @@ public sealed class ImageDecoder
         // Beyond ~500 MP the RGBA buffer would not fit one array, whatever the configured limit.
         if ((long)width * height > MaxPixels || (long)width * height * 4 > Array.MaxLength)
             throw new ImageDecodeException(name,
-                $"image is {width}x{height} ({(long)width * height / 1e6:0.#} MP), over the {Math.Min(MaxPixels, Array.MaxLength / 4) / 1e6:0.#} MP limit; downscale it or raise the pixel limit.");
+                $"image is {width}x{height} ({(long)width * height / 1e6:0.#} MP), over the {Math.Min(MaxPixels, Array.MaxLength / 4) / 1e6:0.#} MP limit; downscale it, or raise the limit (--max-pixels) if the machine has the memory.");
     }
 
     // The smallest scale the codec offers (JPEG only) that keeps the stored image at least

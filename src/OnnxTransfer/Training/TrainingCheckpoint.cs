@@ -14,11 +14,14 @@ public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccur
 /// <summary>
 /// Everything needed to continue a run exactly where it stopped: parameters, optimizer state, step and
 /// epoch counters, the generator state, early-stopping state and the epoch history. Binary, little-endian:
-/// magic "OTCKPT01", then counters, then named float32 tensors. Written atomically.
+/// magic "OTCKPT02", then counters, then named float32 tensors, then a SHA-256 of all that (checked on load, so a
+/// damaged checkpoint is refused rather than resumed). Written atomically. Files with the older magic "OTCKPT01"
+/// (no digest) are still read.
 /// </summary>
 public sealed class TrainingCheckpoint
 {
-    private static readonly byte[] Magic = "OTCKPT01"u8.ToArray();
+    private static readonly byte[] Magic = "OTCKPT02"u8.ToArray();
+    private static readonly byte[] UncheckedMagic = "OTCKPT01"u8.ToArray();
 
     /// <summary>Epochs completed.</summary>
     public int Epoch { get; set; }
@@ -44,12 +47,12 @@ public sealed class TrainingCheckpoint
     public List<EpochMetrics> History { get; set; } = [];
 
     /// <summary>Writes the checkpoint atomically.</summary>
-    public void Save(string path) => AtomicFile.Write(path, stream =>
+    public void Save(string path) => AtomicFile.Write(path, stream => FileDigest.WriteWithTrailer(stream, body =>
     {
-        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        using var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
         Write(w);
-    });
+    }));
 
     /// <summary>The body after the magic (also embedded by fine-tuning's checkpoint).</summary>
     internal void Write(BinaryWriter w)
@@ -83,15 +86,25 @@ public sealed class TrainingCheckpoint
         try
         {
             using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
-            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+            var magic = r.ReadBytes(Magic.Length);
+            var digested = magic.AsSpan().SequenceEqual(Magic);
+            if (!digested && !magic.AsSpan().SequenceEqual(UncheckedMagic))
                 throw new OnnxTransferException($"{path}: not an OnnxTransfer checkpoint (bad magic); retrain the head.");
-            return Read(r, path);
+            if (digested && !FileDigest.HasValidTrailer(r.BaseStream))
+                throw Damaged(path);
+            r.BaseStream.Position = magic.Length;
+            var checkpoint = Read(r, path);
+            if (r.BaseStream.Position != r.BaseStream.Length - (digested ? FileDigest.Length : 0)) throw Damaged(path);
+            return checkpoint;
         }
         catch (EndOfStreamException e)
         {
             throw new OnnxTransferException($"{path}: the checkpoint is truncated; retrain or restore it from a backup.", e);
         }
     }
+
+    private static OnnxTransferException Damaged(string path) =>
+        new($"{path}: checksum mismatch, the checkpoint is truncated or was changed after it was written; retrain, or restore it from a backup.");
 
     /// <summary>Reads the body written by <see cref="Write"/>; <see cref="EndOfStreamException"/> when it is cut short.</summary>
     internal static TrainingCheckpoint Read(BinaryReader r, string path)
