@@ -22,6 +22,7 @@ public static class ExtractCommand
         var errors = new Option<string?>("--errors") { Description = "Errors file (CSV: path,reason). Default: beside --out." };
         var at = new Option<string?>("--at") { Description = "Feature tensor to cut at (default: the backbone's, or auto)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start over instead of resuming." };
+        var maxPixels = ImageOptions.MaxPixels();
         var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("extract", "Extract backbone features of a dataset into a Parquet feature store (resumable, shardable).")
         {

@@ -12,7 +12,7 @@ public sealed class DecodedImage : IDisposable
     private byte[]? _pixels;
     private readonly int _bytes;
 
-    /// <param name="pixels">A buffer from <see cref="PixelMemory"/> of <paramref name="bytes"/> requested bytes; the image owns it.</param>
+    // pixels: a buffer from PixelMemory of `bytes` requested bytes, owned by the image from here on.
     internal DecodedImage(byte[] pixels, int bytes, int storedWidth, int storedHeight, SKEncodedOrigin origin, int originalWidth, int originalHeight)
     {
         _pixels = pixels;
