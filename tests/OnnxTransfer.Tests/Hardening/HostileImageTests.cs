@@ -78,7 +78,7 @@ public class HostileImageTests
     {
         using var dir = new TempDir();
         var path = dir.File("pipe.jpg");
-        HostileWavTests.MakeFifo(path);
+        HostileInputs.Fifo(path);
         var read = Task.Run(() => Assert.ThrowsAny<OnnxTransferException>(() => new ImageEncoder(Tiny).Encode(path)));
         Assert.Same(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10))));
         Assert.Contains("not a regular file", (await read).Message);
@@ -142,7 +142,7 @@ public class HostileImageTests
         void Add(string name, byte[]? bytes)
         {
             var path = dir.File(name);
-            if (bytes is null) HostileWavTests.MakeFifo(path); else File.WriteAllBytes(path, bytes);
+            if (bytes is null) HostileInputs.Fifo(path); else File.WriteAllBytes(path, bytes);
             items.Add(new DatasetItem(path, name, name.StartsWith("good") ? "good" : "bad", "train"));
         }
         for (var i = 0; i < 5; i++) Add($"good{i}.png", GreyPng(8 + i, 8));

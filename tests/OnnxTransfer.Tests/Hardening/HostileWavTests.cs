@@ -80,7 +80,7 @@ public class HostileWavTests
     {
         using var dir = new TempDir();
         var path = dir.File("pipe.wav");
-        MakeFifo(path);
+        HostileInputs.Fifo(path);
         var read = Task.Run(() => Assert.ThrowsAny<OnnxTransferException>(() => WavReader.Read(path)));
         Assert.Same(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10))));
         Assert.Contains("not a regular file", (await read).Message);
@@ -110,12 +110,5 @@ public class HostileWavTests
         var clip = WavReader.Read(path);
         Assert.Equal(expected, clip.Samples);
         Assert.Equal(16000, clip.SampleRate);
-    }
-
-    internal static void MakeFifo(string path)
-    {
-        using var mkfifo = Process.Start("mkfifo", [path]);
-        mkfifo.WaitForExit();
-        Assert.Equal(0, mkfifo.ExitCode);
     }
 }
