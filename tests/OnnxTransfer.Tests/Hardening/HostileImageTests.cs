@@ -63,14 +63,7 @@ public class HostileImageTests
         var path = dir.File(kind == "folder named jpg" ? "x.jpg" : "x.png");
         if (kind == "folder named jpg") Directory.CreateDirectory(path);
         else File.WriteAllBytes(path, Build(kind));
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        var clock = Stopwatch.StartNew();
-        var e = Assert.ThrowsAny<OnnxTransferException>(() => new ImageEncoder(Tiny).Encode(path));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
-        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 << 20, "allocated more than 16 MB");
-        Assert.Contains(path, e.Message);
-        Assert.Contains(reason, e.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain('\n', e.Message);
+        HostileInputs.RefusedQuickly(() => new ImageEncoder(Tiny).Encode(path), path, reason);
     }
 
     [Fact]

@@ -69,6 +69,22 @@ internal static class HostileInputs
     /// <summary>The 12 bytes of w = [1,2,3].</summary>
     public static byte[] WeightBytes => [.. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(2f), .. BitConverter.GetBytes(3f)];
 
+    /// <summary>
+    /// Asserts that <paramref name="read"/> refuses <paramref name="path"/> within 2 s and 16 MB of allocations, with one
+    /// line that names the file and contains <paramref name="reason"/>.
+    /// </summary>
+    public static void RefusedQuickly(Action read, string path, string reason)
+    {
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.ThrowsAny<OnnxTransferException>(read);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 << 20, "allocated more than 16 MB");
+        Assert.Contains(path, e.Message);
+        Assert.Contains(reason, e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     /// <summary>Creates a FIFO (named pipe).</summary>
     public static string Fifo(string path)
     {

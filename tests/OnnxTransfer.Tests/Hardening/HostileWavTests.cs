@@ -65,14 +65,7 @@ public class HostileWavTests
         var path = dir.File("clip.wav");
         if (kind == "folder named wav") Directory.CreateDirectory(path);
         else File.WriteAllBytes(path, Build(kind));
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        var clock = Stopwatch.StartNew();
-        var e = Assert.ThrowsAny<OnnxTransferException>(() => WavReader.Read(path));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
-        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 16 << 20, "allocated more than 16 MB");
-        Assert.Contains(path, e.Message);
-        Assert.Contains(reason, e.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain('\n', e.Message);
+        HostileInputs.RefusedQuickly(() => WavReader.Read(path), path, reason);
     }
 
     [Fact]
