@@ -1,11 +1,12 @@
 using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Runtime;
+using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Gradients;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
@@ -117,14 +118,14 @@ public static class FineTuner
     /// is the float cut backbone the graph was built from (<see cref="FloatBackbone"/>).
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, divergence, or a checkpoint of another run.</exception>
+    /// <param name="sessions">Creates the training sessions (the device); null trains on the CPU with <see cref="TrainingOptions.Threads"/> threads.</param>
     public static FineTuneResult Train(OnnxModel backbone, FineTuneGraph graph, IActivationSource train, IActivationSource? val,
-        FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, SessionFactory? sessions = null)
     {
         var t = options.Training;
         ValidateOptions(options);
         var classes = Classes(train.Items, val?.Items);
         var task = TaskFor(t, classes);
-        var boundaryShape = train.SampleShape.ToArray();
         var trainLabels = train.Items.Select(i => (long)Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray();
         // Same weighting as head training (TrainingOptions.ClassWeighting); validation loss stays unweighted.
         var classWeights = Trainer.ClassWeights(TrainingSet.SingleLabel(new float[trainLabels.Length], 1, trainLabels.Select(l => (int)l).ToArray(), classes), t.ClassWeighting);
@@ -138,128 +139,76 @@ public static class FineTuner
         if (finalStageStart > t.Epochs)
             throw new OnnxTransferException(FormattableString.Invariant(
                 $"fine-tuning: gradual unfreezing of {finalStage} layer(s) at {options.GradualUnfreezing} epoch(s) per stage reaches the last layer in epoch {finalStageStart}; train at least {finalStageStart} epochs (now {t.Epochs}) or shorten the stages."));
-        int StageOf(int epoch) => options.GradualUnfreezing == 0 ? 0 : Math.Min((epoch - 1) / options.GradualUnfreezing, finalStage);
+        int StageOf(int epoch) => TrainingLoop.StageOf(epoch, options.GradualUnfreezing, finalStage);
 
-        var fingerprint = options.CheckpointPath is null ? null : FineTuneCheckpoint.FingerprintOf(graph, options, train, val);
-        var (state, groupSteps, rng) = StartState(graph, options, groups.Count, fingerprint, progress);
+        var fingerprint = options.CheckpointPath is null ? null : FineTuneFingerprint.Of(graph, options, train, val);
+        var state = StartState(graph, options, groups.Count, fingerprint, progress);
         var resumedEpochs = state.Epoch;
-        var values = state.Parameters;
-        var optimizerState = state.OptimizerState;
 
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = t.Threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
-        var optimizers = groups.Select(g => g.Parameters.Count == 0 ? null : new InferenceSession(OptimizerGraph.Build(g.Parameters, t.Optimizer).ToBytes(), sessionOptions)).ToArray();
+        var ownSessions = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, t.Threads) : null;
+        LoopOutcome outcome;
         try
         {
-            using var session = new InferenceSession(graph.Training.ToBytes(), sessionOptions);
-            var count = train.Items.Count;
-            var batches = (count + t.BatchSize - 1) / t.BatchSize;
-            long totalSteps = (long)batches * t.Epochs, step = state.Step;
-            var order = new int[count];
-            var trainingTime = TimeSpan.Zero;
-            var epochsRun = 0;
-            for (var epoch = state.Epoch + 1; epoch <= t.Epochs && !state.Stopped; epoch++)
-            {
-                var epochClock = Stopwatch.StartNew();
-                var stage = StageOf(epoch);
-                // A fresh permutation every epoch (not a shuffle of the last one), so a resumed run needs only the generator state.
-                for (var i = 0; i < count; i++) order[i] = i;
-                rng.Shuffle(order.AsSpan());
-                double lossSum = 0, correct = 0, lr = 0;
-                for (var start = 0; start < order.Length; start += t.BatchSize)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    var rows = order.AsSpan(start, Math.Min(t.BatchSize, order.Length - start)).ToArray();
-                    var (loss, logits, gradients) = FineTuneBatch.Run(session, graph, boundaryShape, train, epoch, trainLabels, rows, values, withGradients: true, classWeights);
-                    if (!float.IsFinite(loss))
-                        throw new OnnxTransferException($"fine-tuning diverged (loss {loss}) at epoch {epoch}; lower the learning rate (now {t.LearningRate}).");
-                    lossSum += loss * rows.Length;
-                    correct += FineTuneBatch.Correct(task, logits, trainLabels, rows, classes.Length);
-                    lr = t.LearningRateAt(step, totalSteps);
-                    step++;
-                    // Frozen groups (later stages) are not touched at all: no step, no weight decay, optimizer state stays zero.
-                    for (var g = 0; g < groups.Count; g++)
-                        if (groups[g].Stage <= stage && optimizers[g] is { } optimizer)
-                            FineTuneBatch.Update(optimizer, groups[g].Parameters, t.Optimizer, lr * groups[g].Factor, ++groupSteps[g], values, gradients!, optimizerState);
-                }
-                var (valLoss, valAccuracy) = val is null ? (null, null)
-                    : Validate(session, graph, boundaryShape, val, valLabels!, values, task, classes.Length, t.BatchSize);
-                trainingTime += epochClock.Elapsed;
-                epochsRun++;
-                var metrics = new EpochMetrics(epoch, lossSum / count, correct / count, valLoss, valAccuracy, lr);
-                state.History.Add(metrics);
-                if (valLoss is { } l) TrackBest(state, epoch, l, values, t.Patience, finalStageStart);
-                (state.Epoch, state.Step, state.RandomState) = (epoch, step, rng.State);
-                if (options.CheckpointPath is { } path)
-                    new FineTuneCheckpoint { Fingerprint = fingerprint!, GroupSteps = groupSteps, State = state }.Save(path);
-                var stageText = options.GradualUnfreezing == 0 ? "" : stage == 0 ? "head only, " : $"head + {stage} layer(s), ";
-                progress?.Report(new ProgressUpdate("fine-tune", epoch, t.Epochs, "epochs",
-                    stageText + FormattableString.Invariant($"loss {metrics.TrainLoss:F4}") + (valLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {valAccuracy:P1}") : "")));
-            }
-
-            var kept = state.BestParameters.Count > 0 ? state.BestParameters : values;
-            var tuned = FineTuneGraphBuilder.WithWeights(backbone, graph.BackboneValues.Keys.ToDictionary(k => k, k => kept[k], StringComparer.Ordinal));
-            var dim = graph.Parameters.Count == 0 ? 0 : checked((int)TensorShapeProbe.Infer(backbone, Backbones.BackboneCutter.FeaturesOutput).Shape![1].Value!.Value);
-            var headEval = HeadGraphBuilder.BuildEval(t.Spec, task, dim, classes.Length, headParameters.ToDictionary(p => p.Name, p => kept[p.Name], StringComparer.Ordinal));
-            var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
-            // With gradual unfreezing the kept epoch may predate the last stage: say how many layers had been released by then.
-            var gradual = options.GradualUnfreezing == 0 ? "" : FormattableString.Invariant($"; gradual unfreezing, {options.GradualUnfreezing} epoch(s) per stage");
-            var keptStage = options.GradualUnfreezing == 0 || state.BestEpoch == 0 ? "" : FormattableString.Invariant($" (head + {StageOf(state.BestEpoch)} layer(s) trained)");
-            model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
-                $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}{keptStage}"));
-            return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, trainingTime / Math.Max(1, epochsRun))
-            {
-                ResumedEpochs = resumedEpochs,
-            };
+            using var session = TrainingSession.Create(sessions ?? ownSessions!, graph.Training, eval: null, graph.Parameters, groups, t.Optimizer,
+                state.Parameters, state.OptimizerState);
+            var data = new ActivationTrainingData(train, graph.Boundary, trainLabels, classWeights, task, classes.Length);
+            var settings = new LoopSettings(t, "fine-tune",
+                (what, epoch) => new OnnxTransferException($"fine-tuning diverged ({what}) at epoch {epoch}; lower the learning rate (now {t.LearningRate})."),
+                options.GradualUnfreezing);
+            var valData = val is null ? null : new ActivationTrainingData(val, graph.Boundary, valLabels!, null, task, classes.Length);
+            Action<TrainingCheckpoint>? save = options.CheckpointPath is { } path ? s => { s.Fingerprint = fingerprint!; s.Save(path); } : null;
+            outcome = TrainingLoop.Run(session, data, valData is null ? null : s => Validate(s, valData, t.BatchSize), state, settings, save, progress, ct);
         }
         finally
         {
-            foreach (var o in optimizers) o?.Dispose();
+            ownSessions?.Dispose();
         }
+        var kept = state.BestParameters.Count > 0 ? state.BestParameters : state.Parameters;
+        var tuned = FineTuneGraphBuilder.WithWeights(backbone, graph.BackboneValues.Keys.ToDictionary(k => k, k => kept[k], StringComparer.Ordinal));
+        var dim = graph.Parameters.Count == 0 ? 0 : checked((int)TensorShapeProbe.Infer(backbone, Backbones.BackboneCutter.FeaturesOutput).Shape![1].Value!.Value);
+        var headEval = HeadGraphBuilder.BuildEval(t.Spec, task, dim, classes.Length, headParameters.ToDictionary(p => p.Name, p => kept[p.Name], StringComparer.Ordinal));
+        var model = ModelExporter.Compose(tuned, headEval, metadata with { Labels = classes, Head = t.Spec.ToString(), Task = task.ToString().ToLowerInvariant() });
+        // With gradual unfreezing the kept epoch may predate the last stage: say how many layers had been released by then.
+        var gradual = options.GradualUnfreezing == 0 ? "" : FormattableString.Invariant($"; gradual unfreezing, {options.GradualUnfreezing} epoch(s) per stage");
+        var keptStage = options.GradualUnfreezing == 0 || state.BestEpoch == 0 ? "" : FormattableString.Invariant($" (head + {StageOf(state.BestEpoch)} layer(s) trained)");
+        model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
+            $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}{keptStage}"));
+        return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, outcome.TrainingTime / Math.Max(1, outcome.EpochsRun))
+        {
+            ResumedEpochs = resumedEpochs,
+        };
     }
 
     /// <summary>Mean loss and accuracy on the validation activations (no augmentation, no updates).</summary>
-    private static (double? Loss, double? Accuracy) Validate(InferenceSession session, FineTuneGraph graph, long[] shape, IActivationSource val,
-        long[] labels, Dictionary<string, float[]> values, HeadTask task, int classes, int batchSize)
+    private static (double Loss, double Accuracy) Validate(TrainingSession session, ActivationTrainingData val, int batchSize)
     {
         double sum = 0, right = 0;
-        for (var start = 0; start < val.Items.Count; start += batchSize)
+        var random = new SeededRandom(0); // unused: activations draw nothing
+        for (var start = 0; start < val.Count; start += batchSize)
         {
-            var rows = Enumerable.Range(start, Math.Min(batchSize, val.Items.Count - start)).ToArray();
-            var (loss, logits, _) = FineTuneBatch.Run(session, graph, shape, val, 0, labels, rows, values, withGradients: false);
+            var rows = Enumerable.Range(start, Math.Min(batchSize, val.Count - start)).ToArray();
+            using var inputs = val.Batch(rows, 0, random);
+            var (loss, logits) = session.Forward(inputs.Values, gradients: false);
             sum += loss * rows.Length;
-            right += FineTuneBatch.Correct(task, logits, labels, rows, classes);
+            right += val.Score(logits, rows).Correct;
         }
-        return (sum / val.Items.Count, right / val.Items.Count);
-    }
-
-    /// <summary>Early stopping: keeps the best epoch's weights and stops after <paramref name="patience"/> epochs without a better validation loss.</summary>
-    private static void TrackBest(TrainingCheckpoint state, int epoch, double valLoss, Dictionary<string, float[]> values, int patience, int finalStageStart)
-    {
-        if (valLoss < state.BestScore)
-        {
-            (state.BestScore, state.BestEpoch, state.EpochsSinceBest) = (valLoss, epoch, 0);
-            state.BestParameters = values.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
-            return;
-        }
-        // Patience counts from the best epoch, but never from before the last stage began.
-        state.EpochsSinceBest = epoch - Math.Max(state.BestEpoch, finalStageStart - 1);
-        if (patience > 0 && state.EpochsSinceBest >= patience) state.Stopped = true;
+        return (sum / val.Count, right / val.Count);
     }
 
     /// <summary>Where training starts: a checkpoint of this very run (refusing one of another run), or seeded initialisation.</summary>
-    private static (TrainingCheckpoint State, long[] GroupSteps, SeededRandom Rng) StartState(FineTuneGraph graph, FineTuneOptions options, int groupCount,
+    private static TrainingCheckpoint StartState(FineTuneGraph graph, FineTuneOptions options, int groupCount,
         IReadOnlyDictionary<string, string>? fingerprint, IProgress<ProgressUpdate>? progress)
     {
         var t = options.Training;
         if (options.CheckpointPath is { } checkpointPath && File.Exists(checkpointPath))
         {
-            var resumed = FineTuneCheckpoint.Load(checkpointPath);
+            var resumed = TrainingCheckpoint.Load(checkpointPath);
             if (resumed.Difference(fingerprint!) is { } diff)
                 throw new OnnxTransferException($"{checkpointPath}: a checkpoint of another fine-tuning run ({diff} differ); rerun with the same data and options to resume it, or delete it to start over.");
-            if (resumed.GroupSteps.Length != groupCount || graph.Parameters.Any(p => resumed.State.Parameters.GetValueOrDefault(p.Name)?.Length != p.Count))
+            if (resumed.GroupSteps?.Length != groupCount || graph.Parameters.Any(p => resumed.Parameters.GetValueOrDefault(p.Name)?.Length != p.Count))
                 throw new OnnxTransferException($"{checkpointPath}: the checkpoint's parameters do not fit the training graph; delete it to start over.");
-            progress?.Report(new ProgressUpdate("fine-tune", resumed.State.Epoch, t.Epochs, "epochs", $"resumed from {checkpointPath} after epoch {resumed.State.Epoch}"));
-            return (resumed.State, resumed.GroupSteps.ToArray(), SeededRandom.FromState(resumed.State.RandomState));
+            progress?.Report(new ProgressUpdate("fine-tune", resumed.Epoch, t.Epochs, "epochs", $"resumed from {checkpointPath} after epoch {resumed.Epoch}"));
+            return resumed;
         }
         var rng = new SeededRandom(t.Seed);
         var state = new TrainingCheckpoint
@@ -268,8 +217,10 @@ public static class FineTuner
                 p => graph.BackboneValues.TryGetValue(p.Name, out var v) ? v.ToArray() : Trainer.Initialise(p, rng), StringComparer.Ordinal),
             OptimizerState = graph.Parameters.SelectMany(p => OptimizerGraph.StateNames(t.Optimizer, p.Name).Select(s => (s, p.Count)))
                 .ToDictionary(x => x.s, x => new float[x.Count], StringComparer.Ordinal),
+            GroupSteps = new long[groupCount],
         };
-        return (state, new long[groupCount], rng);
+        state.RandomState = rng.State;
+        return state;
     }
 
     /// <summary>
@@ -277,20 +228,20 @@ public static class FineTuner
     /// (× <see cref="FineTuneOptions.BackboneLearningRateFactor"/>) and the head, both from stage 0; with gradual unfreezing,
     /// the head from stage 0 and layer k (nearest the features first) from stage k + 1.
     /// </summary>
-    private static List<(List<HeadParameter> Parameters, double Factor, int Stage)> ParameterGroups(FineTuneGraph graph, FineTuneOptions options)
+    private static List<ParameterGroup> ParameterGroups(FineTuneGraph graph, FineTuneOptions options)
     {
         var backbone = graph.Parameters.Where(p => graph.BackboneValues.ContainsKey(p.Name)).ToList();
         var head = graph.Parameters.Where(p => !graph.BackboneValues.ContainsKey(p.Name)).ToList();
         var factor = options.BackboneLearningRateFactor;
-        if (options.GradualUnfreezing == 0) return [(backbone, factor, 0), (head, 1.0, 0)];
+        if (options.GradualUnfreezing == 0) return [new(backbone, factor, 0), new(head, 1.0, 0)];
         if (graph.Layers.Count == 0)
             throw new OnnxTransferException("fine-tuning: gradual unfreezing needs the graph's layers; build the graph with FineTuneGraphBuilder.Build.");
-        var groups = new List<(List<HeadParameter>, double, int)> { (head, 1.0, 0) };
+        var groups = new List<ParameterGroup> { new(head, 1.0, 0) };
         var taken = new HashSet<string>(StringComparer.Ordinal);
         for (var k = 0; k < graph.Layers.Count; k++)
         {
             var names = graph.Layers[k].Parameters.ToHashSet(StringComparer.Ordinal);
-            groups.Add((backbone.Where(p => names.Contains(p.Name) && taken.Add(p.Name)).ToList(), factor, k + 1));
+            groups.Add(new(backbone.Where(p => names.Contains(p.Name) && taken.Add(p.Name)).ToList(), factor, k + 1));
         }
         return groups;
     }

@@ -88,6 +88,18 @@ public sealed class SessionFactory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Session options for training graphs on <paramref name="device"/>: <paramref name="threads"/> intra-op threads, one
+    /// inter-op thread, sequential execution, so a seed reproduces a run bit for bit at a fixed thread count.
+    /// </summary>
+    public static SessionFactory ForTraining(ExecutionDevice device, int threads) =>
+        Create(device, new SessionSettings(IntraOpThreads: Math.Max(1, threads), InterOpThreads: 1));
+
+    /// <summary>Sessions this factory has created so far (what a caller can check reached its device).</summary>
+    public int SessionsCreated => _created;
+
+    private int _created;
+
     /// <summary>Creates a session for the model file at <paramref name="modelPath"/>.</summary>
     public InferenceSession CreateSession(string modelPath) => CreateSession(o => new InferenceSession(modelPath, o), modelPath);
 
@@ -96,6 +108,7 @@ public sealed class SessionFactory : IDisposable
 
     private InferenceSession CreateSession(Func<SessionOptions, InferenceSession> create, string name)
     {
+        Interlocked.Increment(ref _created);
         try
         {
             return create(_options);

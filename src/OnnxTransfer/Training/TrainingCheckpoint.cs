@@ -12,16 +12,25 @@ namespace OnnxTransfer.Training;
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy, double LearningRate);
 
 /// <summary>
-/// Everything needed to continue a run exactly where it stopped: parameters, optimizer state, step and
-/// epoch counters, the generator state, early-stopping state and the epoch history. Binary, little-endian:
-/// magic "OTCKPT02", then counters, then named float32 tensors, then a SHA-256 of all that (checked on load, so a
-/// damaged checkpoint is refused rather than resumed). Written atomically. Files with the older magic "OTCKPT01"
-/// (no digest) are still read.
+/// Everything needed to continue a run exactly where it stopped, for head training and fine-tuning alike: parameters,
+/// optimizer state, step and epoch counters, every parameter group's update count, the generator state, early-stopping
+/// state, the epoch history, and a fingerprint of what the run was started with (so a checkpoint is only continued by the
+/// same run). Binary, little-endian: magic "OTCKPT03", the fingerprint (part name, hash), the group steps, counters, named
+/// float32 tensors, then a SHA-256 of all that (checked on load, so a damaged checkpoint is refused rather than resumed).
+/// Written atomically. Older files still load: head checkpoints "OTCKPT02" (digest) and "OTCKPT01" (no digest), and
+/// fine-tuning checkpoints "OTFTCK02" (the same layout as "OTCKPT03").
 /// </summary>
 public sealed class TrainingCheckpoint
 {
-    private static readonly byte[] Magic = "OTCKPT02"u8.ToArray();
+    private static readonly byte[] Magic = "OTCKPT03"u8.ToArray();
+    private static readonly byte[] HeadMagic = "OTCKPT02"u8.ToArray();
     private static readonly byte[] UncheckedMagic = "OTCKPT01"u8.ToArray();
+    private static readonly byte[] FineTuneMagic = "OTFTCK02"u8.ToArray();
+
+    /// <summary>Hash per part of the run's identity (empty when the run does not check one).</summary>
+    public IReadOnlyDictionary<string, string> Fingerprint { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    /// <summary>Optimizer updates taken by each parameter group (null in checkpoints from before groups: one group, <see cref="Step"/> updates).</summary>
+    public long[]? GroupSteps { get; set; }
 
     /// <summary>Epochs completed.</summary>
     public int Epoch { get; set; }
@@ -51,10 +60,22 @@ public sealed class TrainingCheckpoint
     {
         using var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true);
         w.Write(Magic);
+        w.Write(Fingerprint.Count);
+        foreach (var (part, hash) in Fingerprint) { w.Write(part); w.Write(hash); }
+        var steps = GroupSteps ?? [Step];
+        w.Write(steps.Length);
+        foreach (var s in steps) w.Write(s);
         Write(w);
     }));
 
-    /// <summary>The body after the magic (also embedded by fine-tuning's checkpoint).</summary>
+    /// <summary>The parts of <paramref name="fingerprint"/> that differ from this checkpoint's, comma-separated, or null when all match.</summary>
+    public string? Difference(IReadOnlyDictionary<string, string> fingerprint)
+    {
+        var parts = fingerprint.Keys.Union(Fingerprint.Keys, StringComparer.Ordinal)
+            .Where(k => fingerprint.GetValueOrDefault(k) != Fingerprint.GetValueOrDefault(k)).ToList();
+        return parts.Count == 0 ? null : string.Join(", ", parts);
+    }
+
     internal void Write(BinaryWriter w)
     {
         w.Write(Epoch); w.Write(Step);
@@ -87,13 +108,28 @@ public sealed class TrainingCheckpoint
         {
             using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
             var magic = r.ReadBytes(Magic.Length);
-            var digested = magic.AsSpan().SequenceEqual(Magic);
+            var grouped = magic.AsSpan().SequenceEqual(Magic) || magic.AsSpan().SequenceEqual(FineTuneMagic);
+            var digested = grouped || magic.AsSpan().SequenceEqual(HeadMagic);
             if (!digested && !magic.AsSpan().SequenceEqual(UncheckedMagic))
-                throw new OnnxTransferException($"{path}: not an OnnxTransfer checkpoint (bad magic); retrain the head.");
+                throw new OnnxTransferException($"{path}: not an OnnxTransfer checkpoint (bad magic); delete it and train anew.");
             if (digested && !FileDigest.HasValidTrailer(r.BaseStream))
                 throw Damaged(path);
             r.BaseStream.Position = magic.Length;
+            var fingerprint = new Dictionary<string, string>(StringComparer.Ordinal);
+            long[]? steps = null;
+            if (grouped)
+            {
+                var parts = r.ReadInt32();
+                if (parts is < 0 or > 1 << 10) throw Damaged(path);
+                for (var i = 0; i < parts; i++) fingerprint[r.ReadString()] = r.ReadString();
+                var groups = r.ReadInt32();
+                if (groups is < 0 or > 1 << 16) throw Damaged(path);
+                steps = new long[groups];
+                for (var i = 0; i < groups; i++) steps[i] = r.ReadInt64();
+            }
             var checkpoint = Read(r, path);
+            checkpoint.Fingerprint = fingerprint;
+            checkpoint.GroupSteps = steps;
             if (r.BaseStream.Position != r.BaseStream.Length - (digested ? FileDigest.Length : 0)) throw Damaged(path);
             return checkpoint;
         }
@@ -107,7 +143,7 @@ public sealed class TrainingCheckpoint
         new($"{path}: checksum mismatch, the checkpoint is truncated or was changed after it was written; retrain, or restore it from a backup.");
 
     /// <summary>Reads the body written by <see cref="Write"/>; <see cref="EndOfStreamException"/> when it is cut short.</summary>
-    internal static TrainingCheckpoint Read(BinaryReader r, string path)
+    private static TrainingCheckpoint Read(BinaryReader r, string path)
     {
         var c = new TrainingCheckpoint { Epoch = r.ReadInt32(), Step = r.ReadInt64() };
         c.RandomState = [r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64()];

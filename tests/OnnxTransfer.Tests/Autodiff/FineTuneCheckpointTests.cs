@@ -75,7 +75,7 @@ public class FineTuneCheckpointTests
         using var dir = new TempDir();
         var killed = dir.File("killed.ckpt");
         Assert.Equal(137, await KilledChild.RunAsync("epoch 3", ChildMode, killed, "3"));
-        Assert.Equal(3, FineTuneCheckpoint.Load(killed).State.Epoch);
+        Assert.Equal(3, TrainingCheckpoint.Load(killed).Epoch);
 
         var s = Build();
         var resumed = Train(s, Options with { CheckpointPath = killed });
@@ -133,7 +133,7 @@ public class FineTuneCheckpointTests
         Assert.Equal(first.Model.ToBytes(), again.Model.ToBytes());
 
         File.WriteAllText(path, "not a checkpoint");
-        Assert.Contains("not a fine-tuning checkpoint", Assert.Throws<OnnxTransferException>(() => Train(s, options)).Message);
+        Assert.Contains("not an OnnxTransfer checkpoint", Assert.Throws<OnnxTransferException>(() => Train(s, options)).Message);
     }
 
     [Fact]
@@ -147,15 +147,15 @@ public class FineTuneCheckpointTests
 
         // The same run, cancelled after each of the first three epochs and resumed each time.
         var path = dir.File("stepwise.ckpt");
-        var after = new Dictionary<int, FineTuneCheckpoint>();
+        var after = new Dictionary<int, TrainingCheckpoint>();
         for (var stop = 1; stop <= 3; stop++)
         {
             using var cts = new CancellationTokenSource();
             var at = stop;
             var progress = new InlineProgress(u => { if (u.Done == at && !(u.Message ?? "").StartsWith("resumed", StringComparison.Ordinal)) cts.Cancel(); });
             Assert.Throws<OperationCanceledException>(() => Train(s, options with { CheckpointPath = path }, progress, cts.Token));
-            after[stop] = FineTuneCheckpoint.Load(path);
-            Assert.Equal(stop, after[stop].State.Epoch);
+            after[stop] = TrainingCheckpoint.Load(path);
+            Assert.Equal(stop, after[stop].Epoch);
         }
         var resumed = Train(s, options with { CheckpointPath = path });
         Assert.Equal(3, resumed.ResumedEpochs);
@@ -172,27 +172,27 @@ public class FineTuneCheckpointTests
         Assert.Equal(["conv2.b", "conv2.w"], s.Graph.Layers[1].Parameters.Order(StringComparer.Ordinal));
         void Unchanged(int epoch, string name)
         {
-            Assert.Equal(initial[name], after[epoch].State.Parameters[name]);  // bit for bit: no step, no weight decay
-            Assert.All(OptimizerGraph.StateNames(options.Training.Optimizer, name), m => Assert.All(after[epoch].State.OptimizerState[m], v => Assert.Equal(0f, v)));
+            Assert.Equal(initial[name], after[epoch].Parameters[name]);  // bit for bit: no step, no weight decay
+            Assert.All(OptimizerGraph.StateNames(options.Training.Optimizer, name), m => Assert.All(after[epoch].OptimizerState[m], v => Assert.Equal(0f, v)));
         }
         // Stage 0 (epoch 1): the head only.
         foreach (var name in conv3.Concat(conv2)) Unchanged(1, name);
         Assert.Equal([1L, 0L, 0L], after[1].GroupSteps);
         foreach (var head in s.Graph.Parameters.Where(p => !initial.ContainsKey(p.Name)))
-            Assert.NotEqual(after[1].State.Parameters[head.Name], after[2].State.Parameters[head.Name]);
+            Assert.NotEqual(after[1].Parameters[head.Name], after[2].Parameters[head.Name]);
         // Stage 1 (epoch 2): + conv3 (the layer nearest the features); conv2 still untouched.
         foreach (var name in conv2) Unchanged(2, name);
-        foreach (var name in conv3) Assert.NotEqual(initial[name], after[2].State.Parameters[name]);
+        foreach (var name in conv3) Assert.NotEqual(initial[name], after[2].Parameters[name]);
         // Stage 2 (epoch 3 on): + conv2.
-        foreach (var name in conv2) Assert.NotEqual(initial[name], after[3].State.Parameters[name]);
+        foreach (var name in conv2) Assert.NotEqual(initial[name], after[3].Parameters[name]);
         // Per-group update counts: head every epoch, conv3 from epoch 2, conv2 from epoch 3.
         Assert.Equal([2L, 1L, 0L], after[2].GroupSteps);
         Assert.Equal([3L, 2L, 1L], after[3].GroupSteps);
 
         // conv3's first update was AdamW's first step (bias correction by its own count): m̂ = g, v̂ = g², so every weight
         // with a gradient moved by lr·factor (minus a tiny decay), not by the 0.74·lr a step count of 2 would give.
-        var lr = after[2].State.History[1].LearningRate * options.BackboneLearningRateFactor;
-        var moves = initial["conv3.w"].Zip(after[2].State.Parameters["conv3.w"], (a, b) => Math.Abs((double)b - a)).ToArray();
+        var lr = after[2].History[1].LearningRate * options.BackboneLearningRateFactor;
+        var moves = initial["conv3.w"].Zip(after[2].Parameters["conv3.w"], (a, b) => Math.Abs((double)b - a)).ToArray();
         var stepped = moves.Where(m => m > lr / 2).ToArray();
         Assert.True(stepped.Length > moves.Length / 2, $"{stepped.Length} of {moves.Length} weights stepped");
         Assert.All(stepped, m => Assert.InRange(m, lr * 0.99, lr * 1.01));

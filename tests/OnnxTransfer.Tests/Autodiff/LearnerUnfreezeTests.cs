@@ -34,7 +34,7 @@ public class LearnerUnfreezeTests
             var stopAfterFirstEpoch = new InlineProgress(u => { if (u.Stage == "fine-tune" && u.Done == 1) cts.Cancel(); });
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => learner.FineTuneAsync(data, dir.File("tuned.onnx"), UnfreezeRule.LastBlock, stopAfterFirstEpoch, cts.Token));
         }
-        Assert.Equal(1, FineTuneCheckpoint.Load(checkpoint).State.Epoch);
+        Assert.Equal(1, TrainingCheckpoint.Load(checkpoint).Epoch);
         Assert.False(File.Exists(dir.File("tuned.onnx")));
         var result = await learner.FineTuneAsync(data, dir.File("tuned.onnx"), UnfreezeRule.LastBlock);
         Assert.Equal(1, result.Result.ResumedEpochs);

@@ -205,10 +205,11 @@ public class StoreIntegrityTests
     {
         using var dir = new TempDir();
         var path = dir.File("ft.ckpt");
-        new FineTuneCheckpoint { GroupSteps = [3], State = new TrainingCheckpoint { RandomState = [1, 2, 3, 4], Parameters = { ["w"] = [1f, 2f, 3f] } } }.Save(path);
-        Assert.Equal([1f, 2f, 3f], FineTuneCheckpoint.Load(path).State.Parameters["w"]);
+        new TrainingCheckpoint { GroupSteps = [3], Fingerprint = new Dictionary<string, string> { ["options"] = "abc" }, RandomState = [1, 2, 3, 4], Parameters = { ["w"] = [1f, 2f, 3f] } }.Save(path);
+        Assert.Equal([1f, 2f, 3f], TrainingCheckpoint.Load(path).Parameters["w"]);
+        Assert.Equal([3L], TrainingCheckpoint.Load(path).GroupSteps);
         Flip(path, File.ReadAllBytes(path).Length - 40);
-        AssertRefused(path, () => FineTuneCheckpoint.Load(path));
+        AssertRefused(path, () => TrainingCheckpoint.Load(path));
     }
 
     [Fact]
@@ -224,6 +225,28 @@ public class StoreIntegrityTests
         }
         var loaded = TrainingCheckpoint.Load(path);
         Assert.Equal((2, 0.5f), (loaded.Epoch, loaded.Parameters["w"][0]));
+    }
+
+    [Theory]
+    [InlineData("OTCKPT02", false)]
+    [InlineData("OTFTCK02", true)]
+    public void Checkpoints_of_the_earlier_head_and_fine_tuning_formats_still_load(string magic, bool grouped)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("old.bin");
+        var state = new TrainingCheckpoint { Epoch = 3, Step = 12, RandomState = [1, 2, 3, 4], Parameters = { ["w"] = [0.25f] } };
+        using (var file = File.Create(path))
+            FileDigest.WriteWithTrailer(file, body =>
+            {
+                using var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true);
+                w.Write(Encoding.ASCII.GetBytes(magic));
+                if (grouped) { w.Write(1); w.Write("options"); w.Write("h1"); w.Write(2); w.Write(12L); w.Write(5L); }
+                state.Write(w);
+            });
+        var loaded = TrainingCheckpoint.Load(path);
+        Assert.Equal((3, 12L, 0.25f), (loaded.Epoch, loaded.Step, loaded.Parameters["w"][0]));
+        Assert.Equal(grouped ? [12L, 5L] : null, loaded.GroupSteps);
+        Assert.Equal(grouped ? "h1" : null, loaded.Fingerprint.GetValueOrDefault("options"));
     }
 
     private static long IndexOf(byte[] haystack, string needle) => haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle));
