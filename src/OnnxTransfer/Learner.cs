@@ -4,6 +4,7 @@ using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
+using OnnxTransfer.Runtime;
 using OnnxTransfer.Training;
 
 namespace OnnxTransfer;
@@ -133,14 +134,17 @@ public sealed class Learner : IDisposable
         if (Options.PerClass is { } n) splits = splits.LimitTrainPerClass(n, Options.Training.Seed);
         var training = Options.Training with { FeatureSource = $"{Backbone.Name}:{Backbone.FeatureTensor}" };
         // Early stopping watches the validation split when the dataset has one, else a slice of the training rows.
-        var result = Trainer.Fit(splits.Train, splits.Validation, training, headDir, progress, ct);
+        using var sessions = Backbone.TrainingSessions(training.Threads);
+        var result = Trainer.Fit(splits.Train, splits.Validation, training, headDir, progress, ct, sessions);
         return (result, splits);
     }
 
     /// <summary>Evaluates a head on held-out features and writes report.json/report.md/plots when <paramref name="reportPath"/> is given.</summary>
-    public static EvaluationReport Evaluate(string headDir, FeatureTable holdout, string? reportPath, IReadOnlyDictionary<string, string>? context = null)
+    /// <param name="sessions">Creates the head's session (the device); null runs it on the CPU.</param>
+    public static EvaluationReport Evaluate(string headDir, FeatureTable holdout, string? reportPath, IReadOnlyDictionary<string, string>? context = null,
+        SessionFactory? sessions = null)
     {
-        using var head = HeadModel.Load(headDir);
+        using var head = HeadModel.Load(headDir, sessions);
         var report = EvaluationReport.From(HeadEvaluation.Evaluate(head, holdout), context);
         return reportPath is null ? report : report.Write(reportPath);
     }
@@ -182,11 +186,12 @@ public sealed class Learner : IDisposable
         {
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var split = splits.Test is not null && splits.Test.Splits.All(s => s.Length == 0) ? $"stratified hold-out ({Options.HoldoutFraction:P0})" : holdout.Splits[0];
+            using var sessions = Backbone.TrainingSessions(Options.Training.Threads);
             report = Evaluate(headDir, holdout, reportPath, new Dictionary<string, string>
             {
                 ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split,
                 ["backbone"] = Backbone.Name, ["train_rows"] = splits.Train.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            });
+            }, sessions);
         }
         Export(headDir, modelPath);
         return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction);
@@ -270,7 +275,9 @@ public sealed class Learner : IDisposable
             ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet",
             CheckpointPath = Options.FineTune.CheckpointPath ?? $"{stem}.checkpoint-{layers}.bin",
         };
-        var result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct);
+        FineTuneResult result;
+        using (var sessions = Backbone.TrainingSessions(Options.Training.Threads))
+            result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct, sessions);
         result.Model.Save(modelPath);
         File.Delete(options.CheckpointPath);
 
@@ -278,7 +285,7 @@ public sealed class Learner : IDisposable
         string? reportPath = null;
         if (holdout.Count > 0)
         {
-            using var model = OnnxTransfer.Inference.TransferModel.Load(modelPath);
+            using var model = OnnxTransfer.Inference.TransferModel.Load(modelPath, Backbone.Provider == SessionFactory.CpuProvider ? ExecutionDevice.Cpu : Options.Backbone.Device);
             var evaluation = ModelEvaluation.Evaluate(model, holdout, progress: progress, ct: ct);
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var context = new Dictionary<string, string>

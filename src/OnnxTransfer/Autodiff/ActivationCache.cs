@@ -4,6 +4,8 @@ using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Autodiff;
 
 /// <summary>
@@ -16,11 +18,12 @@ public static class ActivationCache
     /// Runs the frozen prefix once over <paramref name="items"/> and returns the boundary activations, one
     /// [per-sample size] slice per item in order, and the indices of items that could not be decoded (their slices are zeros).
     /// </summary>
+    /// <param name="sessions">Creates the prefix session (the device); null runs it on one CPU thread.</param>
     public static (float[] Cache, IReadOnlyList<int> Failed) InMemory(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
-        int threads = 1, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        SessionFactory? sessions = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        using var session = new InferenceSession(graph.Prefix.ToBytes(), sessionOptions);
+        using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
+        using var session = (sessions ?? owned!).CreateSession(graph.Prefix.ToBytes());
         using var runOptions = new RunOptions();
         var sampleShape = encoder.SampleShape.ToArray();
         var sampleSize = (int)sampleShape.Aggregate(1L, (a, b) => a * b);
@@ -49,9 +52,9 @@ public static class ActivationCache
 
     /// <summary><see cref="InMemory"/> as an <see cref="ActivationSet"/> of the items that could be read (the others left out).</summary>
     public static ActivationSet Readable(FineTuneGraph graph, ImageEncoder encoder, IReadOnlyList<DatasetItem> items, int batchSize = 16,
-        int threads = 1, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        SessionFactory? sessions = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var (cache, failed) = InMemory(graph, encoder, items, batchSize, threads, progress, ct);
+        var (cache, failed) = InMemory(graph, encoder, items, batchSize, sessions, progress, ct);
         return Readable(new ActivationSet(cache, FineTuner.BoundaryShape(graph), items), failed);
     }
 
@@ -69,7 +72,8 @@ public static class ActivationCache
     /// many items the prefix ran on now.
     /// </summary>
     public static (float[] Cache, IReadOnlyList<DatasetItem> Items, int Computed) InStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
-        IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default,
+        SessionFactory? sessions = null)
     {
         var size = FineTuner.BoundarySize(graph);
         var model = graph.Prefix.Clone();
@@ -80,7 +84,8 @@ public static class ActivationCache
         var bytes = model.ToBytes();
         var description = new FeatureStoreMetadata(graph.Prefix.DisplayName + " prefix", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)),
             graph.Boundary, preprocessing.ToString(), size);
-        using var session = new InferenceSession(bytes);
+        using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
+        using var session = (sessions ?? owned!).CreateSession(bytes);
         var summary = new FeatureExtractor(session, encoder, description)
             .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize, OutputName = output }, progress, ct).GetAwaiter().GetResult();
         var table = FeatureStore.Read(summary.Output);

@@ -3,6 +3,8 @@ using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Data;
 using OnnxTransfer.Imaging;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Autodiff;
 
 /// <summary>
@@ -17,14 +19,13 @@ public sealed class AugmentedActivations : IActivationSource, IDisposable
 {
     private readonly FineTuneGraph _graph;
     private readonly AugmentedImageEncoder _encoder;
-    private readonly SessionOptions _sessionOptions;
     private readonly InferenceSession _session;
     private readonly long[] _imageShape;
     private readonly int _imageSize;
     private readonly int _sampleSize;
 
-    /// <summary>Creates the source over <paramref name="items"/>; the prefix session uses <paramref name="threads"/> intra-op threads.</summary>
-    public AugmentedActivations(FineTuneGraph graph, AugmentedImageEncoder encoder, IReadOnlyList<DatasetItem> items, int threads = 1)
+    /// <summary>Creates the source over <paramref name="items"/>; <paramref name="sessions"/> creates the prefix session (null: one CPU thread).</summary>
+    public AugmentedActivations(FineTuneGraph graph, AugmentedImageEncoder encoder, IReadOnlyList<DatasetItem> items, SessionFactory? sessions = null)
     {
         _graph = graph ?? throw new ArgumentNullException(nameof(graph));
         _encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
@@ -33,9 +34,8 @@ public sealed class AugmentedActivations : IActivationSource, IDisposable
         _sampleSize = checked((int)SampleShape.Aggregate(1L, (a, d) => a * d));
         _imageShape = encoder.SampleShape.ToArray();
         _imageSize = checked((int)_imageShape.Aggregate(1L, (a, d) => a * d));
-        _sessionOptions = new SessionOptions { IntraOpNumThreads = Math.Max(1, threads), InterOpNumThreads = 1 };
-        try { _session = new InferenceSession(graph.Prefix.ToBytes(), _sessionOptions); }
-        catch { _sessionOptions.Dispose(); throw; }
+        using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
+        _session = (sessions ?? owned!).CreateSession(graph.Prefix.ToBytes());
     }
 
     /// <inheritdoc />
@@ -100,6 +100,5 @@ public sealed class AugmentedActivations : IActivationSource, IDisposable
     public void Dispose()
     {
         _session.Dispose();
-        _sessionOptions.Dispose();
     }
 }

@@ -36,10 +36,15 @@ public static class FineTuner
     /// epoch (<see cref="AugmentedActivations"/>).
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or a backbone the graph builder refuses.</exception>
+    /// <param name="sessions">Creates every session of the run (prefix cache and training; the device); null runs on the CPU
+    /// with <see cref="TrainingOptions.Threads"/> threads.</param>
     public static FineTuneResult Fit(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,
-        IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+        IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default,
+        SessionFactory? sessions = null)
     {
         var t = options.Training;
+        using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, t.Threads) : null;
+        sessions ??= owned!;
         ValidateOptions(options);
         var classes = Classes(train, val);
         if (val is null && t.ValidationFraction > 0)
@@ -56,13 +61,13 @@ public static class FineTuner
         var encoder = new ImageEncoder(preprocessing);
         var shape = BoundaryShape(graph);
         if (options.Augmentation is { } augmentation)
-            return FitAugmented(backbone, graph, encoder, augmentation, train, val, options, metadata, progress, ct);
+            return FitAugmented(backbone, graph, encoder, augmentation, train, val, options, metadata, sessions, progress, ct);
         ActivationSet trainSet;
         ActivationSet? valSet = null;
         var prefixRuns = train.Count + (val?.Count ?? 0);
         if (options.ActivationStore is { } store)
         {
-            var (cache, kept, written) = ActivationCache.InStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct);
+            var (cache, kept, written) = ActivationCache.InStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct, sessions);
             prefixRuns = written;
             var all = new ActivationSet(cache, shape, kept);
             var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
@@ -72,13 +77,13 @@ public static class FineTuner
         }
         else
         {
-            trainSet = ActivationCache.Readable(graph, encoder, train, options.PrefixBatchSize, t.Threads, progress, ct);
-            if (val is not null) valSet = ActivationCache.Readable(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+            trainSet = ActivationCache.Readable(graph, encoder, train, options.PrefixBatchSize, sessions, progress, ct);
+            if (val is not null) valSet = ActivationCache.Readable(graph, encoder, val, options.PrefixBatchSize, sessions, progress, ct);
         }
         if (trainSet.Items.Count == 0) throw new OnnxTransferException("fine-tuning: no training image could be read; check the dataset's files.");
         if (valSet is { Items.Count: 0 }) valSet = null;
         var cacheTime = clock.Elapsed;
-        var result = Train(backbone, graph, trainSet, valSet, options, metadata, progress, ct);
+        var result = Train(backbone, graph, trainSet, valSet, options, metadata, progress, ct, sessions);
         return result with { CacheTime = cacheTime, PrefixRuns = prefixRuns };
     }
 
@@ -88,7 +93,8 @@ public static class FineTuner
     // Fit with augmented training images: unreadable ones are left out by a first decoding pass, the training source
     // runs the prefix per batch, validation is cached in memory (unaugmented).
     private static FineTuneResult FitAugmented(OnnxModel backbone, FineTuneGraph graph, ImageEncoder encoder, ImageAugmentation augmentation,
-        IReadOnlyList<DatasetItem> train, IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+        IReadOnlyList<DatasetItem> train, IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, SessionFactory sessions,
+        IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var t = options.Training;
         var clock = Stopwatch.StartNew();
@@ -98,12 +104,12 @@ public static class FineTuner
         ActivationSet? valSet = null;
         if (val is not null)
         {
-            valSet = ActivationCache.Readable(graph, encoder, val, options.PrefixBatchSize, t.Threads, progress, ct);
+            valSet = ActivationCache.Readable(graph, encoder, val, options.PrefixBatchSize, sessions, progress, ct);
             if (valSet.Items.Count == 0) valSet = null;
         }
         var cacheTime = clock.Elapsed;
-        using var source = new AugmentedActivations(graph, new AugmentedImageEncoder(encoder.Preprocessor.Preprocessing, augmentation, t.Seed, encoder.Decoder), train, t.Threads);
-        var result = Train(backbone, graph, source, valSet, options, metadata, progress, ct);
+        using var source = new AugmentedActivations(graph, new AugmentedImageEncoder(encoder.Preprocessor.Preprocessing, augmentation, t.Seed, encoder.Decoder), train, sessions);
+        var result = Train(backbone, graph, source, valSet, options, metadata, progress, ct, sessions);
         result.Model.SetMetadata(AugmentationMetadataKey, FormattableString.Invariant($"{augmentation}; seed {t.Seed}"));
         return result with { CacheTime = cacheTime, PrefixRuns = val?.Count ?? 0 };
     }

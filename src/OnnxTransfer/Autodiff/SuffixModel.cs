@@ -2,6 +2,8 @@ using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Onnx;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Autodiff;
 
 /// <summary>
@@ -19,16 +21,16 @@ public sealed class SuffixModel : IDisposable
     /// <param name="backbone">Cut backbone with a <see cref="BackboneCutter.FeaturesOutput"/> output.</param>
     /// <param name="boundary">The tensor the suffix starts from (e.g. <see cref="FineTuneGraph.Boundary"/>).</param>
     /// <param name="boundaryShape">Per-sample boundary shape (<see cref="FineTuner.BoundaryShape"/>).</param>
-    /// <param name="threads">Intra-op threads.</param>
+    /// <param name="sessions">Creates the suffix session (the device); null runs it on one CPU thread.</param>
     /// <exception cref="OnnxTransferException">No features output, or a node after the boundary reads a tensor from before it.</exception>
-    public SuffixModel(OnnxModel backbone, string boundary, IReadOnlyList<long> boundaryShape, int threads = 1)
+    public SuffixModel(OnnxModel backbone, string boundary, IReadOnlyList<long> boundaryShape, SessionFactory? sessions = null)
     {
         Model = Build(backbone, boundary, boundaryShape);
         Boundary = boundary;
         _boundaryShape = boundaryShape.ToArray();
         SampleSize = checked((int)_boundaryShape.Aggregate(1L, (a, d) => a * d));
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        _session = new InferenceSession(Model.ToBytes(), options);
+        using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
+        _session = (sessions ?? owned!).CreateSession(Model.ToBytes());
         Dimension = checked((int)TensorShapeProbe.Infer(Model, BackboneCutter.FeaturesOutput).Shape![1].Value!.Value);
     }
 

@@ -102,6 +102,13 @@ public sealed class FeatureBackbone : IDisposable
     /// <summary>The execution provider actually used.</summary>
     public string Provider => _sessions.Provider;
 
+    /// <summary>
+    /// Sessions for training and evaluation graphs on the device this backbone actually runs on (after any fallback, so
+    /// the fallback is reported once), with <paramref name="threads"/> intra-op threads. The caller disposes it.
+    /// </summary>
+    public SessionFactory TrainingSessions(int threads) =>
+        SessionFactory.ForTraining(_sessions.Provider == SessionFactory.CpuProvider ? ExecutionDevice.Cpu : _sessions.Device, threads);
+
     /// <summary>A one-line warning when the device fell back (e.g. auto → CPU), else null.</summary>
     public string? DeviceWarning => _sessions.Warning;
 

@@ -7,6 +7,8 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Training;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Benchmarks;
 
 /// <summary>What <see cref="FineTuneBenchmark"/> measures.</summary>
@@ -69,7 +71,8 @@ public static class FineTuneBenchmark
 
         var encoder = new ImageEncoder(preprocessing);
         var clock = Stopwatch.StartNew();
-        var cached = ActivationCache.Readable(graph, encoder, items, options.BatchSize, options.Threads, progress, ct);
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, options.Threads);
+        var cached = ActivationCache.Readable(graph, encoder, items, options.BatchSize, sessions, progress, ct);
         var cacheSeconds = clock.Elapsed.TotalSeconds;
         var readable = cached.Items;
         if (readable.Count == 0) throw new OnnxTransferException("fine-tuning benchmark: no image could be read; check the dataset's files.");
@@ -85,11 +88,11 @@ public static class FineTuneBenchmark
         for (var r = 0; r < options.Repeat; r++)
         {
             progress?.Report(new ProgressUpdate("bench", 2 * r, 2 * options.Repeat, "runs", $"cached {r + 1}/{options.Repeat}"));
-            cachedEpochs.Add(FineTuner.Train(floatBackbone, graph, cached, null, fineTune, metadata, null, ct).EpochTime.TotalSeconds);
+            cachedEpochs.Add(FineTuner.Train(floatBackbone, graph, cached, null, fineTune, metadata, null, ct, sessions).EpochTime.TotalSeconds);
             progress?.Report(new ProgressUpdate("bench", 2 * r + 1, 2 * options.Repeat, "runs", $"whole network {r + 1}/{options.Repeat}"));
             // Augmentation off: epoch 0 of AugmentedActivations is the plain encoding, so this is the cache's input computed afresh.
-            using var prefix = new AugmentedActivations(graph, new AugmentedImageEncoder(preprocessing, ImageAugmentation.Light, 0, encoder.Decoder), readable, options.Threads);
-            wholeEpochs.Add(FineTuner.Train(floatBackbone, graph, new UnaugmentedPrefix(prefix), null, fineTune, metadata, null, ct).EpochTime.TotalSeconds);
+            using var prefix = new AugmentedActivations(graph, new AugmentedImageEncoder(preprocessing, ImageAugmentation.Light, 0, encoder.Decoder), readable, sessions);
+            wholeEpochs.Add(FineTuner.Train(floatBackbone, graph, new UnaugmentedPrefix(prefix), null, fineTune, metadata, null, ct, sessions).EpochTime.TotalSeconds);
         }
         progress?.Report(new ProgressUpdate("bench", 2 * options.Repeat, 2 * options.Repeat, "runs"));
         return new FineTuneBenchmarkResult(readable.Count, options.Unfreeze, graph.Boundary, cacheSeconds, new Samples(cachedEpochs), new Samples(wholeEpochs));

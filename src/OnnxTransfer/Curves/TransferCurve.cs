@@ -12,6 +12,8 @@ using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Curves;
 
 /// <summary>
@@ -52,8 +54,9 @@ public static class TransferCurve
         var cacheClock = Stopwatch.StartNew();
 
         var task = split.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass;
+        using var sessions = backbone.TrainingSessions(options.Threads);
         var cached = options.Methods.Any(m => m is CurveMethod.Frozen or CurveMethod.Unfrozen or CurveMethod.Gradual)
-            ? CacheBackbone(backbone, preprocessing, task, split.Classes.Length, all, outDir, options, progress, ct)
+            ? CacheBackbone(backbone, preprocessing, task, split.Classes.Length, all, outDir, options, sessions, progress, ct)
             : null;
         Features.FeatureTable? pixels = null;
         Dictionary<string, int>? pixelRow = null;
@@ -87,11 +90,11 @@ public static class TransferCurve
             var (probabilities, epochs) = method switch
             {
                 CurveMethod.Frozen => TrainHead(Select(c.Features, c.Dimension, rows.Select(r => c.Row[split.Pool[r].Id])),
-                    rows, Select(c.Features, c.Dimension, split.Eval.Select(i => c.Row[i.Id])), c.Dimension, split, options, seed, headRoot),
+                    rows, Select(c.Features, c.Dimension, split.Eval.Select(i => c.Row[i.Id])), c.Dimension, split, options, seed, headRoot, sessions),
                 CurveMethod.Pixels => TrainHead(Select(pixels!.Features, pixels.Dimension, rows.Select(r => pixelRow![split.Pool[r].Id])),
-                    rows, Select(pixels.Features, pixels.Dimension, split.Eval.Select(i => pixelRow![i.Id])), pixels.Dimension, split, options, seed, headRoot),
+                    rows, Select(pixels.Features, pixels.Dimension, split.Eval.Select(i => pixelRow![i.Id])), pixels.Dimension, split, options, seed, headRoot, sessions),
                 _ => FineTune(c, c.Activations.Subset(rows.Select(r => c.Row[split.Pool[r].Id]).ToArray()),
-                    c.Activations.Subset(split.Eval.Select(i => c.Row[i.Id]).ToArray()), backbone, options, seed, method == CurveMethod.Gradual, progress, ct),
+                    c.Activations.Subset(split.Eval.Select(i => c.Row[i.Id]).ToArray()), backbone, options, seed, method == CurveMethod.Gradual, sessions, progress, ct),
             };
             var metrics = ClassificationMetrics.Compute(evalClasses, probabilities, split.Classes);
             var run = new CurveRun(method, size, seed, rows.Length, epochs, metrics.Accuracy, metrics.BalancedAccuracy, clock.Elapsed.TotalSeconds);
@@ -113,21 +116,21 @@ public static class TransferCurve
 
     /// <summary>Runs the frozen prefix once over every image (resumable store in <paramref name="outDir"/>) and the untouched suffix over the activations.</summary>
     private static BackboneCache CacheBackbone(FeatureBackbone backbone, ImagePreprocessing preprocessing, HeadTask task, int classes,
-        IReadOnlyList<DatasetItem> all, string outDir, CurveOptions options, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+        IReadOnlyList<DatasetItem> all, string outDir, CurveOptions options, SessionFactory sessions, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var floatBackbone = FineTuner.FloatBackbone(backbone.FeatureModel);
         var t = options.FineTune.Training;
         var graph = FineTuneGraphBuilder.Build(floatBackbone, t.Spec, task, classes, options.Unfreeze, t.LabelSmoothing);
         var shape = FineTuner.BoundaryShape(graph);
         var store = Path.Combine(outDir, string.Format(CultureInfo.InvariantCulture, ActivationStoreName, options.Unfreeze));
-        var (cache, kept, _) = ActivationCache.InStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct);
-        using var suffix = new SuffixModel(floatBackbone, graph.Boundary, shape, options.Threads);
+        var (cache, kept, _) = ActivationCache.InStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct, sessions);
+        using var suffix = new SuffixModel(floatBackbone, graph.Boundary, shape, sessions);
         return new BackboneCache(floatBackbone, graph, new ActivationSet(cache, shape, kept), Index(kept.Select(i => i.Id)), suffix.Features(cache), suffix.Dimension);
     }
 
     /// <summary>Trains a linear head (no validation, no early stopping) and returns its probabilities on the evaluation rows.</summary>
     private static (float[] Probabilities, int Epochs) TrainHead(float[] train, int[] rows, float[] eval, int dim, CurveSplit split,
-        CurveOptions options, ulong seed, string headRoot)
+        CurveOptions options, ulong seed, string headRoot, SessionFactory sessions)
     {
         var labels = rows.Select(r => Array.BinarySearch(split.Classes, split.Pool[r].Label, StringComparer.Ordinal)).ToArray();
         var set = TrainingSet.SingleLabel(train, dim, labels, split.Classes);
@@ -138,14 +141,14 @@ public static class TransferCurve
         };
         var headDir = Path.Combine(headRoot, "head");
         if (Directory.Exists(headDir)) Directory.Delete(headDir, recursive: true);
-        Trainer.Fit(set, null, training, headDir);
-        using var head = HeadModel.Load(headDir, options.Threads);
+        Trainer.Fit(set, null, training, headDir, sessions: sessions);
+        using var head = HeadModel.Load(headDir, sessions);
         return (head.PredictProbabilities(eval), training.Epochs);
     }
 
     /// <summary>Fine-tunes the unfrozen layers with the head on cached activations and returns probabilities on the evaluation activations.</summary>
     private static (float[] Probabilities, int Epochs) FineTune(BackboneCache cached, ActivationSet train, ActivationSet eval,
-        FeatureBackbone backbone, CurveOptions options, ulong seed, bool gradual, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+        FeatureBackbone backbone, CurveOptions options, ulong seed, bool gradual, SessionFactory sessions, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var (floatBackbone, graph, shape) = (cached.FloatBackbone, cached.Graph, cached.Activations.SampleShape.ToArray());
         var t = options.FineTune.Training;
@@ -165,11 +168,10 @@ public static class TransferCurve
             Labels = [], InputKind = ModelInputKind.ImageTensor, Preprocessing = backbone.Source.Preprocessing.ToString(),
             Backbone = backbone.Name, BackboneSha256 = backbone.Sha256, FeatureTensor = backbone.FeatureTensor,
         };
-        var result = FineTuner.Train(floatBackbone, graph, train, null, fineTune, metadata, progress, ct);
-        using var suffix = new SuffixModel(result.TunedBackbone, graph.Boundary, shape, options.Threads);
+        var result = FineTuner.Train(floatBackbone, graph, train, null, fineTune, metadata, progress, ct, sessions);
+        using var suffix = new SuffixModel(result.TunedBackbone, graph.Boundary, shape, sessions);
         var features = suffix.Features(eval.Values);
-        using var sessionOptions = new SessionOptions { IntraOpNumThreads = options.Threads };
-        using var session = new InferenceSession(result.HeadEval.ToBytes(), sessionOptions);
+        using var session = sessions.CreateSession(result.HeadEval.ToBytes());
         using var runOptions = new RunOptions();
         using var x = OrtValue.CreateTensorValueFromMemory(features, [eval.Items.Count, suffix.Dimension]);
         using var output = session.Run(runOptions, [HeadGraphBuilder.Features], [x], [HeadGraphBuilder.Probabilities]);

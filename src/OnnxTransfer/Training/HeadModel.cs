@@ -2,6 +2,8 @@ using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Training;
 
 /// <summary>
@@ -32,13 +34,13 @@ public sealed class HeadModel : IDisposable
     /// <summary>Feature vector length the head reads.</summary>
     public int Dimension => Info.FeatureDimension;
 
-    /// <summary>Loads a head directory written by <see cref="Trainer"/>.</summary>
-    public static HeadModel Load(string headDir, int threads = 1)
+    /// <summary>Loads a head directory written by <see cref="Trainer"/>; <paramref name="sessions"/> picks the device (null: one CPU thread).</summary>
+    public static HeadModel Load(string headDir, SessionFactory? sessions = null)
     {
         var info = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
-        using var options = new SessionOptions { IntraOpNumThreads = threads };
-        return new HeadModel(info, eval, new InferenceSession(eval.ToBytes(), options), headDir);
+        using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
+        return new HeadModel(info, eval, (sessions ?? owned!).CreateSession(eval.ToBytes()), headDir);
     }
 
     /// <summary>Probabilities for row-major <paramref name="features"/> (rows × <see cref="Dimension"/>), row-major rows × classes.</summary>
