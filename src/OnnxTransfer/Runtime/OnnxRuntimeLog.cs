@@ -23,6 +23,7 @@ public static class OnnxRuntimeLog
     private static readonly List<Action<OnnxRuntimeLogEntry>> Subscribers = [];
     // Held for the process lifetime: native code calls it from its own threads.
     private static readonly DOrtLoggingFunction Callback = OnMessage;
+    private static readonly UTF8Encoding Utf8NoBom = new(false);
     private static bool _configured;
 
     /// <summary>True when ONNX Runtime's log goes through this class (false if something created ORT's environment first).</summary>
@@ -101,7 +102,7 @@ public static class OnnxRuntimeLog
         if (string.IsNullOrWhiteSpace(path)) return;
         try
         {
-            File.AppendAllText(path, entry + "\n", Encoding.UTF8);
+            File.AppendAllText(path, entry + "\n", Utf8NoBom);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
