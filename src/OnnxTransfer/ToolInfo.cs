@@ -10,6 +10,15 @@ public static class ToolInfo
         (typeof(ToolInfo).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0")
         .Split('+')[0];
 
+    /// <summary>The ONNX Runtime package version this build was compiled against (the native library loaded may differ: see doctor).</summary>
+    public static string OnnxRuntimeBuildVersion { get; } = Metadata("OnnxRuntimeVersion") ?? "unknown";
+
+    /// <summary>The ONNX Runtime flavour this build was compiled with: Cpu or Gpu.</summary>
+    public static string OnnxRuntimeFlavor { get; } = Metadata("OnnxRuntimeFlavor") ?? "Cpu";
+
+    private static string? Metadata(string key) =>
+        typeof(ToolInfo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value;
+
     /// <summary>"OnnxTransfer x.y.z".</summary>
     public static string NameAndVersion => $"OnnxTransfer {Version}";
 }

@@ -12,6 +12,8 @@ public static class TestProgram
         Training.RealFeatureTrainingTests.ChildMode => Training.RealFeatureTrainingTests.Child(args[1..]),
         Autodiff.FineTuneCheckpointTests.ChildMode => Autodiff.FineTuneCheckpointTests.Child(args[1..]),
         Hardening.PreemptionTests.ChildMode => Hardening.PreemptionTests.Child(args[1..]),
+        Runtime.OnnxRuntimeLogTests.ChildMode => Runtime.OnnxRuntimeLogTests.Child(args[1..]),
+        Runtime.OnnxRuntimeLogTests.PlainOrtChildMode => Runtime.OnnxRuntimeLogTests.PlainOrtChild(args[1..]),
         "cli" => Cli.CliApp.Run(args[1..]),
         _ => 2,
     };

@@ -25,6 +25,8 @@ public sealed record DoctorReport(
     string Tool,
     string OnnxRuntimeVersion,
     string OnnxRuntimePackage,
+    string OnnxRuntimeBuildVersion,
+    bool OnnxRuntimeLogRouted,
     string Os,
     string Architecture,
     int ProcessorCount,
@@ -33,6 +35,7 @@ public sealed record DoctorReport(
     bool CudaUsable,
     string CudaReason,
     IReadOnlyList<NativeLibraryStatus> CudaLibraries,
+    int? CudaMajor,
     string CacheDir,
     IReadOnlyList<string> Mirrors,
     bool NetworkAllowed,
@@ -56,6 +59,7 @@ public static class Doctor
     /// <summary>Runs every check (a few tiny sessions; well under a second on CPU).</summary>
     public static DoctorReport Run(BackboneRegistry registry)
     {
+        OnnxRuntimeLog.Configure();
         var env = OrtEnv.Instance();
         var compiled = env.GetAvailableProviders();
         var cuda = CudaSupport.Check();
@@ -64,6 +68,8 @@ public static class Doctor
             ToolInfo.NameAndVersion,
             env.GetVersionString(),
             CudaSupport.PackageName,
+            ToolInfo.OnnxRuntimeBuildVersion,
+            OnnxRuntimeLog.IsRouted,
             RuntimeInformation.OSDescription,
             RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
             Environment.ProcessorCount,
@@ -73,6 +79,7 @@ public static class Doctor
             cuda.Usable && checks.Any(c => c.Name == CudaSupport.ProviderName && c.Usable),
             cuda.Usable ? "" : cuda.Reason,
             cuda.Libraries,
+            cuda.CudaMajor,
             registry.Locations.CacheDir,
             registry.Locations.Mirrors,
             registry.Locations.AllowNetwork,

@@ -45,8 +45,13 @@ public sealed class SessionFactory : IDisposable
 
     /// <summary>Prepares session options for <paramref name="device"/>.</summary>
     /// <exception cref="OnnxTransferException">An explicit device or provider that cannot be used here.</exception>
-    public static SessionFactory Create(ExecutionDevice device, SessionSettings? settings = null)
+    public static SessionFactory Create(ExecutionDevice device, SessionSettings? settings = null) =>
+        Create(device, settings, CudaSupport.Check);
+
+    /// <summary>As <see cref="Create(ExecutionDevice, SessionSettings?)"/>, with the CUDA check given (tests fake a machine).</summary>
+    internal static SessionFactory Create(ExecutionDevice device, SessionSettings? settings, Func<int, CudaStatus> checkCuda)
     {
+        OnnxRuntimeLog.Configure();
         settings ??= SessionSettings.Default;
         var options = NewOptions(settings);
         try
@@ -58,7 +63,7 @@ public sealed class SessionFactory : IDisposable
 
                 case DeviceKind.Cuda:
                 {
-                    var status = CudaSupport.Check(device.DeviceId);
+                    var status = checkCuda(device.DeviceId);
                     var error = status.Usable ? CudaSupport.TryAppend(options, device.DeviceId) : status.Reason;
                     if (error is not null)
                         throw new OnnxTransferException($"--device {device}: CUDA is not usable: {error}.");
@@ -67,7 +72,7 @@ public sealed class SessionFactory : IDisposable
 
                 case DeviceKind.Auto:
                 {
-                    var status = CudaSupport.Check(device.DeviceId);
+                    var status = checkCuda(device.DeviceId);
                     var error = status.Usable ? CudaSupport.TryAppend(options, device.DeviceId) : status.Reason;
                     if (error is null)
                         return new SessionFactory(device, settings, options, CudaSupport.ProviderName, null);

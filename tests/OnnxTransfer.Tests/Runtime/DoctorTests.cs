@@ -31,8 +31,14 @@ public class DoctorTests
             Assert.Equal(cuda.Reason, root.GetProperty("cudaReason").GetString());
             Assert.NotEmpty(cuda.Reason);
         }
-        Assert.Equal(["libcudart", "libcudnn", "libcublas", "libcublasLt", "libcufft", "libcurand"],
+        Assert.Equal(cuda.Libraries.Select(l => l.Library),
             root.GetProperty("cudaLibraries").EnumerateArray().Select(l => l.GetProperty("library").GetString()));
+        if (!CudaSupport.GpuBuild) Assert.Empty(cuda.Libraries);
+
+        // The native library loaded is the pinned package version, and ORT's log goes through OnnxRuntimeLog.
+        Assert.Equal(ToolInfo.OnnxRuntimeBuildVersion, root.GetProperty("onnxRuntimeBuildVersion").GetString());
+        Assert.Equal(root.GetProperty("onnxRuntimeBuildVersion").GetString(), root.GetProperty("onnxRuntimeVersion").GetString());
+        Assert.True(root.GetProperty("onnxRuntimeLogRouted").GetBoolean());
 
         Assert.Equal(home.Path, root.GetProperty("cacheDir").GetString());
         Assert.Equal([SharedAssets.Models], root.GetProperty("mirrors").EnumerateArray().Select(m => m.GetString()));
