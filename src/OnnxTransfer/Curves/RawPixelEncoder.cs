@@ -5,6 +5,8 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
+using OnnxTransfer.Runtime;
+
 namespace OnnxTransfer.Curves;
 
 /// <summary>
@@ -56,7 +58,8 @@ public sealed class RawPixelEncoder : ISampleEncoder
         var x = g.Input("pixels", DataType.Float, [null, 3, Size, Size], ["N"]);
         g.Alias(g.Node("Flatten", [x], OnnxAttribute.Int("axis", 1)), "features");
         g.Output("features", DataType.Float, [null, Dimension], ["N"]);
-        using var session = new InferenceSession(model.ToBytes());
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
+        using var session = sessions.CreateSession(model.ToBytes());
         var description = new FeatureStoreMetadata("raw-pixels", "", $"pixels{Size}x{Size}", Preprocessing(Size).ToString(), Dimension);
         var summary = new FeatureExtractor(session, this, description)
             .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize }, progress, ct).GetAwaiter().GetResult();

@@ -1,0 +1,65 @@
+using System.Text.RegularExpressions;
+using OnnxTransfer.Autodiff;
+using OnnxTransfer.Backbones;
+using OnnxTransfer.Data;
+using OnnxTransfer.Export;
+using OnnxTransfer.Imaging;
+using OnnxTransfer.Onnx;
+using OnnxTransfer.Runtime;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Tests.Training;
+
+/// <summary>
+/// The caller's device reaches every session that training, activation caching and evaluation create: they take the
+/// caller's <see cref="SessionFactory"/> (counted here), and no code in those folders builds a session any other way.
+/// </summary>
+public class DeviceReachTests
+{
+    [Fact]
+    public void Head_training_and_evaluation_create_their_sessions_through_the_callers_factory()
+    {
+        using var dir = new TempDir();
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
+        var data = SyntheticData.Blobs(12, 2, 3, separation: 3, seed: 4);
+        Trainer.Fit(data, null, new TrainingOptions { Epochs = 2, BatchSize = 8 }, dir.Path, sessions: sessions);
+        Assert.Equal(3, sessions.SessionsCreated); // training graph, optimizer graph, eval graph
+        using (HeadModel.Load(dir.Path, sessions)) { }
+        Assert.Equal(4, sessions.SessionsCreated);
+        Trainer.Resume(dir.Path, data, null, epochs: 3, sessions: sessions);
+        Assert.Equal(7, sessions.SessionsCreated);
+    }
+
+    [Fact]
+    public void Fine_tuning_caches_and_trains_through_the_callers_factory()
+    {
+        var float32 = Dequantizer.Dequantize(OnnxModel.Load(SharedAssets.MobileNetV2Int8));
+        var backbone = BackboneCutter.Cut(float32.Model, new CutOptions { At = float32.FloatTensors["472_quantized"] });
+        var data = DatasetLoader.Load(SharedAssets.Dataset("hymenoptera"));
+        var train = data.InSplit("train").TakePerClass(3, seed: 5).Items;
+        var val = data.InSplit("val").TakePerClass(2, seed: 5).Items;
+        var options = new FineTuneOptions { Unfreeze = 1, Training = new TrainingOptions { Epochs = 1, BatchSize = 4, Patience = 0 } };
+        var metadata = new ModelMetadata { Labels = [], InputKind = ModelInputKind.ImageTensor, Backbone = "mobilenetv2-12-int8" };
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
+        FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata, sessions: sessions);
+        // Prefix cache for train and val, the training graph, one optimizer per parameter group (backbone, head).
+        Assert.Equal(5, sessions.SessionsCreated);
+    }
+
+    [Theory]
+    [InlineData("Training")]
+    [InlineData("Autodiff")]
+    [InlineData("Curves")]
+    [InlineData("Evaluation")]
+    [InlineData("Inference")]
+    [InlineData("Features")]
+    [InlineData("Backbones")]
+    public void No_session_is_built_outside_the_session_factory(string folder)
+    {
+        var root = Path.Combine(SharedAssets.RepoRoot, "src", "OnnxTransfer", folder);
+        var offenders = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            .Where(f => Regex.IsMatch(File.ReadAllText(f), @"new\s+(InferenceSession|SessionOptions)\s*[({]"))
+            .Select(f => Path.GetRelativePath(root, f)).ToArray();
+        Assert.Empty(offenders);
+    }
+}
