@@ -42,10 +42,15 @@ public static class FitCommand
             DefaultValueFactory = _ => true,
         };
         var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
+        var groupBy = new Option<string?>("--group-by")
+        {
+            Description = "Regular expression on each file name; files with the same first capture group (or whole match) stay on one side of every split, " +
+                          "e.g. 'person(\\d+)_' keeps one patient's scans together. Every file name must match.",
+        };
         var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, maxPixels, unfreeze, gradual, stageEpochs, augment, outside,
+            backbone, data, output, perClass, holdout, groupBy, batch, threads, maxPixels, unfreeze, gradual, stageEpochs, augment, outside,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -84,6 +89,7 @@ public static class FitCommand
                 Training = trainingOptions,
                 PerClass = pr.GetValue(perClass),
                 HoldoutFraction = pr.GetValue(holdout),
+                Grouping = pr.GetValue(groupBy) is { } pattern ? OnnxTransfer.Data.ItemGrouping.FileNamePattern(pattern) : null,
             };
             using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(pr.GetValue(backbone)!, options, p, ct));
             if (learner.Backbone.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
