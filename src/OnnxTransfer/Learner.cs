@@ -20,7 +20,7 @@ public sealed record LearnerOptions
     /// <summary>How the head trains.</summary>
     public TrainingOptions Training { get; init; } = new();
 
-    /// <summary>Train on at most this many examples per class (the few-shot case); null uses all.</summary>
+    /// <summary>At most this many labelled examples per class for training, the early-stopping carve included (the few-shot case); null uses all.</summary>
     public int? PerClass { get; init; }
 
     /// <summary>Fraction held out for reporting when the dataset has no val/test split.</summary>
@@ -205,12 +205,13 @@ public sealed class Learner : IDisposable
     {
         var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
         var dataset = LoadFitDataset(dataPath);
+        // Planned on the dataset's items (not the readable rows) so fine-tuning with the same seed holds out the same items,
+        // and before extraction so a grouping that cannot place a file fails in seconds, not after minutes.
+        var split = Split(dataset.Items, Options.Training);
         var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct);
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
         var headDir = stem + ".head";
-        // Planned on the dataset's items (not the readable rows) so fine-tuning with the same seed holds out the same items.
-        var split = Split(dataset.Items, Options.Training);
         var training = Train(table, split, headDir, progress, ct);
         EvaluationReport? report = null;
         string? reportPath = null;
@@ -263,10 +264,10 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>
-    /// Fits with the last <paramref name="layers"/> backbone layers unfrozen (<see cref="FineTuner"/>): training images
-    /// come from the "train" split (all images when there are no splits, minus a stratified hold-out), early stopping
-    /// watches the "val" split when there is one, the exported model is scored on the test split (else val, else the hold-out)
-    /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
+    /// Fits with the last <paramref name="layers"/> backbone layers unfrozen (<see cref="FineTuner"/>) on the items of
+    /// <see cref="Split"/> (the same ones head-only <see cref="FitAsync"/> uses with the same seed): early stopping watches its
+    /// validation items, the exported model is scored on its evaluation items into <c>MODEL.report/</c>, and the merged model
+    /// is written to <paramref name="modelPath"/>. The frozen prefix's
     /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them), unless
     /// <see cref="FineTuneOptions.Augmentation"/> is set: then the training images run through the whole network every epoch.
     /// Training writes <c>MODEL.checkpoint-N.bin</c> after every epoch, so a rerun after an interruption continues where it

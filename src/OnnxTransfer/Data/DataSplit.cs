@@ -71,7 +71,10 @@ public sealed record DataSplit(IReadOnlyList<DatasetItem> Train, IReadOnlyList<D
 
     /// <summary>One line for the console: which items early stopping and the evaluation used.</summary>
     public string Describe() => Invariant(
-        $"train: {Train.Count} items; early stopping: {ValidationName} ({Validation.Count} items); evaluation: {EvaluationName} ({Evaluation.Count} items, unseen by training and early stopping)");
+        $"train: {Train.Count} items; early stopping: {Named(ValidationName)} ({Validation.Count} items); evaluation: {Named(EvaluationName)} ({Evaluation.Count} items, unseen by training and early stopping)")
+        + (EvaluationName == "val" ? " — the dataset has no test split, so val is the evaluation set and early stopping used training items" : "");
+
+    private static string Named(string name) => name is "val" or "test" ? $"the dataset's {name} split" : name;
 
     private static (DatasetItem[] Kept, DatasetItem[] HeldOut) Divide(DatasetItem[] items, double fraction, ulong seed, Dictionary<string, string>? groups)
     {
