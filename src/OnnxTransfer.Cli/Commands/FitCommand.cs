@@ -16,7 +16,7 @@ public static class FitCommand
         var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", DefaultValueFactory = _ => "mobilenetv2-12-int8" };
         var data = new Option<string>("--data", "-d") { Description = "Dataset: class folders, train/val/test split folders, or a CSV manifest.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The model to write (.onnx); features, head and report go beside it.", Required = true };
-        var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot; the early-stopping carve comes out of them): the same items with or without --unfreeze, and in `curve` for size N and the same seed; evaluation still uses every held-out example." }.AtLeast(1);
+        var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot; the early-stopping carve comes out of them): the same items with or without --unfreeze (and, at the default --seed 1, the items `curve` trains on at size N, seed 1); evaluation still uses every held-out example." }.AtLeast(1);
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
         var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
