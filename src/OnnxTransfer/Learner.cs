@@ -21,7 +21,7 @@ public sealed record LearnerOptions
     /// <summary>How the head trains.</summary>
     public TrainingOptions Training { get; init; } = new();
 
-    /// <summary>Train on at most this many examples per class (the few-shot case); null uses all.</summary>
+    /// <summary>At most this many labelled examples per class for training, the early-stopping carve included (the few-shot case); null uses all.</summary>
     public int? PerClass { get; init; }
 
     /// <summary>Fraction held out for reporting when the dataset has no val/test split.</summary>
@@ -38,15 +38,22 @@ public sealed record LearnerOptions
 
     /// <summary>Read dataset items that resolve outside the dataset's folder (see <see cref="DatasetLoadOptions.AllowOutsidePaths"/>).</summary>
     public bool AllowOutsidePaths { get; init; }
+
+    /// <summary>
+    /// Items that must stay on one side of every split (hold-out and early-stopping validation), e.g.
+    /// <c>ItemGrouping.FileNamePattern(@"person(\d+)_")</c> for one patient's scans; null = none.
+    /// </summary>
+    public ItemGrouping? Grouping { get; init; }
 }
 
 /// <summary>What one <see cref="Learner.FineTuneAsync"/> call produced.</summary>
 /// <param name="ModelPath">The exported single-file model.</param>
 /// <param name="Result">The fine-tuning run (history, timings, graphs).</param>
-/// <param name="TrainItems">Images trained on (early-stopping hold-out excluded when it came from them).</param>
+/// <param name="TrainItems">Images trained on (the early-stopping items excluded).</param>
 /// <param name="Report">Metrics of the exported model on the held-out images (null when none).</param>
 /// <param name="ReportPath">Where the report was written.</param>
-public sealed record FineTuneFitResult(string ModelPath, FineTuneResult Result, int TrainItems, EvaluationReport? Report, string? ReportPath);
+/// <param name="Split">Which items trained, drove early stopping and were evaluated.</param>
+public sealed record FineTuneFitResult(string ModelPath, FineTuneResult Result, int TrainItems, EvaluationReport? Report, string? ReportPath, DataSplit Split);
 
 /// <summary>What one <see cref="Learner.FitAsync"/> call produced.</summary>
 /// <param name="ModelPath">The exported single-file model.</param>
@@ -56,8 +63,9 @@ public sealed record FineTuneFitResult(string ModelPath, FineTuneResult Result, 
 /// <param name="Report">Metrics on the held-out rows (null when nothing could be held out).</param>
 /// <param name="ReportPath">Where the report was written.</param>
 /// <param name="Extraction">The extraction run.</param>
+/// <param name="Split">Which items trained, drove early stopping and were evaluated (unreadable items are in it but have no rows).</param>
 public sealed record FitResult(string ModelPath, string HeadDirectory, string FeaturesPath, TrainingResult Training,
-    EvaluationReport? Report, string? ReportPath, FeatureExtractionSummary Extraction);
+    EvaluationReport? Report, string? ReportPath, FeatureExtractionSummary Extraction, DataSplit Split);
 
 /// <summary>
 /// Transfer learning in one object, fastai-style: pick a backbone, then <see cref="FitAsync"/> does
@@ -124,19 +132,45 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>
-    /// Splits <paramref name="features"/> (val/test from the dataset, else a stratified hold-out), limits the
-    /// training rows per class when asked, and trains a head into <paramref name="headDir"/>.
+    /// The items of a run with <paramref name="training"/> (its seed and validation fraction) and this learner's hold-out
+    /// fraction, per-class limit and grouping (<see cref="DataSplit.Plan"/>). Head training and fine-tuning both use it, so
+    /// with the same seed they train, stop and report on the same items.
     /// </summary>
-    public (TrainingResult Result, FeatureSplits Splits) Train(FeatureTable features, string headDir,
+    public DataSplit Split(IReadOnlyList<DatasetItem> items, TrainingOptions training) => DataSplit.Plan(items, new DataSplitOptions
+    {
+        HoldoutFraction = Options.HoldoutFraction, ValidationFraction = training.ValidationFraction, Seed = training.Seed,
+        PerClass = Options.PerClass, Grouping = Options.Grouping,
+    });
+
+    /// <summary>
+    /// Splits <paramref name="features"/> by <see cref="Split"/> (its rows as items) and trains a head into <paramref name="headDir"/>.
+    /// </summary>
+    public (TrainingResult Result, DataSplit Split) Train(FeatureTable features, string headDir,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var splits = FeatureSplits.From(features).WithHoldout(Options.HoldoutFraction, Options.Training.Seed);
-        if (Options.PerClass is { } n) splits = splits.LimitTrainPerClass(n, Options.Training.Seed);
-        var training = Options.Training with { FeatureSource = $"{Backbone.Name}:{Backbone.FeatureTensor}" };
-        // Early stopping watches the validation split when the dataset has one, else a slice of the training rows.
+        var items = Enumerable.Range(0, features.Count).Select(i => new DatasetItem(features.Paths[i], features.Paths[i], features.Labels[i], features.Splits[i])).ToArray();
+        var split = Split(items, Options.Training);
+        return (Train(features, split, headDir, progress, ct), split);
+    }
+
+    /// <summary>
+    /// Trains a head into <paramref name="headDir"/> on the rows of <paramref name="split"/>'s training items; early stopping
+    /// watches its validation items (none: no early stopping). Rows are matched by item id.
+    /// </summary>
+    public TrainingResult Train(FeatureTable features, DataSplit split, string headDir,
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        var val = Rows(features, split.Validation);
+        // The split already chose the early-stopping rows; the trainer must not carve its own out of the training rows.
+        var training = Options.Training with { FeatureSource = $"{Backbone.Name}:{Backbone.FeatureTensor}", ValidationFraction = 0 };
         using var sessions = Backbone.TrainingSessions(training.Threads);
-        var result = Trainer.Fit(splits.Train, splits.Validation, training, headDir, progress, ct, sessions);
-        return (result, splits);
+        return Trainer.Fit(Rows(features, split.Train), val.Count > 0 ? val : null, training, headDir, progress, ct, sessions);
+    }
+
+    private static FeatureTable Rows(FeatureTable features, IReadOnlyList<DatasetItem> items)
+    {
+        var ids = items.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        return features.Where(i => ids.Contains(features.Paths[i]));
     }
 
     /// <summary>Evaluates a head on held-out features and writes report.json/report.md/plots when <paramref name="reportPath"/> is given.</summary>
@@ -175,26 +209,26 @@ public sealed class Learner : IDisposable
     {
         var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
         var dataset = LoadFitDataset(dataPath);
+        // Planned on the dataset's items (not the readable rows) so fine-tuning with the same seed holds out the same items,
+        // and before extraction so a grouping that cannot place a file fails in seconds, not after minutes.
+        var split = Split(dataset.Items, Options.Training);
         var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct);
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
         var headDir = stem + ".head";
-        var (training, splits) = Train(table, headDir, progress, ct);
+        var training = Train(table, split, headDir, progress, ct);
         EvaluationReport? report = null;
         string? reportPath = null;
-        if (splits.Holdout is { } holdout)
+        var holdout = Rows(table, split.Evaluation);
+        if (holdout.Count > 0)
         {
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
-            var split = splits.Test is not null && splits.Test.Splits.All(s => s.Length == 0) ? $"stratified hold-out ({Options.HoldoutFraction:P0})" : holdout.Splits[0];
+            var context = ReportContext(split, dataset, modelPath, training.Info.Metrics.TrainRows, training.Info.Metrics.ValRows);
             using var sessions = Backbone.TrainingSessions(Options.Training.Threads);
-            report = Evaluate(headDir, holdout, reportPath, new Dictionary<string, string>
-            {
-                ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split,
-                ["backbone"] = Backbone.Name, ["train_rows"] = splits.Train.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }, sessions);
+            report = Evaluate(headDir, holdout, reportPath, context, sessions);
         }
         Export(headDir, modelPath);
-        return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction);
+        return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction, split);
     }
 
     /// <summary>
@@ -205,9 +239,9 @@ public sealed class Learner : IDisposable
     {
         if (Options.Unfreeze != LearnerOptions.AutoUnfreeze)
             return (Options.Unfreeze, Options.Unfreeze == 0 ? "head only (asked)" : $"last {Options.Unfreeze} layer(s) (asked)");
-        var (train, _) = FineTuneSplits(dataset);
+        // The training side before the early-stopping carve (per-class limit applied): the examples the user gives to learn from.
+        var train = Split(dataset.Items, Options.FineTune.Training with { ValidationFraction = 0 }).Train;
         var smallest = train.GroupBy(i => i.Label).Select(g => g.Count()).DefaultIfEmpty(0).Min();
-        if (Options.PerClass is { } perClass) smallest = Math.Min(smallest, perClass);
         if (smallest < UnfreezeRule.HeadOnlyBelow || Backbone.Kind != BackboneKind.Image) return UnfreezeRule.Choose(smallest);
         // Block sizes come from the backbone itself (residual joins), so "the last block" is right beyond MobileNetV2.
         return UnfreezeRule.Choose(smallest, TrainableLayers.BlockBoundaries(FloatCut(), BackboneCutter.FeaturesOutput));
@@ -235,10 +269,10 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>
-    /// Fits with the last <paramref name="layers"/> backbone layers unfrozen (<see cref="FineTuner"/>): training images
-    /// come from the "train" split (all images when there are no splits, minus a stratified hold-out), early stopping
-    /// watches the "val" split when there is one, the exported model is scored on the test split (else val, else the hold-out)
-    /// into <c>MODEL.report/</c>, and the merged model is written to <paramref name="modelPath"/>. The frozen prefix's
+    /// Fits with the last <paramref name="layers"/> backbone layers unfrozen (<see cref="FineTuner"/>) on the items of
+    /// <see cref="Split"/> (the same ones head-only <see cref="FitAsync"/> uses with the same seed): early stopping watches its
+    /// validation items, the exported model is scored on its evaluation items into <c>MODEL.report/</c>, and the merged model
+    /// is written to <paramref name="modelPath"/>. The frozen prefix's
     /// activations are cached in <c>MODEL.activations-N.parquet</c> (resumable; a re-run reuses them), unless
     /// <see cref="FineTuneOptions.Augmentation"/> is set: then the training images run through the whole network every epoch.
     /// Training writes <c>MODEL.checkpoint-N.bin</c> after every epoch, so a rerun after an interruption continues where it
@@ -251,14 +285,8 @@ public sealed class Learner : IDisposable
         if (Backbone.Kind != BackboneKind.Image)
             throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; fine-tuning its layers is only supported for image backbones.");
         var dataset = LoadFitDataset(dataPath);
-        var (train, holdout) = FineTuneSplits(dataset);
-        if (Options.PerClass is { } n)
-        {
-            // A seeded random n per class, like the head path's LimitTrainPerClass.
-            var rng = new SeededRandom(Options.Training.Seed);
-            train = train.GroupBy(i => i.Label).SelectMany(g => { var a = g.ToArray(); rng.Shuffle(a.AsSpan()); return a.Take(n); }).ToArray();
-        }
-        var val = dataset.Items.Where(i => i.Split == "val").ToArray();
+        var split = Split(dataset.Items, Options.FineTune.Training);
+        var (train, val, holdout) = (split.Train, split.Validation, split.Evaluation);
 
         var cut = FloatCut();
         var metadata = new ModelMetadata
@@ -271,13 +299,15 @@ public sealed class Learner : IDisposable
         // The checkpoint lets an interrupted run (Ctrl-C, kill) continue on rerun; it only lives until the model is saved.
         var options = Options.FineTune with
         {
+            // The split already chose the early-stopping items; the fine-tuner must not carve its own out of the training items.
+            Training = Options.FineTune.Training with { ValidationFraction = 0 },
             Unfreeze = layers,
             ActivationStore = Options.FineTune.ActivationStore ?? $"{stem}.activations-{layers}.parquet",
             CheckpointPath = Options.FineTune.CheckpointPath ?? $"{stem}.checkpoint-{layers}.bin",
         };
         FineTuneResult result;
         using (var sessions = Backbone.TrainingSessions(Options.Training.Threads))
-            result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Length > 0 ? val : null, options, metadata, progress, ct, sessions);
+            result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Count > 0 ? val : null, options, metadata, progress, ct, sessions);
         result.Model.Save(modelPath);
         File.Delete(options.CheckpointPath);
 
@@ -288,29 +318,27 @@ public sealed class Learner : IDisposable
             using var model = OnnxTransfer.Inference.TransferModel.Load(modelPath, Backbone.Provider == SessionFactory.CpuProvider ? ExecutionDevice.Cpu : Options.Backbone.Device);
             var evaluation = ModelEvaluation.Evaluate(model, holdout, progress: progress, ct: ct);
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
-            var context = new Dictionary<string, string>
-            {
-                ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = holdout[0].Split.Length > 0 && holdout.All(i => i.Split == holdout[0].Split) ? holdout[0].Split : "hold-out",
-                ["backbone"] = Backbone.Name, ["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey],
-            };
+            var context = ReportContext(split, dataset, modelPath, train.Count, val.Count);
+            context["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey];
             if (result.Model.Metadata.TryGetValue(FineTuner.AugmentationMetadataKey, out var augmentation)) context["augmentation"] = augmentation;
             report = EvaluationReport.From(evaluation.Metrics, context).Write(reportPath);
         }
-        return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath);
+        return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath, split);
     }, ct);
 
-    /// <summary>Training images and the images to report on (test split, else val, else a stratified hold-out of the rest).</summary>
-    private (IReadOnlyList<DatasetItem> Train, IReadOnlyList<DatasetItem> Holdout) FineTuneSplits(Dataset dataset)
+    // What the report records about the data: which items it scores and which drove early stopping, so a reader can
+    // tell that the score comes from items neither training nor early stopping saw.
+    private Dictionary<string, string> ReportContext(DataSplit split, Dataset dataset, string modelPath, int trainRows, int validationRows)
     {
-        var items = dataset.Items.Where(i => i.Label.Length > 0).ToArray();
-        var train = items.Where(i => i.Split == "train").ToArray();
-        var test = items.Where(i => i.Split == "test").ToArray();
-        var val = items.Where(i => i.Split == "val").ToArray();
-        if (train.Length > 0) return (train, test.Length > 0 ? test : val);
-        var classes = items.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToArray();
-        var set = TrainingSet.SingleLabel(new float[items.Length], 1, items.Select(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray(), classes);
-        var (t, h) = Trainer.StratifiedSplit(set, Options.HoldoutFraction, Options.Training.Seed);
-        return (t.Select(i => items[i]).ToArray(), h.Select(i => items[i]).ToArray());
+        var context = new Dictionary<string, string>
+        {
+            ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split.EvaluationName,
+            ["early_stopping"] = split.ValidationName, ["backbone"] = Backbone.Name,
+            ["train_rows"] = trainRows.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["early_stopping_rows"] = validationRows.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (Options.Grouping is { } grouping) context["grouping"] = grouping.Description;
+        return context;
     }
 
     /// <inheritdoc />

@@ -23,12 +23,17 @@ public static class CurveCommand
         var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers the unfrozen method fine-tunes (MobileNetV2: 4 = the last block and the final 1×1 conv).", DefaultValueFactory = _ => 4 };
         var pixelSize = new Option<int>("--pixel-size") { Description = "Side of the raw-pixel image of the no-transfer baseline.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
+        var groupBy = new Option<string?>("--group-by")
+        {
+            Description = "Regular expression on each file name; files with the same first capture group (or whole match) stay on one side of every split, " +
+                          "e.g. 'person(\\d+)_' keeps one patient's scans together. Every file name must match.",
+        };
         var minSteps = new Option<int>("--min-steps") { Description = "Each run takes at least this many optimizer steps (epochs are raised for tiny subsets).", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var maxSteps = new Option<int>("--max-fine-tune-steps") { Description = "Fine-tuning runs take at most this many optimizer steps (epochs are lowered for large pools).", DefaultValueFactory = _ => 1000 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "Threads of the training sessions.", DefaultValueFactory = _ => Math.Min(2, Environment.ProcessorCount) }.AtLeast(1);
         var command = new Command("curve", "Transfer learning curve: accuracy vs training examples per class for a frozen backbone + linear head, the same with the last block fine-tuned, and a linear head on raw pixels (no transfer); several seeds, one evaluation set; writes curve.png and a table.")
         {
-            backbone, data, output, sizes, seeds, seedsForAll, methods, unfreeze, pixelSize, holdout, minSteps, maxSteps, threads,
+            backbone, data, output, sizes, seeds, seedsForAll, methods, unfreeze, pixelSize, holdout, groupBy, minSteps, maxSteps, threads,
         };
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
@@ -43,6 +48,7 @@ public static class CurveCommand
                 Unfreeze = pr.GetValue(unfreeze),
                 PixelSize = pr.GetValue(pixelSize),
                 HoldoutFraction = pr.GetValue(holdout),
+                Grouping = pr.GetValue(groupBy) is { } pattern ? OnnxTransfer.Data.ItemGrouping.FileNamePattern(pattern) : null,
                 MinSteps = pr.GetValue(minSteps),
                 MaxFineTuneSteps = pr.GetValue(maxSteps),
                 Threads = Math.Max(1, pr.GetValue(threads)),

@@ -16,7 +16,7 @@ public static class FitCommand
         var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", DefaultValueFactory = _ => "mobilenetv2-12-int8" };
         var data = new Option<string>("--data", "-d") { Description = "Dataset: class folders, train/val/test split folders, or a CSV manifest.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The model to write (.onnx); features, head and report go beside it.", Required = true };
-        var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot); evaluation still uses every held-out example." }.AtLeast(1);
+        var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot; the early-stopping carve comes out of them): the same items with or without --unfreeze (and, at the default --seed 1, the items `curve` trains on at size N, seed 1); evaluation still uses every held-out example." }.AtLeast(1);
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
         var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
@@ -42,10 +42,15 @@ public static class FitCommand
             DefaultValueFactory = _ => true,
         };
         var stageEpochs = new Option<int>("--stage-epochs") { Description = "With --gradual: epochs per stage.", DefaultValueFactory = _ => 1 };
+        var groupBy = new Option<string?>("--group-by")
+        {
+            Description = "Regular expression on each file name; files with the same first capture group (or whole match) stay on one side of every split, " +
+                          "e.g. 'person(\\d+)_' keeps one patient's scans together. Every file name must match.",
+        };
         var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("fit", "Transfer learning in one call: pull the backbone, extract features (cached, resumable), train a head, evaluate on held-out data, export one ONNX model.")
         {
-            backbone, data, output, perClass, holdout, batch, threads, maxPixels, unfreeze, gradual, stageEpochs, augment, outside,
+            backbone, data, output, perClass, holdout, groupBy, batch, threads, maxPixels, unfreeze, gradual, stageEpochs, augment, outside,
         };
         var training = new TrainingOptionSet();
         training.AddTo(command);
@@ -84,6 +89,7 @@ public static class FitCommand
                 Training = trainingOptions,
                 PerClass = pr.GetValue(perClass),
                 HoldoutFraction = pr.GetValue(holdout),
+                Grouping = pr.GetValue(groupBy) is { } pattern ? OnnxTransfer.Data.ItemGrouping.FileNamePattern(pattern) : null,
             };
             using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(pr.GetValue(backbone)!, options, p, ct));
             if (learner.Backbone.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");

@@ -46,7 +46,7 @@ internal sealed class TrainingOptionSet
     public Option<double?> LearningRate { get; } = new Option<double?>("--lr") { Description = "Peak learning rate (default 1e-2)." }.Positive();
     public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adamw or sgd.", DefaultValueFactory = _ => "adamw" };
     public Option<int?> Batch { get; } = new Option<int?>("--batch-size") { Description = "Rows per training step (default 64)." }.AtLeast(1);
-    public Option<double?> ValSplit { get; } = new Option<double?>("--val-split") { Description = "Validation fraction held out when the data has no val split (default 0.1)." }.Fraction();
+    public Option<double?> ValSplit { get; } = new Option<double?>("--val-split") { Description = "Share of each class of the training rows carved out for early stopping (default 0.1); train: unless the table has a val split, fit: unless the dataset has both val and test splits (with only val, val is the evaluation set)." }.Fraction();
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (shuffling, init, dropout, splits).", DefaultValueFactory = _ => 1UL };
     public Option<string?> Schedule { get; } = new("--schedule") { Description = "constant, cosine (default) or warmup (linear warm-up then decay)." };
     public Option<string?> Weighting { get; } = new("--class-weights") { Description = "auto (balanced when classes are skewed; default), balanced or none." };

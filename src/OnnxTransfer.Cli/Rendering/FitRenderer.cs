@@ -8,10 +8,11 @@ public static class FitRenderer
     {
         var x = result.Extraction;
         Console.WriteLine($"features: {x.Output} ({x.Written} extracted, {x.Skipped} cached, {x.Errors} unreadable{(x.Errors > 0 ? $", see {x.ErrorsFile}" : "")})");
+        Console.WriteLine(result.Split.Describe());
         TrainingRenderer.Summarize(result.Training);
         if (result.Report is { } report)
         {
-            Console.WriteLine($"held-out evaluation ({report.Context.GetValueOrDefault("split", "hold-out")}):");
+            Console.WriteLine(Heading(report));
             ReportRenderer.Show(report, result.ReportPath);
         }
         else Console.WriteLine("no held-out rows to evaluate on (too few examples per class).");
@@ -22,6 +23,7 @@ public static class FitRenderer
     public static void Summarize(FineTuneFitResult result)
     {
         var r = result.Result;
+        Console.WriteLine(result.Split.Describe());
         Console.WriteLine($"unfrozen: {r.Model.Metadata[OnnxTransfer.Autodiff.FineTuner.UnfrozenMetadataKey]}");
         if (r.ResumedEpochs > 0) Console.WriteLine($"resumed from the checkpoint after epoch {r.ResumedEpochs}");
         foreach (var m in r.History)
@@ -41,10 +43,14 @@ public static class FitRenderer
         }
         if (result.Report is { } report)
         {
-            Console.WriteLine($"held-out evaluation ({report.Context.GetValueOrDefault("split", "hold-out")}):");
+            Console.WriteLine(Heading(report));
             ReportRenderer.Show(report, result.ReportPath);
         }
         else Console.WriteLine("no held-out images to evaluate on.");
         Console.WriteLine($"model: {result.ModelPath}");
     }
+
+    // Names both sets so a reader sees the score is not the early-stopping set's.
+    private static string Heading(OnnxTransfer.Evaluation.EvaluationReport report) =>
+        $"held-out evaluation ({report.Context.GetValueOrDefault("split", "hold-out")}; early stopping used: {report.Context.GetValueOrDefault("early_stopping", "none")}):";
 }

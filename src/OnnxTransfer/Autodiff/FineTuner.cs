@@ -49,8 +49,7 @@ public static class FineTuner
         var classes = Classes(train, val);
         if (val is null && t.ValidationFraction > 0)
         {
-            var indices = TrainingSet.SingleLabel(new float[train.Count], 1, train.Select(i => Array.BinarySearch(classes, i.Label, StringComparer.Ordinal)).ToArray(), classes);
-            var (tr, va) = Trainer.StratifiedSplit(indices, t.ValidationFraction, t.Seed);
+            var (tr, va) = StratifiedSplit.Split(train.Select(i => i.Id).ToArray(), train.Select(i => i.Label).ToArray(), t.ValidationFraction, t.Seed);
             if (va.Length > 0) { val = va.Select(i => train[i]).ToArray(); train = tr.Select(i => train[i]).ToArray(); }
         }
         var task = TaskFor(t, classes);

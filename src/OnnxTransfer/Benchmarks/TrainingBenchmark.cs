@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
@@ -73,7 +74,7 @@ public static class TrainingBenchmark
             return (splits.Train, holdout, $"train split → {(splits.Test is not null ? "test" : "val")} split");
         if (fraction is <= 0 or >= 1)
             throw new OnnxTransferException($"hold-out fraction {fraction} must be between 0 and 1.");
-        var (_, test) = Trainer.StratifiedSplit(TrainingSet.FromTable(splits.Train), fraction, seed);
+        var (_, test) = StratifiedSplit.Split(splits.Train.Paths, splits.Train.Labels, fraction, seed);
         var held = test.ToHashSet();
         if (held.Count == 0)
             throw new OnnxTransferException($"{table.Count} rows are too few for a {fraction:P0} hold-out; use a bigger table.");

@@ -45,6 +45,9 @@ public sealed record CurveOptions
     /// <summary>Seed of that hold-out; fixed apart from <see cref="Seeds"/> so every run is scored on the same images.</summary>
     public ulong HoldoutSeed { get; init; } = 1;
 
+    /// <summary>Items that must stay on one side of the hold-out (e.g. one patient's scans); null = none.</summary>
+    public Data.ItemGrouping? Grouping { get; init; }
+
     /// <summary>
     /// No run takes fewer optimizer steps than this: with 5 examples per class one epoch is one step, so a fixed
     /// epoch count would leave the smallest subsets undertrained (epochs are raised until the steps are reached).

@@ -48,7 +48,7 @@ public static class TransferCurve
         if (backbone.Kind != BackboneKind.Image || backbone.Preprocessing is not { } preprocessing)
             throw new OnnxTransferException($"backbone '{backbone.Name}' is a speech backbone; the transfer curve is for image backbones.");
         Directory.CreateDirectory(outDir);
-        var split = CurveSplit.From(dataset, options.HoldoutFraction, options.HoldoutSeed);
+        var split = CurveSplit.From(dataset, options.HoldoutFraction, options.HoldoutSeed, options.Grouping);
         var all = split.Pool.Concat(split.Eval).ToArray();
         var settings = Settings(options, backbone);
         var cacheClock = Stopwatch.StartNew();
@@ -212,6 +212,9 @@ public static class TransferCurve
             ActivationStore = null, CheckpointPath = null, Unfreeze = o.Unfreeze, Training = o.FineTune.Training with { FeatureSource = "" },
         }),
         ["threads"] = o.Threads.ToString(CultureInfo.InvariantCulture),
+        // Subsets and the hold-out come from StratifiedSplit's seeded id ranking; runs drawn another way are not reused.
+        ["subsets"] = "stratified id rank",
+        ["grouping"] = o.Grouping?.Description ?? "none",
     };
 
     /// <summary>Runs already in <c>curve.json</c> of the same dataset, backbone, evaluation set and settings.</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace OnnxTransfer.Data;
 
 /// <summary>
@@ -42,37 +40,20 @@ public sealed class Dataset
     }
 
     /// <summary>
-    /// At most <paramref name="perClass"/> items of every (split, label) group, chosen by a seeded hash of the
-    /// item id: deterministic, stratified, and stable when files are added (an item kept stays kept unless a
-    /// newcomer outranks it).
+    /// At most <paramref name="perClass"/> items of every (split, label) group, chosen by <see cref="StratifiedSplit.PerClass"/>
+    /// (a seeded hash of the item id): deterministic, stratified, and stable when files are added (an item kept stays kept
+    /// unless a newcomer outranks it).
     /// </summary>
     public Dataset TakePerClass(int perClass, int seed = 0)
     {
         if (perClass < 1)
             throw new OnnxTransferException($"per-class count {perClass}: must be at least 1.");
-        var kept = Items
-            .GroupBy(i => (i.Split, i.Label))
-            .SelectMany(g => g.OrderBy(i => Rank(seed, i.Id)).ThenBy(i => i.Id, StringComparer.Ordinal).Take(perClass))
-            .OrderBy(i => i.Id, StringComparer.Ordinal)
-            .ToArray();
-        return Derive(kept);
+        var rows = StratifiedSplit.PerClass(Items.Select(i => i.Id).ToArray(), Items.Select(i => i.Split + "\0" + i.Label).ToArray(), perClass, (uint)seed);
+        return Derive(rows.Select(r => Items[r]).ToArray());
     }
 
     private Dataset Derive(IReadOnlyList<DatasetItem> items) =>
         new(Root, Layout, items, Scan.IgnoredHidden, Scan.IgnoredExtension, Scan.IgnoredStray, Scan.Warnings);
-
-    // FNV-1a over the UTF-8 id, then a SplitMix64 finalizer keyed by the seed: stable across runs and platforms
-    // (string.GetHashCode is randomized per process).
-    private static ulong Rank(int seed, string id)
-    {
-        var h = 14695981039346656037UL;
-        foreach (var b in Encoding.UTF8.GetBytes(id))
-            h = (h ^ b) * 1099511628211UL;
-        var z = h + 0x9E3779B97F4A7C15UL * (ulong)(uint)seed + 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 
     private static IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> CountClasses(IReadOnlyList<DatasetItem> items)
     {

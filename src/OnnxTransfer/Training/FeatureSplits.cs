@@ -4,8 +4,8 @@ namespace OnnxTransfer.Training;
 
 /// <summary>
 /// The train / validation / test rows of a feature table, taken from its split column: "train", "val"
-/// (also "valid", "validation") and "test". A table without splits is all training data (the trainer then
-/// holds out a stratified validation fraction itself).
+/// (also "valid", "validation") and "test". A table without splits is all training data. Hold-outs and per-class
+/// limits are <see cref="Data.DataSplit"/>'s (keyed on item ids, shared by every training path).
 /// </summary>
 public sealed record FeatureSplits(FeatureTable Train, FeatureTable? Validation, FeatureTable? Test)
 {
@@ -40,37 +40,6 @@ public sealed record FeatureSplits(FeatureTable Train, FeatureTable? Validation,
             throw new OnnxTransferException($"no rows in split '{split}'; the table's splits are: {string.Join(", ", table.Splits.Distinct().Select(s => s.Length == 0 ? "(none)" : s))}.");
         return rows;
     }
-
-    /// <summary>
-    /// With no test or validation rows, moves a stratified <paramref name="fraction"/> of the training rows to
-    /// <see cref="Test"/> so there is something held out to report on. The choice depends only on the item ids
-    /// and <paramref name="seed"/>, so it is stable across runs and machines.
-    /// </summary>
-    public FeatureSplits WithHoldout(double fraction, ulong seed)
-    {
-        if (Holdout is not null || fraction <= 0) return this;
-        var test = new HashSet<int>();
-        foreach (var rows in RowsByClass(Train, seed))
-        {
-            var take = rows.Count < 2 ? 0 : Math.Max(1, (int)Math.Round(rows.Count * fraction));
-            foreach (var r in rows.Take(take)) test.Add(r);
-        }
-        return new FeatureSplits(Train.Where(i => !test.Contains(i)), Validation, Train.Where(test.Contains));
-    }
-
-    /// <summary>Keeps at most <paramref name="perClass"/> training rows per class (a stable, seeded choice): the few-shot case.</summary>
-    public FeatureSplits LimitTrainPerClass(int perClass, ulong seed)
-    {
-        if (perClass <= 0) throw new OnnxTransferException($"--per-class {perClass}: give a positive number of examples per class.");
-        var keep = RowsByClass(Train, seed).SelectMany(rows => rows.Take(perClass)).ToHashSet();
-        return this with { Train = Train.Where(keep.Contains) };
-    }
-
-    private static IEnumerable<List<int>> RowsByClass(FeatureTable table, ulong seed) =>
-        Enumerable.Range(0, table.Count)
-            .GroupBy(i => table.Labels[i], StringComparer.Ordinal)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => g.OrderBy(i => Data.Shard.StableHash($"{seed}:{table.Paths[i]}")).ThenBy(i => table.Paths[i], StringComparer.Ordinal).ToList());
 
     private static bool Is(string value, params string[] names) => names.Any(n => string.Equals(value, n, StringComparison.OrdinalIgnoreCase));
 }

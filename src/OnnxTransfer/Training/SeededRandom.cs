@@ -3,7 +3,7 @@ namespace OnnxTransfer.Training;
 /// <summary>
 /// xoshiro256** generator whose whole state is four 64-bit words, so a checkpoint can save and restore
 /// it exactly (System.Random cannot be serialised). Seeded through SplitMix64. Every random choice of
-/// training (initialisation, validation split, shuffling, dropout masks) draws from one of these.
+/// training (initialisation, shuffling, dropout masks) draws from one of these; splits rank item ids instead (Data.StratifiedSplit).
 /// </summary>
 public sealed class SeededRandom
 {

@@ -37,8 +37,6 @@ public static class Trainer
     /// <summary>Checkpoint file name.</summary>
     public const string CheckpointFile = "checkpoint.bin";
 
-    private const ulong SplitStream = 0x5EED_5B11_7000_0001UL;
-
     /// <summary>The folder an unfinished run into <paramref name="headDir"/> works in until it is swapped in.</summary>
     public static string PartialPath(string headDir) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(headDir)) + ".partial";
 
@@ -117,40 +115,6 @@ public static class Trainer
             val is null ? null : TrainingSet.FromTable(val, info.Classes, multiLabel), options, outputDir, progress, ct, sessions);
     }
 
-    /// <summary>
-    /// Stratified hold-out: per class, a shuffled <paramref name="fraction"/> (at least one row when the class has two
-    /// or more). With <paramref name="groupOf"/>, rows of one group (e.g. augmented copies of one recording) always
-    /// land on the same side, so validation never scores a copy of a training row.
-    /// </summary>
-    public static (int[] Train, int[] Val) StratifiedSplit(TrainingSet data, double fraction, ulong seed, Func<int, string>? groupOf = null)
-    {
-        var rng = new SeededRandom(seed ^ SplitStream);
-        var classes = data.ClassIndex is { } idx
-            ? Enumerable.Range(0, data.Count).GroupBy(i => idx[i]).OrderBy(g => g.Key).Select(g => g.ToArray())
-            : [Enumerable.Range(0, data.Count).ToArray()];
-        var train = new List<int>();
-        var val = new List<int>();
-        foreach (var rows in classes)
-        {
-            var groups = groupOf is null
-                ? rows.Select(r => new[] { r }).ToArray()
-                : rows.GroupBy(groupOf).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.ToArray()).ToArray();
-            rng.Shuffle(groups.AsSpan());
-            var take = rows.Length < 2 || fraction <= 0 ? 0 : Math.Clamp((int)Math.Round(rows.Length * fraction), 1, rows.Length - 1);
-            var taken = 0;
-            foreach (var g in groups)
-            {
-                // Whole groups go to validation until it holds its share; one group never fills both sides.
-                var toVal = taken < take && (groupOf is null || g != groups[^1]);
-                (toVal ? val : train).AddRange(g);
-                if (toVal) taken += g.Length;
-            }
-        }
-        train.Sort();
-        val.Sort();
-        return (train.ToArray(), val.ToArray());
-    }
-
     /// <summary>Per-class sample weights for single-label data (all 1 for multi-label or <see cref="ClassWeighting.None"/>).</summary>
     public static float[] ClassWeights(TrainingSet data, ClassWeighting weighting)
     {
@@ -207,7 +171,7 @@ public static class Trainer
 
         if (val is null && options.ValidationFraction > 0)
         {
-            var (t, v) = StratifiedSplit(train, options.ValidationFraction, options.Seed);
+            var (t, v) = train.SplitRows(options.ValidationFraction, options.Seed);
             if (v.Length > 0) { val = train.Subset(v); train = train.Subset(t); }
         }
         var classes = train.Classes.Length;

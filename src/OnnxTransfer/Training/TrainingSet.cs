@@ -76,6 +76,18 @@ public sealed class TrainingSet
         return MultiLabel(table.Features, table.Dimension, targets, names);
     }
 
+    /// <summary>
+    /// Stratified hold-out of rows by <see cref="Data.StratifiedSplit.Split"/>, per class (multi-label data: one stratum).
+    /// In-memory rows carry no item id, so the row index is the key unless <paramref name="groupOf"/> names the row's item
+    /// or group; callers that have item ids should split the items instead.
+    /// </summary>
+    public (int[] Train, int[] Val) SplitRows(double fraction, ulong seed, Func<int, string>? groupOf = null)
+    {
+        var keys = Enumerable.Range(0, Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var labels = Enumerable.Range(0, Count).Select(i => ClassIndex is { } c ? Classes[c[i]] : "").ToArray();
+        return Data.StratifiedSplit.Split(keys, labels, fraction, seed, groupOf);
+    }
+
     /// <summary>The rows at <paramref name="rows"/>, in that order.</summary>
     public TrainingSet Subset(IReadOnlyList<int> rows)
     {

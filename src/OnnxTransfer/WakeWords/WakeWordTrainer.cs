@@ -159,7 +159,7 @@ public static class WakeWordTrainer
             // Validation holds whole renders (all augmented copies of a clip, or a whole negative stream), chosen before
             // any row is repeated, so early stopping judges clips the head never trained on.
             var ids = current.Paths;
-            var (_, valRows) = Trainer.StratifiedSplit(TrainingSet.FromTable(current), 0.1, options.Seed, i => SourceOf(ids[i]));
+            var (_, valRows) = StratifiedSplit.Split(ids, current.Labels, 0.1, options.Seed, i => SourceOf(ids[i]));
             var valSet = valRows.ToHashSet();
             result = Trainer.Fit(Weighted(current.Where(i => !valSet.Contains(i)), options.NegativeWeight),
                 Weighted(current.Where(valSet.Contains), options.NegativeWeight), trainingOptions, workDir, progress, ct);

@@ -40,7 +40,10 @@ public class LearnerUnfreezeTests
         Assert.Equal(1, result.Result.ResumedEpochs);
         Assert.False(File.Exists(checkpoint));  // only kept while the run is unfinished
         Assert.True(File.Exists(result.ModelPath));
-        Assert.Equal(16, result.TrainItems);
+        // 8 training images per class, one of each carved out for early stopping: val (the only held-out split) is scored.
+        Assert.Equal(14, result.TrainItems);
+        Assert.Equal(2, result.Split.Validation.Count);
+        Assert.Equal("val", result.Report!.Context["split"]);
         Assert.Equal(2, result.Result.History.Count);
         Assert.NotNull(result.Report);
         Assert.Equal(6, result.Report!.N);

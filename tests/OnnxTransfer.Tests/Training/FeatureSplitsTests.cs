@@ -33,31 +33,6 @@ public class FeatureSplitsTests
     }
 
     [Fact]
-    public void Holdout_is_stratified_disjoint_and_stable()
-    {
-        var table = Table(10);
-        var s = FeatureSplits.From(table).WithHoldout(0.2, seed: 3);
-        Assert.Equal(4, s.Test!.Count);
-        Assert.Equal(2, s.Test.Labels.Count(l => l == "a"));
-        Assert.Equal(16, s.Train.Count);
-        Assert.Empty(s.Train.Paths.Intersect(s.Test.Paths));
-        var again = FeatureSplits.From(table).WithHoldout(0.2, seed: 3);
-        Assert.Equal(s.Test.Paths, again.Test!.Paths);
-        var other = FeatureSplits.From(table).WithHoldout(0.2, seed: 4);
-        Assert.NotEqual(s.Test.Paths.Order(), other.Test!.Paths.Order());
-    }
-
-    [Fact]
-    public void Per_class_limit_keeps_n_of_each_class_and_leaves_the_holdout_alone()
-    {
-        var s = FeatureSplits.From(Table(10)).WithHoldout(0.2, 1).LimitTrainPerClass(3, 1);
-        Assert.Equal(3, s.Train.Labels.Count(l => l == "a"));
-        Assert.Equal(3, s.Train.Labels.Count(l => l == "b"));
-        Assert.Equal(4, s.Test!.Count);
-        Assert.Throws<OnnxTransferException>(() => s.LimitTrainPerClass(0, 1));
-    }
-
-    [Fact]
     public void Unknown_split_names_the_ones_present()
     {
         var e = Assert.Throws<OnnxTransferException>(() => FeatureSplits.Select(Table(2, "train", "val"), "test"));

@@ -124,12 +124,12 @@ public class HeadArtifactTests
         var even = TrainingSet.SingleLabel(new float[20], 1, Enumerable.Range(0, 20).Select(i => i % 2).ToArray(), ["a", "b"]);
         Assert.Equal([1f, 1f], Trainer.ClassWeights(even, ClassWeighting.Auto));
 
-        var (train, val) = Trainer.StratifiedSplit(data, 0.2, seed: 5);
+        var (train, val) = data.SplitRows(0.2, seed: 5);
         Assert.Equal(100, train.Length + val.Length);
         Assert.Empty(train.Intersect(val));
         Assert.Equal([12, 6, 2], new[] { 0, 1, 2 }.Select(c => val.Count(i => labels[i] == c)).ToArray());
-        Assert.Equal(val, Trainer.StratifiedSplit(data, 0.2, seed: 5).Val);
-        Assert.NotEqual(val, Trainer.StratifiedSplit(data, 0.2, seed: 6).Val);
+        Assert.Equal(val, data.SplitRows(0.2, seed: 5).Val);
+        Assert.NotEqual(val, data.SplitRows(0.2, seed: 6).Val);
     }
 
     [Fact]
@@ -139,14 +139,14 @@ public class HeadArtifactTests
         var labels = Enumerable.Range(0, 200).Select(i => i / 5 % 2).ToArray();
         var data = TrainingSet.SingleLabel(new float[200], 1, labels, ["a", "b"]);
         string Clip(int row) => $"clip{row / 5}";
-        var (train, val) = Trainer.StratifiedSplit(data, 0.2, seed: 3, Clip);
+        var (train, val) = data.SplitRows(0.2, seed: 3, Clip);
         Assert.Equal(200, train.Length + val.Length);
         Assert.Empty(train.Select(Clip).Intersect(val.Select(Clip)));
         Assert.Equal([20, 20], new[] { 0, 1 }.Select(c => val.Count(i => labels[i] == c)).ToArray());
-        Assert.Equal(val, Trainer.StratifiedSplit(data, 0.2, seed: 3, Clip).Val);
+        Assert.Equal(val, data.SplitRows(0.2, seed: 3, Clip).Val);
 
         // Ungrouped, the same split puts copies of some clip on both sides: the leak the grouping removes.
-        var (plainTrain, plainVal) = Trainer.StratifiedSplit(data, 0.2, seed: 3);
+        var (plainTrain, plainVal) = data.SplitRows(0.2, seed: 3);
         Assert.NotEmpty(plainTrain.Select(Clip).Intersect(plainVal.Select(Clip)));
     }
 

@@ -1,0 +1,88 @@
+using OnnxTransfer.Autodiff;
+using OnnxTransfer.Data;
+using OnnxTransfer.Training;
+
+namespace OnnxTransfer.Tests.Training;
+
+/// <summary>Head-only fit and fine-tuning on one class-folder dataset (no split folders) with one seed.</summary>
+public class LearnerSplitTests
+{
+    // Class folders without split folders: 12 ants and 12 bees from hymenoptera, renamed person{k}_… so they can be grouped.
+    private static string ClassFolders(TempDir dir)
+    {
+        var source = SharedAssets.Dataset("hymenoptera");
+        foreach (var label in new[] { "ants", "bees" })
+        {
+            var target = Path.Combine(dir.Path, "data", label);
+            Directory.CreateDirectory(target);
+            var files = Directory.GetFiles(Path.Combine(source, "train", label), "*.jpg").Order(StringComparer.Ordinal).Take(12).ToArray();
+            for (var k = 0; k < files.Length; k++) File.Copy(files[k], Path.Combine(target, $"person{k / 2}_{label}_{k}.jpg"));
+        }
+        return Path.Combine(dir.Path, "data");
+    }
+
+    private static string[] Ids(IEnumerable<DatasetItem> items) => items.Select(i => i.Id).Order(StringComparer.Ordinal).ToArray();
+
+    [Fact]
+    public async Task Fit_and_fine_tuning_with_one_seed_train_stop_and_report_on_the_same_items()
+    {
+        using var dir = new TempDir();
+        var data = ClassFolders(dir);
+        var options = new LearnerOptions
+        {
+            PerClass = 6,
+            Training = new TrainingOptions { Epochs = 3, Seed = 7, ValidationFraction = 0.2, Patience = 0 },
+            FineTune = new FineTuneOptions { Training = new TrainingOptions { Epochs = 1, BatchSize = 8, LearningRate = 1e-3, Seed = 7, ValidationFraction = 0.2 } },
+        };
+        using var learner = await Learner.CreateAsync(SharedAssets.MobileNetV2Int8, options);
+        var fit = await learner.FitAsync(data, dir.File("head.onnx"));
+        var tuned = await learner.FineTuneAsync(data, dir.File("tuned.onnx"), layers: 2);
+
+        // Per class: 20 % of 12 held out (2), 6 of the other 10 kept, 20 % of those (1) watched by early stopping.
+        Assert.Equal(4, fit.Split.Evaluation.Count);
+        Assert.Equal(2, fit.Split.Validation.Count);
+        Assert.Equal(10, fit.Split.Train.Count);
+        Assert.Equal(Ids(fit.Split.Evaluation), Ids(tuned.Split.Evaluation));
+        Assert.Equal(Ids(fit.Split.Train), Ids(tuned.Split.Train));
+        Assert.Equal(Ids(fit.Split.Validation), Ids(tuned.Split.Validation));
+
+        // Each run trained on the training items, stopped on the validation items and reported on the rest.
+        Assert.Equal(10, fit.Training.Info.Metrics.TrainRows);
+        Assert.Equal(2, fit.Training.Info.Metrics.ValRows);
+        Assert.Equal(10, tuned.TrainItems);
+        Assert.Equal(4, fit.Report!.N);
+        Assert.Equal(4, tuned.Report!.N);
+        Assert.Empty(Ids(fit.Split.Validation).Intersect(Ids(fit.Split.Evaluation)));
+        Assert.Empty(Ids(fit.Split.Train).Intersect(Ids(fit.Split.Evaluation)));
+        foreach (var report in new[] { fit.Report, tuned.Report })
+        {
+            Assert.StartsWith("stratified 20", report.Context["split"]);
+            Assert.Contains("training items", report.Context["early_stopping"]);
+            Assert.Equal("2", report.Context["early_stopping_rows"]);
+        }
+        Assert.Equal(fit.Report.Context["early_stopping"], EvaluationReportOnDisk(fit.ReportPath!).Context["early_stopping"]);
+    }
+
+    [Fact]
+    public async Task Grouping_keeps_each_person_on_one_side_in_fit()
+    {
+        using var dir = new TempDir();
+        var data = ClassFolders(dir);
+        var options = new LearnerOptions
+        {
+            Grouping = ItemGrouping.FileNamePattern(@"person(\d+)_"),
+            Training = new TrainingOptions { Epochs = 2, Seed = 3, ValidationFraction = 0.25, Patience = 0 },
+        };
+        using var learner = await Learner.CreateAsync(SharedAssets.MobileNetV2Int8, options);
+        var fit = await learner.FitAsync(data, dir.File("m.onnx"));
+        string Person(DatasetItem i) => options.Grouping.GroupOf(i);
+        var sides = new[] { fit.Split.Train, fit.Split.Validation, fit.Split.Evaluation }.Select(s => s.Select(Person).ToHashSet()).ToArray();
+        Assert.All(sides, s => Assert.NotEmpty(s));
+        Assert.Empty(sides[0].Intersect(sides[1]));
+        Assert.Empty(sides[0].Intersect(sides[2]));
+        Assert.Empty(sides[1].Intersect(sides[2]));
+        Assert.Equal("file name pattern person(\\d+)_", fit.Report!.Context["grouping"]);
+    }
+
+    private static OnnxTransfer.Evaluation.EvaluationReport EvaluationReportOnDisk(string path) => OnnxTransfer.Evaluation.EvaluationReport.Read(path);
+}
