@@ -66,7 +66,7 @@ public static class HeadGraphBuilder
         var weights = g.Input(Weights, elementType, [null], ["batch"]);
         foreach (var p in layers.SelectMany(l => l.Parameters))
             g.Input(p.Name, elementType, p.Dims.Select(d => (long?)d).ToArray());
-        foreach (var (d, block) in layers.OfType<DropoutLayer>().Select((d, i) => (d, i)))
+        foreach (var (d, block) in layers.OfType<Dropout>().Select((d, i) => (d, i)))
             g.Input(d.MaskInput, elementType, [null, spec.Hidden[block]], ["batch"]);
 
         var h = x;
@@ -151,13 +151,13 @@ public static class HeadGraphBuilder
         var width = inputDim;
         for (var i = 0; i < spec.Hidden.Count; i++)
         {
-            layers.Add(new DenseLayer($"dense{i}", width, spec.Hidden[i], ParameterInit.HeNormal));
-            if (spec.LayerNorm) layers.Add(new LayerNormLayer($"norm{i}", spec.Hidden[i]));
-            layers.Add(new ReluLayer());
-            if (spec.Dropout > 0) layers.Add(new DropoutLayer(DropoutMaskName(i)));
+            layers.Add(new Linear($"dense{i}", width, spec.Hidden[i], ParameterInit.HeNormal));
+            if (spec.LayerNorm) layers.Add(new LayerNorm($"norm{i}", spec.Hidden[i]));
+            layers.Add(new ReLU());
+            if (spec.Dropout > 0) layers.Add(new Dropout(DropoutMaskName(i)));
             width = spec.Hidden[i];
         }
-        layers.Add(new DenseLayer("output", width, OutputCount(task, classes), ParameterInit.XavierNormal));
+        layers.Add(new Linear("output", width, OutputCount(task, classes), ParameterInit.XavierNormal));
         return layers;
     }
 }

@@ -100,6 +100,7 @@ public static class Trainer
         var info = HeadInfo.Load(headDir);
         CheckMatches(info, train, headDir);
         var checkpoint = TrainingCheckpoint.Load(Path.Combine(headDir, CheckpointFile));
+        RenameLegacy(checkpoint, HeadGraphBuilder.Parameters(info.HeadSpec, info.Task, info.FeatureDimension, info.Classes.Length), []);
         var start = checkpoint.BestParameters.Count > 0 ? checkpoint.BestParameters : checkpoint.Parameters;
         var merged = options with { Spec = info.HeadSpec, Task = info.Task };
         return Run(train, val, merged, outputDir, checkpoint: null, warmStart: start, sessions, progress, ct);
@@ -196,7 +197,10 @@ public static class Trainer
             state.RandomState = rng.State;
         }
         else
+        {
+            RenameLegacy(checkpoint, parameters, stateNames);
             foreach (var p in parameters) _ = Take(checkpoint.Parameters, p, headDir);
+        }
         foreach (var s in stateNames)
             if (!state.OptimizerState.ContainsKey(s))
                 throw new OnnxTransferException($"{headDir}: checkpoint lacks optimizer state '{s}'; resume with the same optimizer or train anew.");
@@ -257,6 +261,18 @@ public static class Trainer
 
     private static HeadParameter Shape(IReadOnlyList<HeadParameter> parameters, string stateName) =>
         parameters.First(p => stateName.EndsWith("." + p.Name, StringComparison.Ordinal));
+
+    /// <summary>LayerNorm's scale was named NAME.scale before the PyTorch name NAME.weight; checkpoints from then still resume.</summary>
+    private static void RenameLegacy(TrainingCheckpoint checkpoint, IReadOnlyList<HeadParameter> parameters, IReadOnlyList<string> stateNames)
+    {
+        static void Rename(Dictionary<string, float[]> tensors, string name)
+        {
+            if (!name.EndsWith(".weight", StringComparison.Ordinal) || tensors.ContainsKey(name)) return;
+            if (tensors.Remove(name[..^".weight".Length] + ".scale", out var v)) tensors[name] = v;
+        }
+        foreach (var p in parameters) { Rename(checkpoint.Parameters, p.Name); Rename(checkpoint.BestParameters, p.Name); }
+        foreach (var s in stateNames) Rename(checkpoint.OptimizerState, s);
+    }
 
     private static float[] Take(IReadOnlyDictionary<string, float[]> source, HeadParameter p, string headDir) =>
         source.TryGetValue(p.Name, out var v) && v.Length == p.Count ? v.ToArray()
