@@ -36,11 +36,11 @@ internal sealed class FeatureScaling
     }
 
     /// <summary><paramref name="rows"/>' features, standardised, row-major.</summary>
-    public double[] Apply(TrainingSet rows)
+    public float[] Apply(TrainingSet rows)
     {
         var d = rows.Dimension;
-        var x = new double[rows.Count * d];
-        for (var i = 0; i < x.Length; i++) x[i] = (rows.Features[i] - _mean[i % d]) / _scale[i % d];
+        var x = new float[rows.Count * d];
+        for (var i = 0; i < x.Length; i++) x[i] = (float)((rows.Features[i] - _mean[i % d]) / _scale[i % d]);
         return x;
     }
 

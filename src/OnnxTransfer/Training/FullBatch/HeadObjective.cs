@@ -5,8 +5,9 @@ using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 namespace OnnxTransfer.Training.FullBatch;
 
 /// <summary>
-/// The loss of a linear head on a whole data set, run through the head's own float64 training graph
-/// (<see cref="HeadGraphBuilder.BuildTraining"/>), plus <c>L2/2·‖weights‖²</c> added on the host (biases are not
+/// The loss of a linear head on a whole data set, run through the head's own training graph
+/// (<see cref="HeadGraphBuilder.BuildTraining"/>, float32 like the mini-batch path: its matrix products are the
+/// fast ones, and the solver only needs the optimum to float precision), plus <c>L2/2·‖weights‖²</c> added on the host (biases are not
 /// decayed, as in the mini-batch optimizer). The rows stay resident as OrtValues; each evaluation copies in only
 /// the parameters, which for a linear head are a few thousand numbers.
 /// </summary>
@@ -20,16 +21,16 @@ internal sealed class HeadObjective : IDisposable
     private readonly string[] _gradientOutputs;
 
     /// <summary>Builds the graph for <paramref name="rows"/> (features already transformed) with per-row <paramref name="weights"/>.</summary>
-    public HeadObjective(HeadSpec spec, HeadTask task, TrainingSet rows, double[] features, double[] weights, double labelSmoothing,
+    public HeadObjective(HeadSpec spec, HeadTask task, TrainingSet rows, float[] features, float[] weights, double labelSmoothing,
         SessionOptions sessionOptions)
     {
         var classes = rows.Classes.Length;
         _parameters = HeadGraphBuilder.Parameters(spec, task, rows.Dimension, classes);
         Decay = _parameters.Select(p => p.Decay).ToArray();
-        var model = HeadGraphBuilder.BuildTraining(spec, task, rows.Dimension, classes, labelSmoothing, DataType.Double);
+        var model = HeadGraphBuilder.BuildTraining(spec, task, rows.Dimension, classes, labelSmoothing, DataType.Float);
         _session = new InferenceSession(model.ToBytes(), sessionOptions);
         OrtValue labels = rows.Targets is { } t
-            ? OrtValue.CreateTensorValueFromMemory(t.Select(v => (double)v).ToArray(), [rows.Count, classes])
+            ? OrtValue.CreateTensorValueFromMemory(t, [rows.Count, classes])
             : OrtValue.CreateTensorValueFromMemory(rows.ClassIndex!.Select(c => (long)c).ToArray(), [rows.Count]);
         _data =
         [
@@ -66,13 +67,13 @@ internal sealed class HeadObjective : IDisposable
     {
         using var result = Run(x, _gradientOutputs);
         var offset = 0;
-        var loss = result[0].GetTensorDataAsSpan<double>()[0];
+        double loss = result[0].GetTensorDataAsSpan<float>()[0];
         for (var i = 0; i < _parameters.Count; i++)
         {
             var n = _parameters[i].Count;
-            var g = result[1 + i].GetTensorDataAsSpan<double>();
+            var g = result[1 + i].GetTensorDataAsSpan<float>();
             var slice = gradient.Slice(offset, n);
-            g.CopyTo(slice);
+            for (var k = 0; k < n; k++) slice[k] = g[k];
             if (Decay[i] && L2 > 0)
             {
                 var w = x.Slice(offset, n);
@@ -89,7 +90,10 @@ internal sealed class HeadObjective : IDisposable
     public (double Loss, double[] Logits) Score(ReadOnlySpan<double> x)
     {
         using var result = Run(x, [HeadGraphBuilder.Loss, HeadGraphBuilder.Logits]);
-        return (result[0].GetTensorDataAsSpan<double>()[0], result[1].GetTensorDataAsSpan<double>().ToArray());
+        var logits = result[1].GetTensorDataAsSpan<float>();
+        var copy = new double[logits.Length];
+        for (var i = 0; i < copy.Length; i++) copy[i] = logits[i];
+        return (result[0].GetTensorDataAsSpan<float>()[0], copy);
     }
 
     private IDisposableReadOnlyCollection<OrtValue> Run(ReadOnlySpan<double> x, string[] outputs)
@@ -101,7 +105,9 @@ internal sealed class HeadObjective : IDisposable
         {
             foreach (var p in _parameters)
             {
-                var v = OrtValue.CreateTensorValueFromMemory(x.Slice(offset, p.Count).ToArray(), p.Dims);
+                var values = new float[p.Count];
+                for (var k = 0; k < values.Length; k++) values[k] = (float)x[offset + k];
+                var v = OrtValue.CreateTensorValueFromMemory(values, p.Dims);
                 owned.Add(v);
                 offset += p.Count;
             }

@@ -9,9 +9,10 @@ namespace OnnxTransfer.Training.FullBatch;
 /// cross-entropy + L2/2·‖W‖², with loss and gradient from the head's own ONNX training graph in float64.
 /// </summary>
 /// <remarks>
-/// The L2 strength is chosen on the validation rows: a path of strengths <c>c/N</c> (<see cref="PathScales"/>),
-/// strongest first, each solve warm-started from the previous one, picking the lowest validation loss and stopping
-/// the path once it has risen twice in a row. When the validation rows were carved out of the training rows here,
+/// The L2 strength is chosen on the validation rows: a path of strengths <c>c/N</c> (<see cref="PathScales"/>,
+/// half-decade steps), strongest first, each solve warm-started from the previous one, keeping the lowest validation
+/// loss and stopping the path at the first rise (the validation loss along such a path is U-shaped in practice, and
+/// the weak end is where the solves get long). When the validation rows were carved out of the training rows here,
 /// the head is then refitted on all of them with the chosen strength (validation metrics stay those of the fit
 /// that chose it). Without validation rows the strength is <c>1/N</c>. Features are standardised for the solve
 /// (better conditioning, and the penalty then treats every feature alike) and the weights mapped back afterwards,
@@ -21,10 +22,10 @@ namespace OnnxTransfer.Training.FullBatch;
 internal static class LinearHeadSolver
 {
     /// <summary>The strengths tried, as multiples of 1/N (N = training rows), strongest first.</summary>
-    internal static readonly double[] PathScales = [100, 30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01];
+    internal static readonly double[] PathScales = [100, 30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001];
 
     /// <summary>Stopping rule of each solve.</summary>
-    internal static readonly LbfgsSettings Settings = new(GradientTolerance: 1e-5, MaxIterations: 300);
+    internal static readonly LbfgsSettings Settings = new(GradientTolerance: 1e-4, MaxIterations: 300);
 
     /// <summary>Solves, writes the head files into <paramref name="work"/> and returns the result.</summary>
     public static TrainingResult Train(TrainingSet train, TrainingSet? val, TrainingOptions options, string headDir, string work,
@@ -101,7 +102,7 @@ internal static class LinearHeadSolver
                 state.Save(Path.Combine(work, Trainer.CheckpointFile));
                 progress?.Report(new ProgressUpdate("train", k + 1, scales.Length, "l2 strengths",
                     Describe(objective.L2, solved) + ", " + Describe(metrics)));
-                if (rises >= 2) { state.Stopped = true; break; }
+                if (rises >= 1) { state.Stopped = true; break; }
             }
             chosenL2 = scales[state.BestEpoch - 1] / train.Count;
             Array.Copy(best!, x, x.Length);
@@ -135,11 +136,11 @@ internal static class LinearHeadSolver
     private static HeadObjective Objective(TrainingOptions options, HeadTask task, TrainingSet rows, FeatureScaling scaling, SessionOptions sessionOptions)
     {
         var classWeights = Trainer.ClassWeights(rows, options.ClassWeighting);
-        var weights = rows.ClassIndex is { } idx ? idx.Select(c => (double)classWeights[c]).ToArray() : Ones(rows.Count);
+        var weights = rows.ClassIndex is { } idx ? idx.Select(c => classWeights[c]).ToArray() : Ones(rows.Count);
         return new HeadObjective(options.Spec, task, rows, scaling.Apply(rows), weights, options.LabelSmoothing, sessionOptions);
     }
 
-    private static double[] Ones(int n) => Enumerable.Repeat(1.0, n).ToArray();
+    private static float[] Ones(int n) => Enumerable.Repeat(1f, n).ToArray();
 
     private static double[] Flatten(IReadOnlyList<Gradients.HeadParameter> parameters, IReadOnlyDictionary<string, float[]> values, string headDir)
     {
