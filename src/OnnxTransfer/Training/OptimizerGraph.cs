@@ -14,7 +14,7 @@ public enum OptimizerKind
     AdamW,
     /// <summary>
     /// Full-batch L-BFGS to the optimum of the L2-regularised loss, the L2 strength chosen on the validation
-    /// split (linear heads only; see <see cref="LinearHeadSolver"/>).
+    /// split (linear heads only; see <c>Training/FullBatch/LinearHeadSolver</c>).
     /// </summary>
     Lbfgs,
     /// <summary><see cref="Lbfgs"/> for linear heads, <see cref="AdamW"/> for heads with hidden layers.</summary>
