@@ -12,7 +12,7 @@ namespace OnnxTransfer.Training.FullBatch;
 /// The L2 strength is chosen on the validation rows: a path of strengths <c>c/N</c> (<see cref="PathScales"/>,
 /// half-decade steps), strongest first, each solve warm-started from the previous one, keeping the lowest validation
 /// loss and stopping the path at the first rise (the validation loss along such a path is U-shaped in practice, and
-/// the weak end is where the solves get long). When the validation rows were carved out of the training rows here,
+/// the weak end is where the solves get long). Path solves stop at a looser gradient tolerance than the final one. When the validation rows were carved out of the training rows here,
 /// the head is then refitted on all of them with the chosen strength (validation metrics stay those of the fit
 /// that chose it). Without validation rows the strength is <c>1/N</c>. Features are standardised for the solve
 /// (better conditioning, and the penalty then treats every feature alike) and the weights mapped back afterwards,
@@ -24,8 +24,11 @@ internal static class LinearHeadSolver
     /// <summary>The strengths tried, as multiples of 1/N (N = training rows), strongest first.</summary>
     internal static readonly double[] PathScales = [100, 30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001];
 
-    /// <summary>Stopping rule of each solve.</summary>
-    internal static readonly LbfgsSettings Settings = new(GradientTolerance: 1e-4, MaxIterations: 300);
+    /// <summary>Stopping rule of the solves along the path: choosing a strength needs only a rough optimum.</summary>
+    internal static readonly LbfgsSettings PathSettings = new(GradientTolerance: 1e-3, MaxIterations: 300);
+
+    /// <summary>Stopping rule of the final solve with the chosen strength.</summary>
+    internal static readonly LbfgsSettings FinalSettings = new(GradientTolerance: 1e-4, MaxIterations: 500);
 
     /// <summary>Solves, writes the head files into <paramref name="work"/> and returns the result.</summary>
     public static TrainingResult Train(TrainingSet train, TrainingSet? val, TrainingOptions options, string headDir, string work,
@@ -77,7 +80,7 @@ internal static class LinearHeadSolver
             for (var k = 0; k < scales.Length; k++)
             {
                 objective.L2 = scales[k] / train.Count;
-                var solved = Lbfgs.Minimize(objective.Evaluate, x, Settings, ct);
+                var solved = Lbfgs.Minimize(objective.Evaluate, x, val is null ? FinalSettings : PathSettings, ct);
                 iterations += solved.Iterations;
                 var (trainLoss, trainLogits) = objective.Score(x);
                 var (valLoss, valLogits) = validation is null ? ((double?)null, (double[]?)null) : validation.Score(x);
@@ -106,6 +109,12 @@ internal static class LinearHeadSolver
             }
             chosenL2 = scales[state.BestEpoch - 1] / train.Count;
             Array.Copy(best!, x, x.Length);
+            if (!ownSplit && val is not null)
+            {
+                objective.L2 = chosenL2;
+                iterations += Lbfgs.Minimize(objective.Evaluate, x, FinalSettings, ct).Iterations;
+                state.Step = iterations;
+            }
         }
 
         var refitRows = 0;
@@ -114,7 +123,7 @@ internal static class LinearHeadSolver
             // The hold-out was only for choosing L2: refit on every row, same strength per row (c/N).
             using var objective = Objective(options, task, all, scaling, sessionOptions);
             objective.L2 = chosenL2 * train.Count / all.Count;
-            var solved = Lbfgs.Minimize(objective.Evaluate, x, Settings, ct);
+            var solved = Lbfgs.Minimize(objective.Evaluate, x, FinalSettings, ct);
             iterations += solved.Iterations;
             state.Step = iterations;
             refitRows = all.Count;
