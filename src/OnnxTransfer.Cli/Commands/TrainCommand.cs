@@ -44,7 +44,7 @@ internal sealed class TrainingOptionSet
     public Option<string> Head { get; } = new("--head") { Description = "Head: linear, or mlp:H1[,H2...][+layernorm][+dropout=P].", DefaultValueFactory = _ => "linear" };
     public Option<int?> Epochs { get; } = new Option<int?>("--epochs") { Description = "Epochs (default 30; early stopping may end sooner)." }.AtLeast(1);
     public Option<double?> LearningRate { get; } = new Option<double?>("--lr") { Description = "Peak learning rate (default 1e-2)." }.Positive();
-    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adamw or sgd.", DefaultValueFactory = _ => "adamw" };
+    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "auto (lbfgs for a linear head, else adamw), lbfgs (full-batch, L2 chosen on the validation split; linear heads), adamw or sgd.", DefaultValueFactory = _ => "auto" };
     public Option<int?> Batch { get; } = new Option<int?>("--batch-size") { Description = "Rows per training step (default 64)." }.AtLeast(1);
     public Option<double?> ValSplit { get; } = new Option<double?>("--val-split") { Description = "Share of each class of the training rows carved out for early stopping (default 0.1); train: unless the table has a val split, fit: unless the dataset has both val and test splits (with only val, val is the evaluation set)." }.Fraction();
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (shuffling, init, dropout, splits).", DefaultValueFactory = _ => 1UL };
@@ -61,15 +61,13 @@ internal sealed class TrainingOptionSet
     public TrainingOptions Read(ParseResult pr)
     {
         var defaults = new TrainingOptions();
-        var sgd = string.Equals(pr.GetValue(Optimizer), "sgd", StringComparison.OrdinalIgnoreCase);
-        if (!sgd && !string.Equals(pr.GetValue(Optimizer), "adamw", StringComparison.OrdinalIgnoreCase))
-            throw new OnnxTransferException($"--optimizer '{pr.GetValue(Optimizer)}': use adamw or sgd.");
+        var kind = ParseEnum(pr.GetValue(Optimizer), "--optimizer", defaults.Optimizer.Kind);
         return defaults with
         {
             Spec = HeadSpec.Parse(pr.GetValue(Head)!),
             Epochs = pr.GetValue(Epochs) ?? defaults.Epochs,
             LearningRate = pr.GetValue(LearningRate) ?? defaults.LearningRate,
-            Optimizer = defaults.Optimizer with { Kind = sgd ? OptimizerKind.Sgd : OptimizerKind.AdamW },
+            Optimizer = defaults.Optimizer with { Kind = kind },
             BatchSize = pr.GetValue(Batch) ?? defaults.BatchSize,
             ValidationFraction = pr.GetValue(ValSplit) ?? defaults.ValidationFraction,
             Seed = pr.GetValue(Seed),

@@ -18,9 +18,14 @@ public static class TrainingRenderer
                 result.History.Where(h => h.ValAccuracy is not null).Select(h => h.ValAccuracy!.Value).ToArray());
         var val = m.ValAccuracy is { } acc ? $", val accuracy {acc:F4} (loss {m.ValLoss:F4}) on {m.ValRows} rows" : "";
         AnsiConsole.MarkupLine($"trained [bold]{Markup.Escape(result.Info.Spec)}[/] head ({result.Info.Task}, {result.Info.Classes.Length} classes) " +
-                               $"on {m.TrainRows} rows: best epoch {m.BestEpoch}/{m.EpochsRun}{(m.StoppedEarly ? " (stopped early)" : "")}, " +
+                               $"on {m.TrainRows} rows: {Markup.Escape(HowTrained(m))}, " +
                                $"train accuracy {m.TrainAccuracy:F4}{Markup.Escape(val)}");
         Console.WriteLine($"head: {result.HeadDirectory}");
         if (File.Exists(plot)) Console.WriteLine($"learning curves: {plot}");
     }
+
+    private static string HowTrained(HeadMetrics m) => m.L2 is { } l2
+        ? FormattableString.Invariant($"L-BFGS, L2 {l2:0.###e0} chosen ({m.BestEpoch} of {m.EpochsRun} strengths tried, {m.SolverIterations} iterations)") +
+          (m.RefitRows > 0 ? $", refitted on all {m.RefitRows} rows" : "")
+        : $"best epoch {m.BestEpoch}/{m.EpochsRun}{(m.StoppedEarly ? " (stopped early)" : "")}";
 }

@@ -113,11 +113,13 @@ public static class TrainingBenchmark
                 var metrics = HeadEvaluation.Evaluate(model, test);
                 accuracies.Add(metrics.Accuracy);
                 balanced = metrics.BalancedAccuracy;
-                if (r == 0) description += $"; ours: best epoch {trained.Info.Metrics.BestEpoch}/{trained.Info.Metrics.EpochsRun}";
+                if (r == 0) description += trained.Info.Metrics.L2 is { } l2
+                    ? FormattableString.Invariant($"; ours: L2 {l2:0.###e0} chosen ({trained.Info.Metrics.BestEpoch} of {trained.Info.Metrics.EpochsRun} tried), {trained.Info.Metrics.SolverIterations} L-BFGS iterations")
+                    : $"; ours: best epoch {trained.Info.Metrics.BestEpoch}/{trained.Info.Metrics.EpochsRun}";
             }
             var o = options.Training;
             var ours = new TrainerResult("OnnxTransfer Trainer", new Samples(seconds), accuracies[^1], accuracies,
-                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
+                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.ResolveFor(o.Spec).Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
 
             var peers = new List<TrainerResult>();
             string? peerError = options.BenchFolder is null ? "not run (no bench folder given)" : null;

@@ -24,6 +24,12 @@ public sealed record HeadMetrics
     public int TrainRows { get; init; }
     /// <summary>Validation rows used.</summary>
     public int ValRows { get; init; }
+    /// <summary>L2 strength (per the mean loss, on standardised features) the L-BFGS solver chose on the validation rows; null for mini-batch training.</summary>
+    public double? L2 { get; init; }
+    /// <summary>L-BFGS iterations over the whole regularisation path and refit; null for mini-batch training.</summary>
+    public long? SolverIterations { get; init; }
+    /// <summary>Rows of the final refit with the chosen L2 (training + validation rows), or 0 when the head was not refitted.</summary>
+    public int RefitRows { get; init; }
 }
 
 /// <summary>

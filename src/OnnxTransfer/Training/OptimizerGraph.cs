@@ -12,13 +12,20 @@ public enum OptimizerKind
     Sgd,
     /// <summary>Adam with decoupled weight decay (Loshchilov &amp; Hutter) and bias correction.</summary>
     AdamW,
+    /// <summary>
+    /// Full-batch L-BFGS to the optimum of the L2-regularised loss, the L2 strength chosen on the validation
+    /// split (linear heads only; see <c>Training/FullBatch/LinearHeadSolver</c>).
+    /// </summary>
+    Lbfgs,
+    /// <summary><see cref="Lbfgs"/> for linear heads, <see cref="AdamW"/> for heads with hidden layers.</summary>
+    Auto,
 }
 
 /// <summary>Optimizer hyper-parameters baked into the optimizer graph (the learning rate is an input).</summary>
 public sealed record OptimizerSettings
 {
     /// <summary>The update rule.</summary>
-    public OptimizerKind Kind { get; init; } = OptimizerKind.AdamW;
+    public OptimizerKind Kind { get; init; } = OptimizerKind.Auto;
     /// <summary>SGD momentum (0 = plain SGD).</summary>
     public double Momentum { get; init; } = 0.9;
     /// <summary>SGD: Nesterov momentum.</summary>
@@ -34,10 +41,18 @@ public sealed record OptimizerSettings
     /// <summary>Clip gradients to this global L2 norm (0 = no clipping).</summary>
     public double ClipNorm { get; init; }
 
+    /// <summary>These settings with <see cref="OptimizerKind.Auto"/> replaced by the rule it stands for with <paramref name="spec"/>.</summary>
+    public OptimizerSettings ResolveFor(HeadSpec spec) =>
+        Kind == OptimizerKind.Auto ? this with { Kind = spec.IsLinear ? OptimizerKind.Lbfgs : OptimizerKind.AdamW } : this;
+
     /// <summary>Short text for head.json and messages.</summary>
-    public override string ToString() => Kind == OptimizerKind.Sgd
-        ? FormattableString.Invariant($"sgd(momentum={Momentum}, nesterov={Nesterov}, weight_decay={WeightDecay}, clip_norm={ClipNorm})")
-        : FormattableString.Invariant($"adamw(beta1={Beta1}, beta2={Beta2}, eps={Epsilon}, weight_decay={WeightDecay}, clip_norm={ClipNorm})");
+    public override string ToString() => Kind switch
+    {
+        OptimizerKind.Sgd => FormattableString.Invariant($"sgd(momentum={Momentum}, nesterov={Nesterov}, weight_decay={WeightDecay}, clip_norm={ClipNorm})"),
+        OptimizerKind.Lbfgs => "lbfgs(l2 chosen on the validation split)",
+        OptimizerKind.Auto => "auto(lbfgs for linear heads, else adamw)",
+        _ => FormattableString.Invariant($"adamw(beta1={Beta1}, beta2={Beta2}, eps={Epsilon}, weight_decay={WeightDecay}, clip_norm={ClipNorm})"),
+    };
 }
 
 /// <summary>
@@ -97,7 +112,7 @@ public static class OptimizerGraph
         }
 
         string biasCorrection1 = "", biasCorrection2 = "";
-        if (settings.Kind == OptimizerKind.AdamW)
+        if (settings.Kind != OptimizerKind.Sgd)
         {
             biasCorrection1 = e.Sub(e.Const(1), e.Pow(e.Const(settings.Beta1), step));
             biasCorrection2 = e.Sub(e.Const(1), e.Pow(e.Const(settings.Beta2), step));

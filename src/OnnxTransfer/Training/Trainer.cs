@@ -141,13 +141,17 @@ public static class Trainer
         TrainingCheckpoint? checkpoint, IReadOnlyDictionary<string, float[]>? warmStart, SessionFactory? sessions, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         options.Validate();
+        options = options with { Optimizer = options.Optimizer.ResolveFor(options.Spec) };
         using var outputLock = OutputLock.Acquire(headDir);
         var work = PartialPath(headDir);
         if (checkpoint is null) AtomicFile.TryDeleteDirectory(work); // a new run discards an older unfinished one
         Directory.CreateDirectory(work);
         try
         {
-            var result = Train(train, val, options, headDir, work, checkpoint, warmStart, sessions, progress, ct);
+            // A full-batch solve is short and deterministic: resuming it simply solves again.
+            var result = options.Optimizer.Kind == OptimizerKind.Lbfgs
+                ? FullBatch.LinearHeadSolver.Train(train, val, options, headDir, work, warmStart, sessions, progress, ct)
+                : Train(train, val, options, headDir, work, checkpoint, warmStart, sessions, progress, ct);
             AtomicFile.ReplaceDirectory(work, headDir);
             return result;
         }

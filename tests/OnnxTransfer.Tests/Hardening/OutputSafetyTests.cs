@@ -14,7 +14,7 @@ namespace OnnxTransfer.Tests.Hardening;
 /// </summary>
 public class OutputSafetyTests
 {
-    private static readonly TrainingOptions Quick = new() { Epochs = 3, BatchSize = 8, Threads = 1 };
+    private static readonly TrainingOptions Quick = new() { Epochs = 3, BatchSize = 8, Threads = 1, Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW } };
 
     private static string Head(TempDir dir, string name = "head")
     {

@@ -22,12 +22,16 @@ public class DeviceReachTests
         using var dir = new TempDir();
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
         var data = SyntheticData.Blobs(12, 2, 3, separation: 3, seed: 4);
-        Trainer.Fit(data, null, new TrainingOptions { Epochs = 2, BatchSize = 8 }, dir.Path, sessions: sessions);
+        var adamW = new TrainingOptions { Epochs = 2, BatchSize = 8, Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW } };
+        Trainer.Fit(data, null, adamW, dir.Path, sessions: sessions);
         Assert.Equal(3, sessions.SessionsCreated); // training graph, optimizer graph, eval graph
         using (HeadModel.Load(dir.Path, sessions)) { }
         Assert.Equal(4, sessions.SessionsCreated);
         Trainer.Resume(dir.Path, data, null, epochs: 3, sessions: sessions);
         Assert.Equal(7, sessions.SessionsCreated);
+        // The full-batch solver of linear heads (the default) evaluates its objective through the same factory.
+        Trainer.Fit(data, null, new TrainingOptions(), dir.File("lbfgs"), sessions: sessions);
+        Assert.True(sessions.SessionsCreated > 7, $"{sessions.SessionsCreated} sessions");
     }
 
     [Fact]

@@ -38,18 +38,20 @@ public class HeadArtifactTests
         for (var i = 0; i < evalLogits.Length; i++) Assert.Equal(trainLogits[i], evalLogits[i], 4);
     }
 
-    [Fact]
-    public void Head_directory_holds_graphs_checkpoint_and_a_head_json_that_round_trips()
+    [Theory]
+    [InlineData("mlp:5+dropout=0.1")] // mini-batch AdamW
+    [InlineData("linear")] // full-batch L-BFGS: the same files
+    public void Head_directory_holds_graphs_checkpoint_and_a_head_json_that_round_trips(string spec)
     {
         using var dir = new TempDir();
         var data = SyntheticData.Blobs(10, 3, 4, separation: 3, seed: 2);
-        var options = new TrainingOptions { Spec = HeadSpec.Parse("mlp:5+dropout=0.1"), Epochs = 2, FeatureSource = "mobilenetv2 pool 1280", ValidationFraction = 0.2 };
+        var options = new TrainingOptions { Spec = HeadSpec.Parse(spec), Epochs = 2, FeatureSource = "mobilenetv2 pool 1280", ValidationFraction = 0.2 };
         var result = Trainer.Fit(data, null, options, dir.Path);
         foreach (var f in new[] { Trainer.TrainGraphFile, Trainer.EvalGraphFile, Trainer.OptimizerGraphFile, Trainer.CheckpointFile, HeadInfo.FileName })
             Assert.True(File.Exists(dir.File(f)), f);
         Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
 
-        Assert.Contains("\"spec\": \"mlp:5+dropout=0.1\"", File.ReadAllText(dir.File(HeadInfo.FileName)));
+        Assert.Contains($"\"spec\": \"{spec}\"", File.ReadAllText(dir.File(HeadInfo.FileName)));
         foreach (var graph in new[] { Trainer.TrainGraphFile, Trainer.EvalGraphFile, Trainer.OptimizerGraphFile })
         {
             var m = OnnxModel.Load(dir.File(graph));
@@ -57,18 +59,19 @@ public class HeadArtifactTests
             Assert.All(m.Graph.Node, n => Assert.Equal("", n.Domain)); // standard ai.onnx operators only
         }
         var info = HeadInfo.Load(dir.Path);
-        Assert.Equal("mlp:5+dropout=0.1", info.Spec);
+        Assert.Equal(spec, info.Spec);
         Assert.Equal(HeadTask.MultiClass, info.Task);
         Assert.Equal(["class0", "class1", "class2"], info.Classes);
         Assert.Equal(4, info.FeatureDimension);
         Assert.Equal("mobilenetv2 pool 1280", info.FeatureSource);
-        Assert.Equal(options with { Task = HeadTask.MultiClass }, info.Training);
+        // head.json records the rule that ran (auto resolved), so Resume and Continue repeat it.
+        Assert.Equal(options with { Task = HeadTask.MultiClass, Optimizer = options.Optimizer.ResolveFor(options.Spec) }, info.Training);
         Assert.Equal(result.Info.Metrics, info.Metrics);
         Assert.Equal(24, info.Metrics.TrainRows);
         Assert.Equal(6, info.Metrics.ValRows);
 
         var eval = OnnxModel.Load(dir.File(Trainer.EvalGraphFile));
-        Assert.Equal("mlp:5+dropout=0.1", eval.Metadata[HeadInfo.MetadataPrefix + "spec"]);
+        Assert.Equal(spec, eval.Metadata[HeadInfo.MetadataPrefix + "spec"]);
         Assert.Equal("[\"class0\",\"class1\",\"class2\"]", eval.Metadata[HeadInfo.MetadataPrefix + "classes"]);
         Assert.DoesNotContain(eval.Graph.Input, i => i.Name.StartsWith("dropout", StringComparison.Ordinal));
     }

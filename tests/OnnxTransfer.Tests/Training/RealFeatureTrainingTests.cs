@@ -27,7 +27,7 @@ public static class HymenopteraFeatures
 public class RealFeatureTrainingTests
 {
     public const string ChildMode = "train-until-blocked";
-    private static readonly TrainingOptions Options = new() { Epochs = 8, Seed = 7, Patience = 100 };
+    private static readonly TrainingOptions Options = new() { Epochs = 8, Seed = 7, Patience = 100, Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW } };
 
     [Fact]
     public async Task Linear_head_on_hymenoptera_reaches_93_percent_and_is_reproducible()

@@ -11,6 +11,7 @@ public class TrainerTests(ITestOutputHelper output)
     {
         Epochs = 20, BatchSize = 16, LearningRate = 0.05, Patience = 0, ValidationFraction = 0,
         ClassWeighting = ClassWeighting.None, Seed = 7,
+        Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW }, // these tests are about the mini-batch loop
     };
 
     [Theory]
@@ -82,7 +83,7 @@ public class TrainerTests(ITestOutputHelper output)
         var referenceAccuracy = SyntheticData.Accuracy(reference, test.ClassIndex!);
 
         using var dir = new TempDir();
-        Trainer.Fit(train, null, Quick with { Epochs = 40, BatchSize = 32, LearningRate = 0.05, Optimizer = new OptimizerSettings { WeightDecay = 0 } }, dir.Path);
+        Trainer.Fit(train, null, Quick with { Epochs = 40, BatchSize = 32, LearningRate = 0.05, Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW, WeightDecay = 0 } }, dir.Path);
         using var head = HeadModel.Load(dir.Path);
         var ours = SyntheticData.Accuracy(head.PredictClasses(test.Features), test.ClassIndex!);
 

@@ -1,0 +1,154 @@
+using OnnxTransfer.Training;
+using OnnxTransfer.Training.FullBatch;
+
+namespace OnnxTransfer.Tests.Training;
+
+public class LinearHeadSolverTests
+{
+    private static readonly TrainingOptions Solver = new()
+    {
+        Optimizer = new OptimizerSettings { Kind = OptimizerKind.Lbfgs }, ClassWeighting = ClassWeighting.None, Seed = 3,
+    };
+
+    [Fact]
+    public void Lbfgs_finds_the_minimum_of_an_ill_conditioned_quadratic()
+    {
+        // f(x) = ½ Σ a_i (x_i − c_i)², condition number 10⁴: the minimum is c.
+        var a = Enumerable.Range(0, 50).Select(i => Math.Pow(10, 4.0 * i / 49)).ToArray();
+        var c = Enumerable.Range(0, 50).Select(i => Math.Sin(i + 1)).ToArray();
+        double F(ReadOnlySpan<double> x, Span<double> g)
+        {
+            double f = 0;
+            for (var i = 0; i < x.Length; i++) { var d = x[i] - c[i]; f += 0.5 * a[i] * d * d; g[i] = a[i] * d; }
+            return f;
+        }
+        var x = new double[50];
+        var result = Lbfgs.Minimize(F, x, new LbfgsSettings(GradientTolerance: 1e-6, MaxIterations: 1000));
+        Assert.True(result.Converged, $"stopped after {result.Iterations} iterations, gradient {result.GradientNorm}");
+        for (var i = 0; i < 50; i++) Assert.Equal(c[i], x[i], 1e-6);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Head_is_at_the_optimum_of_the_regularised_loss(int classes)
+    {
+        // Without validation rows the strength is 1/N on standardised features, i.e. λ·σ_d² on raw weight d.
+        var data = SyntheticData.Blobs(60, classes, 5, separation: 2, seed: 11, shift: 3);
+        using var dir = new TempDir();
+        var result = Trainer.Fit(data, null, Solver with { ValidationFraction = 0 }, dir.Path);
+        Assert.Equal(1.0 / data.Count, result.Info.Metrics.L2!.Value, 12);
+        var p = TrainingCheckpoint.Load(Path.Combine(dir.Path, Trainer.CheckpointFile)).Parameters;
+
+        var gradient = RawGradient(data, p["output.weight"], p["output.bias"], result.Info.Metrics.L2!.Value, classes == 2);
+        Assert.True(gradient.Max(Math.Abs) < 2e-4, $"largest gradient component {gradient.Max(Math.Abs):E2}");
+    }
+
+    [Fact]
+    public void Chosen_l2_has_the_lowest_validation_loss_on_the_path()
+    {
+        // Few noisy rows in many dimensions: strong and weak penalties both lose, so the path turns.
+        var train = SyntheticData.Blobs(15, 2, 40, separation: 1.5, seed: 21);
+        var val = SyntheticData.Blobs(40, 2, 40, separation: 1.5, seed: 22);
+        using var dir = new TempDir();
+        var result = Trainer.Fit(train, val, Solver, dir.Path);
+        var losses = result.History.Select(h => h.ValLoss!.Value).ToArray();
+        var best = Array.IndexOf(losses, losses.Min());
+        Assert.Equal(best + 1, result.Info.Metrics.BestEpoch);
+        Assert.Equal(LinearHeadSolver.PathScales[best] / train.Count, result.Info.Metrics.L2!.Value, 12);
+        // The path stops at the first rise (or runs out), and the given validation rows are never trained on.
+        Assert.True(losses.Length == LinearHeadSolver.PathScales.Length || losses[^1] > losses[^2]);
+        Assert.Equal(0, result.Info.Metrics.RefitRows);
+        Assert.Equal(OptimizerKind.Lbfgs, HeadInfo.Load(dir.Path).Training.Optimizer.Kind);
+    }
+
+    [Fact]
+    public void Reruns_and_resume_give_the_same_head_bit_for_bit()
+    {
+        var data = SyntheticData.Blobs(40, 3, 6, separation: 1.5, seed: 31);
+        using var a = new TempDir();
+        using var b = new TempDir();
+        var first = Trainer.Fit(data, null, new TrainingOptions { Seed = 5 }, a.Path); // the default for a linear head
+        Trainer.Fit(data, null, new TrainingOptions { Seed = 5 }, b.Path);
+        Assert.Equal(OptimizerKind.Lbfgs, first.Info.Training.Optimizer.Kind);
+        Assert.True(first.Info.Metrics.RefitRows == data.Count, "the trainer's own hold-out is refitted on");
+        var evalA = File.ReadAllBytes(Path.Combine(a.Path, Trainer.EvalGraphFile));
+        Assert.Equal(evalA, File.ReadAllBytes(Path.Combine(b.Path, Trainer.EvalGraphFile)));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(a.Path, Trainer.CheckpointFile)), File.ReadAllBytes(Path.Combine(b.Path, Trainer.CheckpointFile)));
+
+        // Resume solves again from the recorded options: the same head.
+        var resumed = Trainer.Resume(a.Path, data, null);
+        Assert.Equal(first.Info.Metrics.L2, resumed.Info.Metrics.L2);
+        Assert.Equal(evalA, File.ReadAllBytes(Path.Combine(a.Path, Trainer.EvalGraphFile)));
+    }
+
+    [Fact]
+    public void Continue_from_a_mini_batch_head_reaches_the_same_optimum_as_a_fresh_solve()
+    {
+        var data = SyntheticData.Blobs(50, 2, 6, separation: 1.5, seed: 41);
+        var options = Solver with { ValidationFraction = 0 };
+        using var adam = new TempDir();
+        using var continued = new TempDir();
+        using var fresh = new TempDir();
+        Trainer.Fit(data, null, options with { Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW }, Epochs = 3 }, adam.Path);
+        Trainer.Continue(adam.Path, data, null, options, continued.Path);
+        Trainer.Fit(data, null, options, fresh.Path);
+        var c = TrainingCheckpoint.Load(Path.Combine(continued.Path, Trainer.CheckpointFile)).Parameters["output.weight"];
+        var f = TrainingCheckpoint.Load(Path.Combine(fresh.Path, Trainer.CheckpointFile)).Parameters["output.weight"];
+        for (var i = 0; i < f.Length; i++) Assert.Equal(f[i], c[i], 2e-3);
+    }
+
+    [Fact]
+    public void Lbfgs_refuses_a_head_with_hidden_layers()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<OnnxTransferException>(() => Trainer.Fit(SyntheticData.Blobs(10, 2, 3, 3, 3), null,
+            Solver with { Spec = HeadSpec.Parse("mlp:8") }, dir.Path));
+        Assert.Contains("--optimizer adamw", e.Message);
+        using var auto = new TempDir();
+        var mlp = Trainer.Fit(SyntheticData.Blobs(10, 2, 3, 3, 3), null, new TrainingOptions { Spec = HeadSpec.Parse("mlp:8"), Epochs = 2 }, auto.Path);
+        Assert.Equal(OptimizerKind.AdamW, mlp.Info.Training.Optimizer.Kind);
+    }
+
+    /// <summary>
+    /// Gradient, computed here in float64, of mean cross-entropy + λ/2·Σ_d (σ_d·W_d)² at raw-feature parameters
+    /// (σ_d: the population standard deviation of feature d), weights then biases.
+    /// </summary>
+    private static double[] RawGradient(TrainingSet data, float[] w, float[] b, double l2, bool binary)
+    {
+        var (n, d) = (data.Count, data.Dimension);
+        var outputs = b.Length;
+        var g = new double[w.Length + b.Length];
+        var z = new double[outputs];
+        for (var i = 0; i < n; i++)
+        {
+            for (var o = 0; o < outputs; o++)
+            {
+                z[o] = b[o];
+                for (var j = 0; j < d; j++) z[o] += data.Features[i * d + j] * (double)w[j * outputs + o];
+            }
+            var y = data.ClassIndex![i];
+            var dz = new double[outputs];
+            if (binary) dz[0] = 1 / (1 + Math.Exp(-z[0])) - y;
+            else
+            {
+                var max = z.Max();
+                var sum = z.Sum(v => Math.Exp(v - max));
+                for (var o = 0; o < outputs; o++) dz[o] = Math.Exp(z[o] - max) / sum - (o == y ? 1 : 0);
+            }
+            for (var o = 0; o < outputs; o++)
+            {
+                g[w.Length + o] += dz[o] / n;
+                for (var j = 0; j < d; j++) g[j * outputs + o] += dz[o] * data.Features[i * d + j] / n;
+            }
+        }
+        for (var j = 0; j < d; j++)
+        {
+            var column = Enumerable.Range(0, n).Select(i => (double)data.Features[i * d + j]).ToArray();
+            var mean = column.Average();
+            var variance = column.Sum(v => (v - mean) * (v - mean)) / n;
+            for (var o = 0; o < outputs; o++) g[j * outputs + o] += l2 * variance * w[j * outputs + o];
+        }
+        return g;
+    }
+}
