@@ -101,7 +101,7 @@ public static class CurveReport
         sb.Append(c, $"- backbone: `{result.Backbone}`; dataset: `{result.Dataset}`\n");
         sb.Append(c, $"- evaluation: {result.EvalName}, {result.EvalCount} images ({Counts(result.EvalCounts)}) — the same images score every run\n");
         sb.Append(c, $"- training pool: {result.PoolCounts.Values.Sum()} images ({Counts(result.PoolCounts)}); a size takes the first k of each class of a seeded permutation (nested), \"all\" takes the whole pool\n");
-        sb.Append(c, $"- methods: {string.Join("; ", methods.Select(m => MethodName(m, result.Settings)))}; no validation split, no early stopping, at least {result.Settings.GetValueOrDefault("min_steps")} optimizer steps per run (fine-tuning at most {result.Settings.GetValueOrDefault("max_fine_tune_steps")})\n\n");
+        sb.Append(c, $"- methods: {string.Join("; ", methods.Select(m => MethodName(m, result.Settings)))}; no validation split, no early stopping; linear heads are solved to their optimum (full-batch L-BFGS, L2 = 1/N) unless another optimizer is set, mini-batch runs take at least {result.Settings.GetValueOrDefault("min_steps")} optimizer steps (fine-tuning at most {result.Settings.GetValueOrDefault("max_fine_tune_steps")})\n\n");
         void Table(string title, Func<CurvePoint, (double Mean, double Sd)> value)
         {
             sb.Append(c, $"{title} on the evaluation set, mean ± sd over seeds (n = seeds), %:\n\n");
