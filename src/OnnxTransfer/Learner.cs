@@ -1,4 +1,3 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -6,6 +5,8 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Runtime;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using OnnxTransfer.Onnx;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Commands;
 

@@ -5,6 +5,7 @@ using OnnxTransfer.Inference;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Commands;
 

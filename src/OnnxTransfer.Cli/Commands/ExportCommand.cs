@@ -26,7 +26,7 @@ public static class ExportCommand
         };
         command.SetAction(async (pr, ct) =>
         {
-            var headFiles = new[] { Training.Trainer.EvalGraphFile, Training.HeadInfo.FileName, Training.Trainer.TrainGraphFile, Training.Trainer.OptimizerGraphFile, Training.Trainer.CheckpointFile }
+            var headFiles = new[] { Training.Heads.Trainer.EvalGraphFile, Training.Heads.HeadInfo.FileName, Training.Heads.Trainer.TrainGraphFile, Training.Heads.Trainer.OptimizerGraphFile, Training.Heads.Trainer.CheckpointFile }
                 .Select(f => ("--head", (string?)Path.Combine(pr.GetValue(head)!, f)));
             OutputPaths.RefuseOverlap([("--backbone", pr.GetValue(backbone)), .. headFiles], [("--out", pr.GetValue(output))]);
             var options = new ExportOptions

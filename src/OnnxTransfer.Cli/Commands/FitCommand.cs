@@ -1,9 +1,9 @@
 using System.CommandLine;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Cli.Commands;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Commands;
 

@@ -27,7 +27,7 @@ public static class WakeWordBenchCommand
             {
                 var audio = pr.GetValue(audioFile) is { } f
                     ? WavReader.Read(f).ResampleTo(SpeechFrontEnd.SampleRate).Samples
-                    : Audio.Augmentation.NoiseMixer.Pink(60 * SpeechFrontEnd.SampleRate, new Training.SeededRandom(1)).Select(x => x * 0.05f).ToArray();
+                    : Audio.Augmentation.NoiseMixer.Pink(60 * SpeechFrontEnd.SampleRate, new SeededRandom(1)).Select(x => x * 0.05f).ToArray();
                 var r = WakeWordBenchmark.Measure(frontEnd, loaded, audio);
                 var c = CultureInfo.InvariantCulture;
                 Console.WriteLine(string.Create(c, $"{r.AudioSeconds:F1} s audio, one thread"));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Commands;
 

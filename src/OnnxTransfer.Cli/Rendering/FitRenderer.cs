@@ -24,13 +24,13 @@ public static class FitRenderer
     {
         var r = result.Result;
         Console.WriteLine(result.Split.Describe());
-        Console.WriteLine($"unfrozen: {r.Model.Metadata[OnnxTransfer.Autodiff.FineTuner.UnfrozenMetadataKey]}");
+        Console.WriteLine($"unfrozen: {r.Model.Metadata[OnnxTransfer.Training.FineTuning.FineTuner.UnfrozenMetadataKey]}");
         if (r.ResumedEpochs > 0) Console.WriteLine($"resumed from the checkpoint after epoch {r.ResumedEpochs}");
         foreach (var m in r.History)
             Console.WriteLine(FormattableString.Invariant($"  epoch {m.Epoch}: loss {m.TrainLoss:F4}, train acc {m.TrainAccuracy:F4}") +
                               (m.ValLoss is { } vl ? FormattableString.Invariant($", val loss {vl:F4}, val acc {m.ValAccuracy:F4}") : ""));
         var cached = r.EpochTime.TotalSeconds;
-        if (r.Model.Metadata.TryGetValue(OnnxTransfer.Autodiff.FineTuner.AugmentationMetadataKey, out var augmentation))
+        if (r.Model.Metadata.TryGetValue(OnnxTransfer.Training.FineTuning.FineTuner.AugmentationMetadataKey, out var augmentation))
             Console.WriteLine(FormattableString.Invariant(
                 $"augmentation: {augmentation}; epoch through the whole network {cached:F2} s for {result.TrainItems} training images (validation cached: {r.PrefixRuns} images, {r.CacheTime.TotalSeconds:F1} s incl. the readability check)"));
         else if (r.PrefixRuns == 0)

@@ -1,6 +1,7 @@
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Training;
 using Spectre.Console;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Rendering;
 

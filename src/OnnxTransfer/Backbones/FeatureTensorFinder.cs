@@ -1,5 +1,6 @@
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
+using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Backbones;

@@ -3,6 +3,7 @@ using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Benchmarks;
 
@@ -119,7 +120,7 @@ public static class TrainingBenchmark
             }
             var o = options.Training;
             var ours = new TrainerResult("OnnxTransfer Trainer", new Samples(seconds), accuracies[^1], accuracies,
-                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.ResolveFor(o.Spec).Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
+                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.ResolveFor(o.Spec.IsLinear).Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
 
             var peers = new List<TrainerResult>();
             string? peerError = options.BenchFolder is null ? "not run (no bench folder given)" : null;

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Curves;
 

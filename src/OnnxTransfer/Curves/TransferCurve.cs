@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -13,6 +12,8 @@ using OnnxTransfer.Training;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 using OnnxTransfer.Runtime;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Curves;
 

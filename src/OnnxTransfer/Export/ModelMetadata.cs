@@ -45,7 +45,7 @@ public sealed record ModelMetadata
     /// <summary>The backbone tensor the features were taken from.</summary>
     public string? FeatureTensor { get; init; }
 
-    /// <summary>Head spec text (see Training.HeadSpec).</summary>
+    /// <summary>Head spec text (see Training.Heads.HeadSpec).</summary>
     public string? Head { get; init; }
 
     /// <summary>Task: binary, multiclass or multilabel.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Imaging;
 

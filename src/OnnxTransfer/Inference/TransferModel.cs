@@ -392,7 +392,7 @@ public sealed class TransferModel : IDisposable
         switch (metadata.InputKind)
         {
             case ModelInputKind.Features:
-                throw new OnnxTransferException($"{name}: a head alone (input: feature vectors); TransferModel labels images — export it with its backbone (`onnxtransfer export --backbone NAME --head DIR`), or run the head with Training.HeadModel.");
+                throw new OnnxTransferException($"{name}: a head alone (input: feature vectors); TransferModel labels images — export it with its backbone (`onnxtransfer export --backbone NAME --head DIR`), or run the head with Training.Heads.HeadModel.");
         }
         if (metadata.Preprocessing is null)
             throw new OnnxFormatException($"{name}: no 'onnxtransfer.preprocessing' metadata, so images cannot be prepared for it; re-export it with `onnxtransfer export`.");

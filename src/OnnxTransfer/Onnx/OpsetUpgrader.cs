@@ -1,4 +1,5 @@
 using OnnxTransfer.Onnx.Proto;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Onnx;
 

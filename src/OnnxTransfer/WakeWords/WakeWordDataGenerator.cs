@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords.Synthesis;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.WakeWords;
 

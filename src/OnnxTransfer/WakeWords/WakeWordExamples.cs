@@ -3,6 +3,7 @@ using System.Text;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.WakeWords;
 

@@ -6,6 +6,7 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.WakeWords;

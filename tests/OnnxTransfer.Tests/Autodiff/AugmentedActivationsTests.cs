@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Microsoft.ML.OnnxRuntime;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli;
 using OnnxTransfer.Data;
@@ -9,6 +8,8 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
 using Xunit.Abstractions;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 namespace OnnxTransfer.Tests.Autodiff;

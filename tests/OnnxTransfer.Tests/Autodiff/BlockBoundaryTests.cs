@@ -1,7 +1,8 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 using A = OnnxTransfer.Onnx.OnnxAttribute;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

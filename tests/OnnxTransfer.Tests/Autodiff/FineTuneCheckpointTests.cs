@@ -1,9 +1,11 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 using A = OnnxTransfer.Onnx.OnnxAttribute;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;

@@ -1,5 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Imaging;
@@ -7,6 +6,10 @@ using OnnxTransfer.Onnx;
 using OnnxTransfer.Tests.Training;
 using OnnxTransfer.Training;
 using Xunit.Abstractions;
+using OnnxTransfer.Onnx.Autodiff;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 using A = OnnxTransfer.Onnx.OnnxAttribute;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
@@ -7,6 +6,8 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
 using Xunit.Abstractions;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 namespace OnnxTransfer.Tests.Autodiff;

@@ -1,6 +1,6 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Tests.Training;
+using OnnxTransfer.Onnx.Autodiff;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Tests.Autodiff;

@@ -1,5 +1,7 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Tests.Autodiff;
 

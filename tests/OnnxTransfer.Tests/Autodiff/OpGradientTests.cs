@@ -1,8 +1,9 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
 using OnnxTransfer.Tests.Training;
 using static OnnxTransfer.Tests.Autodiff.GradientCheck;
+using OnnxTransfer.Onnx.Autodiff;
+using OnnxTransfer.Training.Heads;
 using A = OnnxTransfer.Onnx.OnnxAttribute;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

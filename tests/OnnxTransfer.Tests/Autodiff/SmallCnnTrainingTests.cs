@@ -1,9 +1,10 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Tests.Training;
 using OnnxTransfer.Training;
-using OnnxTransfer.Training.Gradients;
 using Xunit.Abstractions;
+using OnnxTransfer.Onnx.Autodiff;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 using A = OnnxTransfer.Onnx.OnnxAttribute;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

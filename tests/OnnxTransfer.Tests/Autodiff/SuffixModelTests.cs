@@ -1,10 +1,11 @@
 using Microsoft.ML.OnnxRuntime;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Tests.Autodiff;
 

@@ -32,7 +32,7 @@ public class CurveOptionsTests
     [Fact]
     public void Augmentation_is_refused_because_the_curve_fine_tunes_on_cached_activations()
     {
-        var options = new OnnxTransfer.Curves.CurveOptions { FineTune = new OnnxTransfer.Autodiff.FineTuneOptions { Augmentation = OnnxTransfer.Imaging.ImageAugmentation.Light } };
+        var options = new OnnxTransfer.Curves.CurveOptions { FineTune = new OnnxTransfer.Training.FineTuning.FineTuneOptions { Augmentation = OnnxTransfer.Imaging.ImageAugmentation.Light } };
         var e = Assert.Throws<OnnxTransferException>(options.Validate);
         Assert.Contains("augmentation", e.Message);
         new OnnxTransfer.Curves.CurveOptions().Validate(); // the defaults are valid

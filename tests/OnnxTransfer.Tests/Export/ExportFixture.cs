@@ -5,6 +5,7 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Export;
 

@@ -7,6 +7,7 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
 using Xunit.Abstractions;
+using OnnxTransfer.Training.Heads;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

@@ -4,6 +4,8 @@ using OnnxTransfer.Tests.Features;
 using OnnxTransfer.Tests.Training;
 using OnnxTransfer.Training;
 using static OnnxTransfer.Tests.Hardening.OutputSafetyKit;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Hardening;
 

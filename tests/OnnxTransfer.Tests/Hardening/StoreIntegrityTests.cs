@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Features;
 using OnnxTransfer.Tests.Features;
 using OnnxTransfer.Training;
 using OnnxTransfer.Tests.Training;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Hardening;
 

@@ -5,6 +5,7 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Inference;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Inference;
 

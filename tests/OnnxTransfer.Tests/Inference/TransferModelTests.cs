@@ -7,6 +7,7 @@ using OnnxTransfer.Tests.Export;
 using OnnxTransfer.Training;
 using SkiaSharp;
 using Xunit.Abstractions;
+using OnnxTransfer.Training.Heads;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 namespace OnnxTransfer.Tests.Inference;

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
@@ -7,6 +6,9 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Runtime;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Tests.Training;
 

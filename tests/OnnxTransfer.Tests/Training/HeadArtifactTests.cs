@@ -1,6 +1,8 @@
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Tests.Training;
@@ -65,7 +67,7 @@ public class HeadArtifactTests
         Assert.Equal(4, info.FeatureDimension);
         Assert.Equal("mobilenetv2 pool 1280", info.FeatureSource);
         // head.json records the rule that ran (auto resolved), so Resume and Continue repeat it.
-        Assert.Equal(options with { Task = HeadTask.MultiClass, Optimizer = options.Optimizer.ResolveFor(options.Spec) }, info.Training);
+        Assert.Equal(options with { Task = HeadTask.MultiClass, Optimizer = options.Optimizer.ResolveFor(options.Spec.IsLinear) }, info.Training);
         Assert.Equal(result.Info.Metrics, info.Metrics);
         Assert.Equal(24, info.Metrics.TrainRows);
         Assert.Equal(6, info.Metrics.ValRows);

@@ -1,4 +1,5 @@
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Tests.Training;
@@ -41,7 +42,7 @@ public class HeadGradientTests
             ints[HeadGraphBuilder.Labels] = (Enumerable.Range(0, Batch).Select(_ => (long)rng.Next(classes)).ToArray(), [Batch]);
         var parameters = HeadGraphBuilder.Parameters(spec, task, Dim, classes);
         foreach (var p in parameters)
-            inputs[p.Name] = (Enumerable.Range(0, p.Count).Select(_ => Normal() * 0.7 + (p.Init == OnnxTransfer.Training.Gradients.ParameterInit.Ones ? 1 : 0)).ToArray(), p.Dims);
+            inputs[p.Name] = (Enumerable.Range(0, p.Count).Select(_ => Normal() * 0.7 + (p.Init == OnnxTransfer.Training.Engine.ParameterInit.Ones ? 1 : 0)).ToArray(), p.Dims);
         for (var i = 0; i < HeadGraphBuilder.DropoutWidths(spec).Count; i++)
         {
             var width = spec.Hidden[i];

@@ -1,4 +1,5 @@
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Training;
 

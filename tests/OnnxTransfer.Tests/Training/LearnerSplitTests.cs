@@ -1,6 +1,7 @@
-using OnnxTransfer.Autodiff;
 using OnnxTransfer.Data;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Heads;
+using OnnxTransfer.Training.FineTuning;
 
 namespace OnnxTransfer.Tests.Training;
 

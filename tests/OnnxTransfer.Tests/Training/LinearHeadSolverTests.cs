@@ -1,5 +1,6 @@
 using OnnxTransfer.Training;
-using OnnxTransfer.Training.FullBatch;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Training;
 

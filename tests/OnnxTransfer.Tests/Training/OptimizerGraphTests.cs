@@ -1,5 +1,6 @@
 using OnnxTransfer.Training;
-using OnnxTransfer.Training.Gradients;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Tests.Training;

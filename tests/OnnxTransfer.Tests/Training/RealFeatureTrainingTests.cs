@@ -3,6 +3,8 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Training;
 

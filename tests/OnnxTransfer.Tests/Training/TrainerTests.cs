@@ -2,6 +2,8 @@ using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.Optimization;
 using OnnxTransfer.Training;
 using Xunit.Abstractions;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Training;
 

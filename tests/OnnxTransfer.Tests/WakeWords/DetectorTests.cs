@@ -68,7 +68,7 @@ public class DetectorTests(SpeechFrontEndFixture fixture) : IClassFixture<Speech
         Assert.InRange(found[0].Time, 2.0, 3.0);
 
         detector.Reset();
-        var quiet = OnnxTransfer.Audio.Augmentation.NoiseMixer.Pink(16000 * 4, new OnnxTransfer.Training.SeededRandom(3)).Select(v => v * 0.01f).ToArray();
+        var quiet = OnnxTransfer.Audio.Augmentation.NoiseMixer.Pink(16000 * 4, new OnnxTransfer.SeededRandom(3)).Select(v => v * 0.01f).ToArray();
         Assert.Empty(detector.Push(new float[16000 * 3]));
         Assert.Empty(detector.Push(quiet));
     }

@@ -4,6 +4,8 @@ using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
+using OnnxTransfer.Training.Engine;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.WakeWords;
 

@@ -3,6 +3,7 @@ using OnnxTransfer.Audio;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
 using OnnxTransfer.WakeWords.Synthesis;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Tests.WakeWords;
 

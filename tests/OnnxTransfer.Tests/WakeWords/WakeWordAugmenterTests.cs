@@ -1,6 +1,7 @@
 using OnnxTransfer.Audio;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Tests.WakeWords;
 

@@ -2,6 +2,7 @@ using OnnxTransfer.Audio;
 using OnnxTransfer.Tests.Audio;
 using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
+using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.WakeWords;
 

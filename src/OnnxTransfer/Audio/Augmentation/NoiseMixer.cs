@@ -1,4 +1,5 @@
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Audio.Augmentation;
 

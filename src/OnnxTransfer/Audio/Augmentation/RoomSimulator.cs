@@ -1,6 +1,7 @@
 using NWaves.Operations;
 using NWaves.Signals;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Audio.Augmentation;
 

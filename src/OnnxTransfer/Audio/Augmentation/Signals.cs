@@ -24,5 +24,5 @@ internal static class Signals
         for (var i = 0; i < x.Length; i++) x[i] *= f;
     }
 
-    public static double Uniform(Training.SeededRandom rng, double min, double max) => min + (max - min) * rng.NextDouble();
+    public static double Uniform(SeededRandom rng, double min, double max) => min + (max - min) * rng.NextDouble();
 }

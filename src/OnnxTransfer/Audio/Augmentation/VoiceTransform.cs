@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using OnnxTransfer.Training;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Audio.Augmentation;
 

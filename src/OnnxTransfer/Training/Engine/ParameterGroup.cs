@@ -1,4 +1,3 @@
-using OnnxTransfer.Training.Gradients;
 
 namespace OnnxTransfer.Training.Engine;
 

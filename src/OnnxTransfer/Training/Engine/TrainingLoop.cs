@@ -2,12 +2,17 @@ using System.Diagnostics;
 
 namespace OnnxTransfer.Training.Engine;
 
-/// <summary>How <see cref="TrainingLoop.Run"/> reports and fails, besides the <see cref="TrainingOptions"/>.</summary>
-/// <param name="Options">Epochs, batch size, schedule, patience, monitor.</param>
+/// <summary>What <see cref="TrainingLoop.Run"/> runs: epochs, batches, schedule, early stopping, reporting.</summary>
+/// <param name="Epochs">Epochs of the whole run (a resumed run continues to this count).</param>
+/// <param name="BatchSize">Rows per step.</param>
+/// <param name="LearningRate">The schedule: rate for a 0-based step of a total step count.</param>
+/// <param name="Patience">Epochs without improvement before stopping (0 = never).</param>
+/// <param name="Monitor">What early stopping watches.</param>
 /// <param name="ProgressStage">Stage name of the progress events ("train", "fine-tune").</param>
 /// <param name="Diverged">Builds the error for a non-finite loss or weights: (what went non-finite, 1-based epoch).</param>
 /// <param name="StageLength">Epochs per unfreezing stage; 0 trains every group from the first epoch.</param>
-internal sealed record LoopSettings(TrainingOptions Options, string ProgressStage, Func<string, int, Exception> Diverged, int StageLength = 0);
+internal sealed record LoopSettings(int Epochs, int BatchSize, Func<long, long, double> LearningRate, int Patience, ValidationMetric Monitor,
+    string ProgressStage, Func<string, int, Exception> Diverged, int StageLength = 0);
 
 /// <summary>What <see cref="TrainingLoop.Run"/> did in this call (a resumed run counts only its own epochs).</summary>
 /// <param name="EpochsRun">Epochs trained in this call.</param>
@@ -32,7 +37,7 @@ internal static class TrainingLoop
     public static LoopOutcome Run(TrainingSession session, ITrainingData data, Func<TrainingSession, (double Loss, double Accuracy)>? validate,
         TrainingCheckpoint state, LoopSettings settings, Action<TrainingCheckpoint>? onEpochEnd, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
-        var options = settings.Options;
+        var options = settings;
         var groups = session.Groups;
         var finalStage = groups.Count == 0 ? 0 : groups.Max(g => g.Stage);
         var finalStageStart = finalStage * settings.StageLength + 1;
@@ -65,7 +70,7 @@ internal static class TrainingLoop
                 weightSum += weight;
                 var (c, d) = data.Score(logits, rows);
                 correct += c; decisions += d;
-                lr = options.LearningRateAt(state.Step, totalSteps);
+                lr = options.LearningRate(state.Step, totalSteps);
                 // Groups of later stages are not touched at all: no step, no weight decay, their optimizer state stays zero.
                 for (var g = 0; g < groups.Count; g++)
                     if (groups[g].Stage <= stage)
@@ -97,11 +102,11 @@ internal static class TrainingLoop
         stageLength == 0 ? finalStage : Math.Min((epoch - 1) / stageLength, finalStage);
 
     /// <summary>
-    /// Early stopping on <see cref="TrainingOptions.Monitor"/> (accuracy ties go to the lower loss): keeps the best epoch's
-    /// parameters and stops after <see cref="TrainingOptions.Patience"/> epochs without improvement, counted from the best
+    /// Early stopping on <see cref="LoopSettings.Monitor"/> (accuracy ties go to the lower loss): keeps the best epoch's
+    /// parameters and stops after <see cref="LoopSettings.Patience"/> epochs without improvement, counted from the best
     /// epoch but never from before the last unfreezing stage began.
     /// </summary>
-    private static void TrackBest(TrainingCheckpoint state, EpochMetrics m, TrainingOptions options, int finalStageStart)
+    private static void TrackBest(TrainingCheckpoint state, EpochMetrics m, LoopSettings options, int finalStageStart)
     {
         var score = options.Monitor == ValidationMetric.Loss ? m.ValLoss!.Value : -m.ValAccuracy!.Value;
         var improved = score < state.BestScore

@@ -1,7 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Runtime;
-using OnnxTransfer.Training.Gradients;
 
 namespace OnnxTransfer.Training.Engine;
 
@@ -101,10 +100,10 @@ internal sealed class TrainingSession : IDisposable
         binding.ClearBoundOutputs();
         foreach (var (name, value) in data) binding.BindInput(name, value);
         foreach (var p in Parameters) binding.BindInput(p.Name, _values[p.Name]);
-        binding.BindOutputToDevice(HeadGraphBuilder.Loss, OrtMemoryInfo.DefaultInstance);
-        binding.BindOutputToDevice(HeadGraphBuilder.Logits, OrtMemoryInfo.DefaultInstance);
+        binding.BindOutputToDevice(TrainingGraph.Loss, OrtMemoryInfo.DefaultInstance);
+        binding.BindOutputToDevice(TrainingGraph.Logits, OrtMemoryInfo.DefaultInstance);
         if (gradients)
-            foreach (var p in Parameters) binding.BindOutputToDevice(HeadGraphBuilder.GradientName(p.Name), Resident);
+            foreach (var p in Parameters) binding.BindOutputToDevice(TrainingGraph.GradientName(p.Name), Resident);
         _train.RunWithBinding(_runOptions, binding);
         var outputs = binding.GetOutputValues();
         // The collection is not disposed as a whole: gradients are handed on to the optimizer, the rest disposed here.
@@ -147,7 +146,7 @@ internal sealed class TrainingSession : IDisposable
         foreach (var p in parameters)
         {
             binding.BindInput(p.Name, _values[p.Name]);
-            binding.BindInput(HeadGraphBuilder.GradientName(p.Name), _gradients[p.Name]);
+            binding.BindInput(TrainingGraph.GradientName(p.Name), _gradients[p.Name]);
             updated.Add(p.Name);
         }
         foreach (var p in parameters)
@@ -166,7 +165,7 @@ internal sealed class TrainingSession : IDisposable
         _evalBinding.ClearBoundOutputs();
         foreach (var (name, value) in data) _evalBinding.BindInput(name, value);
         foreach (var p in Parameters) _evalBinding.BindInput(p.Name, _values[p.Name]);
-        _evalBinding.BindOutputToDevice(HeadGraphBuilder.Logits, OrtMemoryInfo.DefaultInstance);
+        _evalBinding.BindOutputToDevice(TrainingGraph.Logits, OrtMemoryInfo.DefaultInstance);
         _eval.RunWithBinding(_runOptions, _evalBinding);
         using var outputs = _evalBinding.GetOutputValues();
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();

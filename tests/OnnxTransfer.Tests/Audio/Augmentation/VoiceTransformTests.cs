@@ -4,6 +4,7 @@ using MathNet.Numerics.IntegralTransforms;
 using OnnxTransfer.Audio.Augmentation;
 using OnnxTransfer.Training;
 using Xunit.Abstractions;
+using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Tests.Audio.Augmentation;
 
