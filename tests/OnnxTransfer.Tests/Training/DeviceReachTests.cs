@@ -54,7 +54,7 @@ public class DeviceReachTests
 
     [Theory]
     [InlineData("Training")]
-    [InlineData("Autodiff")]
+    [InlineData("Onnx/Autodiff")]
     [InlineData("Curves")]
     [InlineData("Evaluation")]
     [InlineData("Inference")]

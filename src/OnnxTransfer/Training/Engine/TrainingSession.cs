@@ -11,6 +11,7 @@ namespace OnnxTransfer.Training.Engine;
 /// <see cref="SessionFactory"/>, so training runs on the device the user chose. Tensors stay resident between steps:
 /// each run binds the previous run's output tensors as inputs (<see cref="OrtIoBinding"/>); nothing goes through managed
 /// arrays except the batch going in, the loss and logits coming out, and <see cref="Read"/> (checkpoints, once an epoch).
+/// On CUDA they live in device memory (not yet measured on a GPU).
 /// </summary>
 internal sealed class TrainingSession : IDisposable
 {
@@ -24,12 +25,23 @@ internal sealed class TrainingSession : IDisposable
     private readonly OptimizerSettings _optimizer;
     private readonly Dictionary<string, OrtValue> _values = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OrtValue> _gradients = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long[]> _shapes = new(StringComparer.Ordinal);
+    private readonly SessionFactory _sessions;
+    private readonly OrtMemoryInfo _resident;
+    private InferenceSession? _hostCopy;
+    private readonly bool _ownsResident;
 
     private TrainingSession(SessionFactory sessions, OnnxModel training, OnnxModel? eval, IReadOnlyList<HeadParameter> parameters,
-        IReadOnlyList<ParameterGroup> groups, OptimizerSettings optimizer)
+        IReadOnlyList<ParameterGroup> groups, OptimizerSettings optimizer, OrtMemoryInfo? resident)
     {
         Groups = groups;
         Parameters = parameters;
+        _sessions = sessions;
+        // On CUDA the tensors live in device memory between steps; elsewhere in the provider's CPU memory.
+        _ownsResident = resident is null;
+        _resident = resident ?? (sessions.Provider == CudaSupport.ProviderName
+            ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, sessions.Device.DeviceId, OrtMemType.Default)
+            : OrtMemoryInfo.DefaultInstance);
         _optimizer = optimizer;
         _optimizers = new InferenceSession?[groups.Count];
         _optimizerBindings = new OrtIoBinding?[groups.Count];
@@ -63,16 +75,20 @@ internal sealed class TrainingSession : IDisposable
     public IReadOnlyList<HeadParameter> Parameters { get; }
 
     /// <summary>Where parameters, gradients and optimizer state live between steps.</summary>
-    private static OrtMemoryInfo Resident => OrtMemoryInfo.DefaultInstance;
+    private OrtMemoryInfo Resident => _resident;
+
+    private bool OnHost => ReferenceEquals(_resident, OrtMemoryInfo.DefaultInstance);
 
     /// <summary>
     /// Creates the sessions and loads <paramref name="values"/> and <paramref name="optimizerState"/> (by name) as
     /// the starting tensors. <paramref name="eval"/>, when given, takes the data inputs and the parameters and returns logits.
+    /// <paramref name="resident"/> overrides where tensors live between steps (default: the provider's device memory).
     /// </summary>
     public static TrainingSession Create(SessionFactory sessions, OnnxModel training, OnnxModel? eval, IReadOnlyList<HeadParameter> parameters,
-        IReadOnlyList<ParameterGroup> groups, OptimizerSettings optimizer, IReadOnlyDictionary<string, float[]> values, IReadOnlyDictionary<string, float[]> optimizerState)
+        IReadOnlyList<ParameterGroup> groups, OptimizerSettings optimizer, IReadOnlyDictionary<string, float[]> values, IReadOnlyDictionary<string, float[]> optimizerState,
+        OrtMemoryInfo? resident = null)
     {
-        var session = new TrainingSession(sessions, training, eval, parameters, groups, optimizer);
+        var session = new TrainingSession(sessions, training, eval, parameters, groups, optimizer, resident);
         try
         {
             foreach (var p in session.Parameters)
@@ -172,22 +188,59 @@ internal sealed class TrainingSession : IDisposable
     }
 
     /// <summary>Copies the named resident tensors (parameters or optimizer state) to host arrays.</summary>
-    public Dictionary<string, float[]> Read(IEnumerable<string> names) =>
-        names.ToDictionary(n => n, n => _values[n].GetTensorDataAsSpan<float>().ToArray(), StringComparer.Ordinal);
+    public Dictionary<string, float[]> Read(IEnumerable<string> names)
+    {
+        if (OnHost) return names.ToDictionary(n => n, n => _values[n].GetTensorDataAsSpan<float>().ToArray(), StringComparer.Ordinal);
+        var all = CopyToHost();
+        return names.ToDictionary(n => n, n => all[n], StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Device-resident tensors reach the host through an identity graph whose outputs are bound to CPU memory: ONNX
+    /// Runtime does the device-to-host copy, on any provider. Used once an epoch (checkpoints), never per step.
+    /// </summary>
+    private Dictionary<string, float[]> CopyToHost()
+    {
+        var names = _values.Keys.Order(StringComparer.Ordinal).ToArray();
+        if (_hostCopy is null)
+        {
+            var model = OnnxModel.Create("host_copy");
+            var g = new GraphBuilder(model.Graph);
+            foreach (var n in names)
+            {
+                var dims = _shapes[n].Select(d => (long?)d).ToArray();
+                g.Input(n, Onnx.Proto.TensorProto.Types.DataType.Float, dims);
+                g.Alias(g.Node("Identity", [n]), "host." + n);
+                g.Output("host." + n, Onnx.Proto.TensorProto.Types.DataType.Float, dims);
+            }
+            _hostCopy = _sessions.CreateSession(model.ToBytes());
+        }
+        using var binding = _hostCopy.CreateIoBinding();
+        foreach (var n in names)
+        {
+            binding.BindInput(n, _values[n]);
+            binding.BindOutputToDevice("host." + n, OrtMemoryInfo.DefaultInstance);
+        }
+        _hostCopy.RunWithBinding(_runOptions, binding);
+        using var outputs = binding.GetOutputValues();
+        return names.Select((n, i) => (n, outputs[i].GetTensorDataAsSpan<float>().ToArray())).ToDictionary(x => x.n, x => x.Item2, StringComparer.Ordinal);
+    }
 
     /// <summary>Names of the optimizer-state tensors, parameter by parameter.</summary>
     public IEnumerable<string> OptimizerStateNames => Parameters.SelectMany(p => OptimizerGraph.StateNames(_optimizer, p.Name));
 
     /// <summary>True when every parameter is finite.</summary>
-    public bool ParametersFinite() => Parameters.All(p =>
+    public bool ParametersFinite() => Read(Parameters.Select(p => p.Name)).Values.All(values =>
     {
-        foreach (var v in _values[p.Name].GetTensorDataAsSpan<float>()) if (!float.IsFinite(v)) return false;
+        foreach (var v in values) if (!float.IsFinite(v)) return false;
         return true;
     });
 
     private void Load(string name, float[] values, long[] dims)
     {
-        // The session's own (pinned) copy: later writes by the caller do not reach it.
+        // The session's own (pinned) copy: later writes by the caller do not reach it. On a device, the first run copies
+        // it in and every later step hands device tensors on.
+        _shapes[name] = dims;
         Replace(name, OrtValue.CreateTensorValueFromMemory(values.ToArray(), dims));
     }
 
@@ -210,6 +263,8 @@ internal sealed class TrainingSession : IDisposable
         _train?.Dispose();
         foreach (var o in _optimizers) o?.Dispose();
         _eval?.Dispose();
+        _hostCopy?.Dispose();
+        if (!OnHost && _ownsResident) _resident?.Dispose();
         _runOptions.Dispose();
     }
 }
