@@ -13,7 +13,7 @@ namespace OnnxTransfer.Training.Heads;
 /// <remarks>
 /// The L2 strength is chosen on the validation rows: a path of strengths <c>c/N</c> (<see cref="PathScales"/>,
 /// half-decade steps), strongest first, each solve warm-started from the previous one, keeping the lowest validation
-/// loss and stopping the path at the first rise (the validation loss along such a path is U-shaped in practice, and
+/// loss and stopping the path after two rises in a row (the validation loss along such a path is U-shaped in practice, and
 /// the weak end is where the solves get long). Path solves stop at a looser gradient tolerance than the final one. When the validation rows were carved out of the training rows here,
 /// the head is then refitted on all of them with the chosen strength (validation metrics stay those of the fit
 /// that chose it). Without validation rows the strength is <c>1/N</c>. Features are standardised for the solve
@@ -103,7 +103,7 @@ internal static class LinearHeadSolver
                 state.Save(Path.Combine(work, Trainer.CheckpointFile));
                 progress?.Report(new ProgressUpdate("train", k + 1, scales.Length, "l2 strengths",
                     Describe(objective.L2, solved) + ", " + Describe(metrics)));
-                if (rises >= 1) { state.Stopped = true; break; }
+                if (rises >= 2) { state.Stopped = true; break; }
             }
             chosenL2 = scales[state.BestEpoch - 1] / train.Count;
             Array.Copy(best!, x, x.Length);
