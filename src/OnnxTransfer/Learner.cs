@@ -4,7 +4,6 @@ using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Runtime;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;
 

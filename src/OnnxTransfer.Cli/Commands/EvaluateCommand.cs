@@ -4,7 +4,6 @@ using OnnxTransfer.Data;
 using OnnxTransfer.Inference;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Commands;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Cli.Commands;

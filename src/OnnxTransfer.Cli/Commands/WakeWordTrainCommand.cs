@@ -1,6 +1,5 @@
 using System.CommandLine;
 using OnnxTransfer.Cli.Rendering;
-using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
 using OnnxTransfer.Training.Heads;
 

@@ -1,5 +1,4 @@
 using OnnxTransfer.Evaluation;
-using OnnxTransfer.Training;
 using Spectre.Console;
 using OnnxTransfer.Training.Heads;
 

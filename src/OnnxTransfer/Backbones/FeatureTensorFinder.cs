@@ -1,6 +1,5 @@
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
-using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Backbones;

@@ -3,7 +3,6 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
-using OnnxTransfer.Training;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 using OnnxTransfer.Runtime;

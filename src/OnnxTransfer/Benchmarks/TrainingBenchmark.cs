@@ -2,7 +2,6 @@ using System.Diagnostics;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Benchmarks;

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;
 

@@ -8,7 +8,6 @@ using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;
 
 using OnnxTransfer.Runtime;

@@ -1,5 +1,4 @@
 using OnnxTransfer.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Evaluation;

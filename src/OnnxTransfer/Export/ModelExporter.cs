@@ -4,7 +4,6 @@ using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

@@ -2,8 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using OnnxTransfer.Training;
-using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Imaging;
 

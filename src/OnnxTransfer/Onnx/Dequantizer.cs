@@ -1,5 +1,4 @@
 using OnnxTransfer.Onnx.Proto;
-using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace OnnxTransfer.Onnx;

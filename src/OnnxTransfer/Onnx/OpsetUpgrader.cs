@@ -1,5 +1,4 @@
 using OnnxTransfer.Onnx.Proto;
-using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Onnx;
 

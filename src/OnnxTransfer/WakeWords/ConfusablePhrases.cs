@@ -1,5 +1,4 @@
 using System.Text;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.WakeWords;

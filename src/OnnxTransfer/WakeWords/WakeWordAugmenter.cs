@@ -1,6 +1,5 @@
 using OnnxTransfer.Audio;
 using OnnxTransfer.Audio.Augmentation;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.WakeWords;

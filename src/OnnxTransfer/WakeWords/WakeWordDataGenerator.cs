@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using OnnxTransfer.Audio;
-using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords.Synthesis;
 using OnnxTransfer.Training.Engine;
 

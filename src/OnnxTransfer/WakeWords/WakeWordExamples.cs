@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.WakeWords;

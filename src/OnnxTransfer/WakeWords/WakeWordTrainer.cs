@@ -5,7 +5,6 @@ using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 

@@ -6,7 +6,6 @@ using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using Xunit.Abstractions;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;

@@ -1,6 +1,5 @@
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;
 using A = OnnxTransfer.Onnx.OnnxAttribute;

@@ -2,7 +2,6 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;

@@ -4,7 +4,6 @@ using OnnxTransfer.Data;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Tests.Training;
-using OnnxTransfer.Training;
 using Xunit.Abstractions;
 using OnnxTransfer.Onnx.Autodiff;
 using OnnxTransfer.Training.Engine;

@@ -1,6 +1,5 @@
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Tests.Training;
-using OnnxTransfer.Training;
 using Xunit.Abstractions;
 using OnnxTransfer.Onnx.Autodiff;
 using OnnxTransfer.Training.Engine;

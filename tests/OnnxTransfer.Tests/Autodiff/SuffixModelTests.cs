@@ -3,7 +3,6 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;
 

@@ -1,6 +1,5 @@
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Curves;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Curves;

@@ -4,7 +4,6 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Export;

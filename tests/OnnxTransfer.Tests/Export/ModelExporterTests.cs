@@ -5,7 +5,6 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using Xunit.Abstractions;
 using OnnxTransfer.Training.Heads;
 using ModelMetadata = OnnxTransfer.Export.ModelMetadata;

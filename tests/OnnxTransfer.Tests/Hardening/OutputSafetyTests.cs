@@ -2,7 +2,6 @@ using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
 using OnnxTransfer.Tests.Features;
 using OnnxTransfer.Tests.Training;
-using OnnxTransfer.Training;
 using static OnnxTransfer.Tests.Hardening.OutputSafetyKit;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;

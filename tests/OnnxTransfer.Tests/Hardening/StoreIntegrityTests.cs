@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using OnnxTransfer.Features;
 using OnnxTransfer.Tests.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Tests.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;

@@ -4,7 +4,6 @@ using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Inference;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Inference;

@@ -4,7 +4,6 @@ using OnnxTransfer.Imaging;
 using OnnxTransfer.Inference;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Tests.Export;
-using OnnxTransfer.Training;
 using SkiaSharp;
 using Xunit.Abstractions;
 using OnnxTransfer.Training.Heads;

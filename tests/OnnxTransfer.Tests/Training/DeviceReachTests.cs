@@ -5,7 +5,6 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Runtime;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;

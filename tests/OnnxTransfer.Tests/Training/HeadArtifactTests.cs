@@ -1,6 +1,5 @@
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;

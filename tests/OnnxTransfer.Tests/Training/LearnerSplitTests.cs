@@ -1,5 +1,4 @@
 using OnnxTransfer.Data;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;
 

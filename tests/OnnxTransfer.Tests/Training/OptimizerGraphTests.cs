@@ -1,4 +1,3 @@
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Evaluation;
 using OnnxTransfer.Features;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 

@@ -1,4 +1,3 @@
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Heads;
 
 namespace OnnxTransfer.Tests.Training;

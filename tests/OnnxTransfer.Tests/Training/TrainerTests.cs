@@ -1,6 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.Optimization;
-using OnnxTransfer.Training;
 using Xunit.Abstractions;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;

@@ -2,7 +2,6 @@ using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using OnnxTransfer.Audio;
-using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
 using OnnxTransfer.WakeWords.Synthesis;
 using OnnxTransfer.Training.Engine;

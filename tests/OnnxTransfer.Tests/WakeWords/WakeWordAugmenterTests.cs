@@ -1,5 +1,4 @@
 using OnnxTransfer.Audio;
-using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
 using OnnxTransfer.Training.Engine;
 

@@ -1,6 +1,5 @@
 using OnnxTransfer.Audio;
 using OnnxTransfer.Tests.Audio;
-using OnnxTransfer.Training;
 using OnnxTransfer.WakeWords;
 using OnnxTransfer.Training.Heads;
 

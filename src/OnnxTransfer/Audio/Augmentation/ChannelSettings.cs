@@ -1,5 +1,3 @@
-using OnnxTransfer.Training;
-using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Audio.Augmentation;
 

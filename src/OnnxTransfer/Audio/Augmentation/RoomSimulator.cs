@@ -1,7 +1,5 @@
 using NWaves.Operations;
 using NWaves.Signals;
-using OnnxTransfer.Training;
-using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Audio.Augmentation;
 

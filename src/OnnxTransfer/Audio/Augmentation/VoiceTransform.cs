@@ -1,6 +1,4 @@
 using System.Numerics.Tensors;
-using OnnxTransfer.Training;
-using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Audio.Augmentation;
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using OnnxTransfer.Data;
-using OnnxTransfer.Training;
 
 namespace OnnxTransfer.Training.FineTuning;
 

@@ -1,7 +1,6 @@
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
-using OnnxTransfer.Training;
 using OnnxTransfer.Onnx.Autodiff;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;

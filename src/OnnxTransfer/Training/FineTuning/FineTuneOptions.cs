@@ -1,7 +1,6 @@
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 

@@ -4,7 +4,6 @@ using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Onnx;
-using OnnxTransfer.Training;
 using OnnxTransfer.Runtime;
 using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;

@@ -1,5 +1,4 @@
 using OnnxTransfer.Audio.Augmentation;
-using OnnxTransfer.Training;
 using OnnxTransfer.Training.Engine;
 
 namespace OnnxTransfer.Tests.Audio.Augmentation;

@@ -2,7 +2,6 @@ using System.Numerics;
 using MathNet.Numerics;
 using MathNet.Numerics.IntegralTransforms;
 using OnnxTransfer.Audio.Augmentation;
-using OnnxTransfer.Training;
 using Xunit.Abstractions;
 using OnnxTransfer.Training.Engine;
 
