@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
+using OnnxTransfer.Runtime;
 namespace OnnxTransfer.Audio;
 
 /// <summary>
@@ -68,13 +69,13 @@ public sealed class SpeechFrontEnd : IDisposable
 
     /// <summary>
     /// Loads openWakeWord's <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c>. With no
-    /// <paramref name="options"/>, sessions run single-threaded (best for streaming and for extraction that
-    /// parallelises across clips); passed options stay owned by the caller.
+    /// <paramref name="sessions"/>, sessions run single-threaded on the CPU (best for streaming and for extraction that
+    /// parallelises across clips); a passed factory stays owned by the caller.
     /// </summary>
-    public SpeechFrontEnd(string melModelPath, string embeddingModelPath, SessionOptions? options = null)
+    public SpeechFrontEnd(string melModelPath, string embeddingModelPath, SessionFactory? sessions = null)
     {
-        using var defaults = options is null ? new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 } : null;
-        var opts = options ?? defaults!;
+        using var defaults = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
+        var opts = sessions ?? defaults!;
         _mel = Load(melModelPath, opts);
         try
         {
@@ -101,8 +102,8 @@ public sealed class SpeechFrontEnd : IDisposable
     }
 
     /// <summary>Loads <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c> from <paramref name="directory"/>.</summary>
-    public static SpeechFrontEnd Open(string directory, SessionOptions? options = null) =>
-        new(Path.Combine(directory, "melspectrogram.onnx"), Path.Combine(directory, "embedding_model.onnx"), options);
+    public static SpeechFrontEnd Open(string directory, SessionFactory? sessions = null) =>
+        new(Path.Combine(directory, "melspectrogram.onnx"), Path.Combine(directory, "embedding_model.onnx"), sessions);
 
     /// <summary>Mel frames for <paramref name="samples"/> samples: 1 + floor((N − 512)/160), 0 below 512.</summary>
     public static long MelFrameCount(long samples) => samples < FrameSamples ? 0 : 1 + (samples - FrameSamples) / HopSamples;
@@ -214,15 +215,15 @@ public sealed class SpeechFrontEnd : IDisposable
         _runOptions.Dispose();
     }
 
-    private static InferenceSession Load(string path, SessionOptions options)
+    private static InferenceSession Load(string path, SessionFactory sessions)
     {
         if (!File.Exists(path))
             throw new OnnxTransferException($"{path}: model not found; pass the folder holding openWakeWord's melspectrogram.onnx and embedding_model.onnx.");
         try
         {
-            return new InferenceSession(path, options);
+            return sessions.CreateSession(path);
         }
-        catch (OnnxRuntimeException e)
+        catch (OnnxTransferException ex) when (ex.InnerException is OnnxRuntimeException e)
         {
             throw new OnnxTransferException($"{path}: ONNX Runtime cannot load the model ({e.Message.Split('\n')[0].Trim()}); check the file is intact.", e);
         }

@@ -3,6 +3,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using OnnxTransfer.Onnx.Proto;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
+using OnnxTransfer.Runtime;
 namespace OnnxTransfer.Onnx;
 
 /// <summary>
@@ -41,10 +42,10 @@ public static class TensorShapeProbe
         var bytes = probe.ToBytes();
         var batchSymbol = BatchSymbol(graph);
 
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, IntraOpNumThreads = 1 };
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
         InferenceSession session;
-        try { session = new InferenceSession(bytes, options); }
-        catch (OnnxRuntimeException e)
+        try { session = sessions.CreateSession(bytes); }
+        catch (OnnxTransferException ex) when (ex.InnerException is OnnxRuntimeException e)
         {
             throw new OnnxFormatException($"{model.DisplayName}: ONNX Runtime cannot load the model to measure tensor shapes ({OnnxModel.OneLine(e.Message)}).", e);
         }

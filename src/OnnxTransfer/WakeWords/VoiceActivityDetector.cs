@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Audio;
 
+using OnnxTransfer.Runtime;
 namespace OnnxTransfer.WakeWords;
 
 /// <summary>
@@ -23,8 +24,8 @@ public sealed class VoiceActivityDetector : IDisposable
     public VoiceActivityDetector(string path)
     {
         if (!File.Exists(path)) throw new OnnxTransferException($"{path}: Silero VAD model not found; pass the path of silero_vad.onnx.");
-        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
-        _session = new InferenceSession(path, options);
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
+        _session = sessions.CreateSession(path);
         string[] expected = ["input", "sr", "h", "c"];
         if (!expected.All(_session.InputMetadata.ContainsKey) || !new[] { "output", "hn", "cn" }.All(_session.OutputMetadata.ContainsKey))
         {

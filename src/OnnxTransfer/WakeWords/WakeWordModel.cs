@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Export;
 
+using OnnxTransfer.Runtime;
 namespace OnnxTransfer.WakeWords;
 
 /// <summary>Scores windows of speech embeddings for one wake word (what <see cref="WakeWordDetector"/> runs).</summary>
@@ -41,9 +42,9 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new OnnxTransferException($"{path}: wake-word model not found; pass a model from `onnxtransfer wakeword train` or an openWakeWord head.");
         InputFile.EnsureReadable(path);
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        try { _session = new InferenceSession(path, options); }
-        catch (OnnxRuntimeException e) { throw new OnnxTransferException($"{path}: ONNX Runtime cannot load the model ({e.Message.Split('\n')[0].Trim()}); check the file.", e); }
+        using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, threads);
+        try { _session = sessions.CreateSession(path); }
+        catch (OnnxTransferException ex) when (ex.InnerException is OnnxRuntimeException e) { throw new OnnxTransferException($"{path}: ONNX Runtime cannot load the model ({e.Message.Split('\n')[0].Trim()}); check the file.", e); }
         try
         {
             if (_session.InputMetadata.Count != 1)
