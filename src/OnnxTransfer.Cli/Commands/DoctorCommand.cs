@@ -1,3 +1,4 @@
+using OnnxTransfer.Diagnostics;
 using System.CommandLine;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Runtime;

@@ -1,3 +1,4 @@
+using OnnxTransfer.Diagnostics;
 using OnnxTransfer.Runtime;
 
 namespace OnnxTransfer.Tests.Runtime;

@@ -1,3 +1,4 @@
+using OnnxTransfer.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;

@@ -1,3 +1,4 @@
+using OnnxTransfer.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Runtime;
 

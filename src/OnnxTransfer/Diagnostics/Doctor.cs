@@ -6,7 +6,9 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Onnx;
 using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
-namespace OnnxTransfer.Runtime;
+using OnnxTransfer.Runtime;
+
+namespace OnnxTransfer.Diagnostics;
 
 /// <summary>Whether one execution provider could run a tiny model.</summary>
 /// <param name="Name">Provider name.</param>
