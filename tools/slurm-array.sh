@@ -16,23 +16,33 @@ if [ $# -lt 2 ]; then
   echo "usage: $0 DATASET OUT.parquet [N] [extract options...]" >&2
   exit 2
 fi
-dataset="$1"; out="$2"; n="${3:-4}"; shift $(( $# >= 3 ? 3 : 2 ))
+# Absolute paths: the tasks run wherever the scheduler starts them.
+dataset="$(realpath -m "$1")"; out="$(realpath -m "$2")"; n="${3:-4}"; shift $(( $# >= 3 ? 3 : 2 ))
+case " $* " in
+  *" --backbone "* | *" -b "* | *" --backbone="*) ;;
+  *) echo "$0: give the extract options, at least --backbone NAME (e.g. --backbone mobilenetv2-12-int8)" >&2; exit 2 ;;
+esac
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cli="${ONNXTRANSFER:-$root/tools/onnxtransfer}"
 stem="${out%.parquet}"
-extra="$(printf ' %q' "$@")"
+extra=""
+for a in "$@"; do extra+=" $(printf '%q' "$a")"; done
 
 # Build the CLI once up front so the tasks do not all build it at the same time.
 "$cli" --help >/dev/null
 
+# `exec`: the CLI itself is the batch process, so the SIGTERM of a preemption or requeue reaches it and it
+# keeps its rows. Behind a shell, the shell dies of the SIGTERM and Slurm then SIGKILLs what is left of the job.
+# --open-mode=append: a requeued task appends to its log, so the log keeps what the stopped attempt kept.
 array_id=$(sbatch --parsable ${SBATCH_OPTS:-} --job-name=features-extract --array="0-$((n - 1))" --requeue \
-  --output="${stem}.part-%a-of-${n}.log" \
-  --wrap "$(printf '%q' "$cli") extract --data $(printf '%q' "$dataset") --out $(printf '%q' "$out") --shard auto${extra}")
+  --open-mode=append --output="${stem}.part-%a-of-${n}.log" \
+  --wrap "exec $(printf '%q' "$cli") extract --data $(printf '%q' "$dataset") --out $(printf '%q' "$out") --shard auto${extra}")
 
 parts=""
 for ((i = 0; i < n; i++)); do parts+=" $(printf '%q' "${stem}.part-${i}-of-${n}.parquet")"; done
-merge_id=$(sbatch --parsable ${SBATCH_OPTS:-} --job-name=features-merge --dependency="afterok:${array_id}" \
-  --output="${stem}.merge.log" \
-  --wrap "$(printf '%q' "$cli") merge${parts} --out $(printf '%q' "$out")")
+# --kill-on-invalid-dep: when a task fails for good, the merge is cancelled instead of pending forever.
+merge_id=$(sbatch --parsable ${SBATCH_OPTS:-} --job-name=features-merge --dependency="afterok:${array_id}" --kill-on-invalid-dep=yes \
+  --open-mode=append --output="${stem}.merge.log" \
+  --wrap "exec $(printf '%q' "$cli") merge${parts} --out $(printf '%q' "$out")")
 
 echo "submitted extraction array ${array_id} (${n} tasks) and merge job ${merge_id} -> ${out}"
