@@ -31,8 +31,9 @@ for a in "$@"; do extra+=" $(printf '%q' "$a")"; done
 # Build the CLI once up front so the tasks do not all build it at the same time.
 "$cli" --help >/dev/null
 
-# `exec`: the CLI itself is the batch process, so the SIGTERM of a preemption or requeue reaches it and it
-# keeps its rows. Behind a shell, the shell dies of the SIGTERM and Slurm then SIGKILLs what is left of the job.
+# `exec`: the CLI itself is the batch process, so signals sent to the batch shell only (`scancel --batch
+# --signal=TERM`, `sbatch --signal=B:TERM@120` before a time limit) reach it and it keeps its rows. Behind
+# the --wrap shell, that shell dies of the SIGTERM and the CLI runs on unaware while the job counts as failed.
 # --open-mode=append: a requeued task appends to its log, so the log keeps what the stopped attempt kept.
 array_id=$(sbatch --parsable ${SBATCH_OPTS:-} --job-name=features-extract --array="0-$((n - 1))" --requeue \
   --open-mode=append --output="${stem}.part-%a-of-${n}.log" \
