@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The Slurm end-to-end scenario of SlurmArrayTests, run inside tools/slurm-local:
 #
-#   tools/slurm-local tests/OnnxTransfer.Tests/ScaleOut/slurm-array-e2e.sh DATASET WORK N BACKBONE
+#   tools/slurm-local tests/OnnxTransfer.Tests/ScaleOut/slurm-array-e2e.sh DATASET WORK N [EXTRACT OPTIONS...]
 #
 # Submits WORK/array/features.parquet with tools/slurm-array.sh (N tasks + the merge job), preempts the first
 # task seen extracting with `scontrol requeue` (SIGTERM, KillWait, SIGKILL: Slurm's own preemption), lets it
 # run again, waits for the merge job, then extracts WORK/single/features.parquet in one process. Prints
 # "key: value" lines for the test to check (preempted task, job states, wall times); the test compares files and logs.
 set -euo pipefail
-data="$1"; work="$2"; n="$3"; backbone="$4"
+data="$1"; work="$2"; n="$3"; shift 3
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 fail() { echo "slurm-array-e2e: $*" >&2; squeue >&2 || true; exit 1; }
 mkdir -p "$work/array" "$work/single"
@@ -16,7 +16,7 @@ out="$work/array/features.parquet"
 
 "$root/tools/onnxtransfer" --help >/dev/null  # build outside the timing
 start=$(date +%s.%N)
-submitted="$("$root/tools/slurm-array.sh" "$data" "$out" "$n" --backbone "$backbone")"
+submitted="$("$root/tools/slurm-array.sh" "$data" "$out" "$n" "$@")"
 echo "$submitted"
 array_id="$(sed -E 's/.*array ([0-9]+) .*/\1/' <<<"$submitted")"
 merge_id="$(sed -E 's/.*merge job ([0-9]+) .*/\1/' <<<"$submitted")"
@@ -60,7 +60,7 @@ echo "merge: $(scontrol show job "$merge_id" | grep -oE 'JobState=[A-Z]+|ExitCod
 echo "array wall s: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
 
 start=$(date +%s.%N)
-"$root/tools/onnxtransfer" extract --data "$data" --out "$work/single/features.parquet" --backbone "$backbone" >"$work/single/extract.log" 2>&1 \
+"$root/tools/onnxtransfer" extract --data "$data" --out "$work/single/features.parquet" "$@" >"$work/single/extract.log" 2>&1 \
   || { cat "$work/single/extract.log" >&2; fail "the single-process extract failed"; }
 end=$(date +%s.%N)
 echo "single wall s: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')"
