@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnnxTransfer.Cli.Commands;
+using OnnxTransfer.Features;
 
 namespace OnnxTransfer.Cli;
 
@@ -57,7 +58,7 @@ public static class CliApp
         }
         catch (Exception e) when (Unwrap(e) is OperationCanceledException)
         {
-            Console.Error.WriteLine("cancelled.");
+            Console.Error.WriteLine(Unwrap(e) is ExtractionStoppedException stopped ? stopped.Message : "cancelled.");
             return signals.ExitCode;
         }
     }

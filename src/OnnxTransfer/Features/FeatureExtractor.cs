@@ -134,14 +134,23 @@ public sealed class FeatureExtractor
 
         using var errors = ErrorLog.Create(errorsPath);
         var run = new Run(this, pending, partial, errors, options, inputName, outputName, fixedBatch, dimension, skipped, selected.Count, progress);
-        var written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None);
-        dimension = run.Dimension;
-
-        if (partial.Chunks.Count > 0 || existing is null)
+        int written;
+        try
         {
-            var sources = new List<SortedFeatureMerge.Source>(partial.Chunks);
-            if (existing is not null) sources.Insert(0, existing);
-            SortedFeatureMerge.Write(output, sources, metadata with { Dimension = dimension }, FeatureStore.RowGroupSize, progress, "write", null, ct);
+            written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None);
+            dimension = run.Dimension;
+            if (partial.Chunks.Count > 0 || existing is null)
+            {
+                var sources = new List<SortedFeatureMerge.Source>(partial.Chunks);
+                if (existing is not null) sources.Insert(0, existing);
+                SortedFeatureMerge.Write(output, sources, metadata with { Dimension = dimension }, FeatureStore.RowGroupSize, progress, "write", null, ct);
+            }
+        }
+        catch (OperationCanceledException e) when (e is not ExtractionStoppedException)
+        {
+            // A preempted job's log must say what survived, so whoever requeues it knows the work is not lost.
+            stored.UnionWith(partial.StoredIds);
+            throw new ExtractionStoppedException(stored.Count, selected.Count, run.Written, partial.Folder, e.CancellationToken);
         }
         partial.Delete();
         return new FeatureExtractionSummary(output, errorsPath, selected.Count, written, skipped, errors.Count, clock.Elapsed.TotalSeconds);
@@ -197,6 +206,9 @@ public sealed class FeatureExtractor
         private readonly List<float[]> _checkpointRows = [];
         private readonly Stopwatch _sinceCheckpoint = Stopwatch.StartNew();
         private int _written;
+
+        /// <summary>Items extracted so far in this pass.</summary>
+        public int Written => _written;
 
         public int Dimension { get; private set; } = dimension;
 

@@ -36,17 +36,24 @@ public class PreemptionTests
         File.WriteAllLines(listing, items.Select(i => string.Join('\t', i.Path, i.Id, i.Label, i.Split)));
         var output = dir.File("out.parquet");
 
+        string error;
         using (var child = ChildProcess.Start(ChildMode, listing, output, intervalMs.ToString()))
         {
             await child.WaitForLineAsync($"done {after}");
             child.Signal(signal);
             Assert.Equal(exitCode, await child.WaitAsync());
+            error = await child.Error;
         }
         Assert.False(File.Exists(output));
         var partial = FeatureStore.PartialPath(output);
         var kept = Directory.GetFiles(partial, "chunk-*.parquet").Sum(f => FeatureStore.Read(f).Count);
         if (signal == PosixSignalNumber.Kill) Assert.InRange(kept, 1, Items - 1);  // time-based chunks survived
-        else Assert.InRange(kept, after, Items - 1);                                // nothing extracted was lost
+        else
+        {
+            Assert.InRange(kept, after, Items - 1);                                 // nothing extracted was lost
+            // The log of a preempted job says what survived, with the count actually on disk.
+            Assert.Contains($"stopped: {kept} of {Items} items are kept ({kept} extracted in this run) in {partial};", error);
+        }
 
         using var session = FeatureTestKit.Session();
         var summary = await new FeatureExtractor(session, new NumberEncoder(), FeatureTestKit.Description()).RunAsync(items, output, Options(0));
@@ -102,8 +109,9 @@ public class PreemptionTests
                 .RunAsync(items, args[1], Options(int.Parse(args[2])), progress, signals.Token).GetAwaiter().GetResult();
             return 0;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException e)
         {
+            Console.Error.WriteLine(e.Message);
             return signals.ExitCode;
         }
     }
