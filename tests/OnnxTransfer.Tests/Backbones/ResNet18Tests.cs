@@ -4,6 +4,7 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
+using OnnxTransfer.Onnx;
 
 namespace OnnxTransfer.Tests.Backbones;
 
@@ -43,8 +44,8 @@ public class ResNet18Tests(ResNet18Fixture fixture) : IClassFixture<ResNet18Fixt
     [Fact]
     public void The_prepared_model_is_a_free_batch_graph_at_the_toolkit_opset()
     {
-        var model = Onnx.OnnxModel.Load(fixture.Resolved.ModelPath);
-        Assert.Equal(Onnx.OnnxModel.DefaultOpset, model.OpsetVersion());
+        var model = OnnxModel.Load(fixture.Resolved.ModelPath);
+        Assert.Equal(OnnxModel.DefaultOpset, model.OpsetVersion());
         Assert.Equal(BackbonePreparer.BatchSymbol, model.Graph.Input.Single().Type.TensorType.Shape.Dim[0].DimParam);
         Assert.Equal("resnet18.onnx", Path.GetFileName(fixture.Resolved.ModelPath));
     }
@@ -80,6 +81,8 @@ public class ResNet18Tests(ResNet18Fixture fixture) : IClassFixture<ResNet18Fixt
         var items = Directory.GetFiles(folder, "*.jpg").Order(StringComparer.Ordinal).Take(18)
             .Select(p => new DatasetItem(p, Path.GetFileName(p), "bees", "val")).ToArray();
         using var backbone = await FeatureBackbone.LoadAsync("resnet18", registry: fixture.Registry);
+        // A fixed batch would make the extractor feed one image per call whatever BatchSize says.
+        Assert.True(backbone.Session.InputMetadata.Values.Single().Dimensions[0] <= 0);
 
         await backbone.ExtractAsync(items, dir.File("b16.parquet"), new FeatureExtractionOptions { BatchSize = 16, Threads = 1 });
         await backbone.ExtractAsync(items, dir.File("b1.parquet"), new FeatureExtractionOptions { BatchSize = 1, Threads = 1 });
