@@ -28,6 +28,8 @@ public static class PullCommand
             Console.WriteLine($"{manifest.Name}: {manifest.Description}");
             foreach (var file in resolved.Files)
                 Console.WriteLine($"  {file.File} from {file.Source}\n    -> {file.Path}");
+            if (resolved.PreparedModel is { } prepared)
+                Console.WriteLine($"  prepared model (what extract, fit and export run)\n    -> {prepared}");
             Console.WriteLine($"licence: {manifest.Licence}");
             return 0;
         });

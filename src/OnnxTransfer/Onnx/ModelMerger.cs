@@ -1,7 +1,6 @@
-using OnnxTransfer.Onnx;
 using OnnxTransfer.Onnx.Proto;
 
-namespace OnnxTransfer.Export;
+namespace OnnxTransfer.Onnx;
 
 /// <summary>
 /// Chains two ONNX models into one graph: <c>first</c>'s tensor <c>firstOutput</c> feeds <c>second</c>'s input
