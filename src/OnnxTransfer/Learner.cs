@@ -180,7 +180,8 @@ public sealed class Learner : IDisposable
         SessionFactory? sessions = null)
     {
         using var head = HeadModel.Load(headDir, sessions);
-        var report = EvaluationReport.From(HeadEvaluation.Evaluate(head, holdout), context);
+        var scored = HeadEvaluation.Score(head, holdout);
+        var report = EvaluationReport.From(scored.Metrics, context, scored.Predictions);
         return reportPath is null ? report : report.Write(reportPath);
     }
 
@@ -226,7 +227,11 @@ public sealed class Learner : IDisposable
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var context = ReportContext(split, dataset, modelPath, training.Info.Metrics.TrainRows, training.Info.Metrics.ValRows);
             using var sessions = Backbone.TrainingSessions(Options.Training.Threads);
-            report = Evaluate(headDir, holdout, reportPath, context, sessions);
+            var m = training.Info.Metrics;
+            report = (Evaluate(headDir, holdout, null, context, sessions) with
+            {
+                LearningCurve = new LearningCurve(training.History, m.BestEpoch, m.L2 is null ? "epoch" : "L2 strength tried"),
+            }).Write(reportPath);
         }
         Export(headDir, modelPath);
         return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction, split);
@@ -322,7 +327,10 @@ public sealed class Learner : IDisposable
             var context = ReportContext(split, dataset, modelPath, train.Count, val.Count);
             context["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey];
             if (result.Model.Metadata.TryGetValue(FineTuner.AugmentationMetadataKey, out var augmentation)) context["augmentation"] = augmentation;
-            report = EvaluationReport.From(evaluation.Metrics, context).Write(reportPath);
+            report = (EvaluationReport.From(evaluation.Metrics, context, evaluation.Predictions) with
+            {
+                LearningCurve = new LearningCurve(result.History, result.KeptEpoch),
+            }).Write(reportPath);
         }
         return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath, split);
     }, ct);
