@@ -137,7 +137,7 @@
 
     function card(g) {
       const it = items[g.i], top = it.s.map((v, k) => [k, v]).sort((a, b) => b[1] - a[1]).slice(0, 3);
-      const media = g.thumb ? `<img src="${g.thumb}" alt="" loading="lazy">` : g.audio ? `<audio controls preload="none" src="${g.audio}"></audio>` : '';
+      const media = g.thumb ? `<img src="${g.thumb}" alt="">` : g.audio ? `<audio controls preload="none" src="${g.audio}"></audio>` : '';
       return `<div class="card" data-kind="${g.kind}" data-true="${it.t}" data-pred="${it.p}" data-path="${esc(it.path)}">${media}
         <div class="name" title="${esc(it.path)}">${esc(it.path.split(/[\\/]/).pop())}</div>
         <div class="verdict">true <b>${esc(C[it.t])}</b> → <b class="${it.t === it.p ? 'ok' : 'bad'}">${esc(C[it.p])}</b></div>
