@@ -30,10 +30,10 @@ public static class WakeWordReportPage
             ReportPage.Map(w, "context", new Dictionary<string, string>
             {
                 ["positive_clips"] = audio.PositiveNames.Count.ToString(c),
-                ["positive_speakers"] = string.Join(", ", audio.PositiveSpeakers),
+                ["positive_speakers"] = Listed(audio.PositiveSpeakers),
                 ["negative_audio"] = string.Join(", ", audio.NegativeNames.Select((n, i) => $"{n} ({audio.NegativeFiles[i].Count} files)")),
                 ["negative_minutes"] = (audio.NegativeSeconds / 60).ToString("0.0", c),
-                ["negative_speakers"] = audio.NegativeSpeakers.Count.ToString(c),
+                ["negative_speakers"] = Listed(audio.NegativeSpeakers),
             });
             w.WriteStartArray("models");
             foreach (var r in results)
@@ -85,6 +85,10 @@ public static class WakeWordReportPage
             w.WriteEndArray();
         });
     }
+
+    // A count and the first few names: thousands of clip names would bury the summary.
+    private static string Listed(IReadOnlyList<string> names) =>
+        names.Count <= 8 ? $"{names.Count}: {string.Join(", ", names)}" : $"{names.Count}: {string.Join(", ", names.Take(8))}, ...";
 
     // The detection time is where the window ends in the stream: play the second and a half before it from the file then playing.
     private static string? FalseAcceptClip(WakeWordEvaluationAudio audio, FalseAccept fa)
