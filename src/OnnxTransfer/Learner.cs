@@ -228,8 +228,12 @@ public sealed class Learner : IDisposable
             var context = ReportContext(split, dataset, modelPath, training.Info.Metrics.TrainRows, training.Info.Metrics.ValRows);
             using var sessions = Backbone.TrainingSessions(Options.Training.Threads);
             var m = training.Info.Metrics;
-            report = (Evaluate(headDir, holdout, null, context, sessions) with
+            var evaluated = Evaluate(headDir, holdout, null, context, sessions);
+            // Feature rows carry item ids (paths relative to the dataset); the report lists the files, so it can show them.
+            var files = dataset.Items.GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Path, StringComparer.Ordinal);
+            report = (evaluated with
             {
+                Predictions = evaluated.Predictions?.Select(r => r with { Path = files.GetValueOrDefault(r.Path, r.Path) }).ToArray(),
                 LearningCurve = new LearningCurve(training.History, m.BestEpoch, m.L2 is null ? "epoch" : "L2 strength tried"),
             }).Write(reportPath);
         }

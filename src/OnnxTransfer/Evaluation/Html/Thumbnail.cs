@@ -22,9 +22,9 @@ public static class Thumbnail
             // Decode at the codec's nearest smaller scale first: a 4000-px JPEG decodes at 1/8 size in a fraction of the time.
             var scale = Math.Min(1f, 2f * maxSide / Math.Max(codec.Info.Width, codec.Info.Height));
             var size = codec.GetScaledDimensions(scale);
-            using var decoded = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
-            var result = codec.GetPixels(decoded.Info, decoded.GetPixels());
-            if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput)) return null;
+            using var decoded = Decode(codec, size) ?? Decode(codec, codec.Info.Size);
+            if (decoded is null) return null;
+            size = new SKSizeI(decoded.Width, decoded.Height);
             var ratio = Math.Min(1.0, (double)maxSide / Math.Max(size.Width, size.Height));
             var (w, h) = (Math.Max(1, (int)Math.Round(size.Width * ratio)), Math.Max(1, (int)Math.Round(size.Height * ratio)));
             using var small = decoded.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul), new SKSamplingOptions(SKCubicResampler.Mitchell));
@@ -37,6 +37,15 @@ public static class Thumbnail
         {
             return null;
         }
+    }
+
+    // Some codecs (progressive or CMYK JPEGs) cannot decode at every scale: null lets the caller retry at full size.
+    private static SKBitmap? Decode(SKCodec codec, SKSizeI size)
+    {
+        var bitmap = new SKBitmap(new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        if (codec.GetPixels(bitmap.Info, bitmap.GetPixels()) is SKCodecResult.Success or SKCodecResult.IncompleteInput) return bitmap;
+        bitmap.Dispose();
+        return null;
     }
 
     // Phone photos carry their rotation in EXIF; the preview must look like the photo does in a viewer.
