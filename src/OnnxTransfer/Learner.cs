@@ -218,7 +218,9 @@ public sealed class Learner : IDisposable
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
         var headDir = stem + ".head";
+        var trainClock = System.Diagnostics.Stopwatch.StartNew();
         var training = Train(table, split, headDir, progress, ct);
+        var trainSeconds = trainClock.Elapsed.TotalSeconds;
         EvaluationReport? report = null;
         string? reportPath = null;
         var holdout = Rows(table, split.Evaluation);
@@ -226,6 +228,8 @@ public sealed class Learner : IDisposable
         {
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var context = ReportContext(split, dataset, modelPath, training.Info.Metrics.TrainRows, training.Info.Metrics.ValRows);
+            context["head"] = training.Info.Spec;
+            context["timings"] = FormattableString.Invariant($"feature extraction {extraction.Seconds:F1} s, head training {trainSeconds:F1} s");
             using var sessions = Backbone.TrainingSessions(Options.Training.Threads);
             var m = training.Info.Metrics;
             var evaluated = Evaluate(headDir, holdout, null, context, sessions);
@@ -330,6 +334,8 @@ public sealed class Learner : IDisposable
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var context = ReportContext(split, dataset, modelPath, train.Count, val.Count);
             context["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey];
+            context["timings"] = FormattableString.Invariant(
+                $"activation cache {result.CacheTime.TotalSeconds:F1} s, {result.History.Count} epochs at {result.EpochTime.TotalSeconds:F1} s each");
             if (result.Model.Metadata.TryGetValue(FineTuner.AugmentationMetadataKey, out var augmentation)) context["augmentation"] = augmentation;
             report = (EvaluationReport.From(evaluation.Metrics, context, evaluation.Predictions) with
             {
