@@ -87,8 +87,12 @@ public static class WakeWordReportPage
     }
 
     // A count and the first few names: thousands of clip names would bury the summary.
-    private static string Listed(IReadOnlyList<string> names) =>
-        names.Count <= 8 ? $"{names.Count}: {string.Join(", ", names)}" : $"{names.Count}: {string.Join(", ", names.Take(8))}, ...";
+    private static string Listed(IReadOnlyList<string> names)
+    {
+        // A file standing for its own speaker ("file:PATH") is named by its file name.
+        var shown = names.Take(8).Select(n => n.StartsWith("file:", StringComparison.Ordinal) ? Path.GetFileName(n) : n);
+        return $"{names.Count}: {string.Join(", ", shown)}{(names.Count > 8 ? ", ..." : "")}";
+    }
 
     // The detection time is where the window ends in the stream: play the second and a half before it from the file then playing.
     private static string? FalseAcceptClip(WakeWordEvaluationAudio audio, FalseAccept fa)

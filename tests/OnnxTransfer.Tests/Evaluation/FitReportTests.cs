@@ -34,7 +34,7 @@ public class FitReportTests(ITestOutputHelper output)
         }
         Assert.Contains("kept", await browser.EvaluateAsync<string>("document.querySelector('#curves').textContent"));
         await browser.ScreenshotAsync(HtmlReportTests.ScreenshotPath("report-hymenoptera.png"));
-        await browser.ScreenshotElementAsync(HtmlReportTests.ScreenshotPath("report-hymenoptera-gallery.png"), "#gallery-section", maxHeight: 900);
+        await browser.ScreenshotElementAsync(HtmlReportTests.ScreenshotPath("report-hymenoptera-gallery.jpg"), "#gallery-section", maxHeight: 720);
         Assert.Empty(browser.Errors);
         output.WriteLine(FormattableString.Invariant(
             $"{rows.Count} val images, {wrong.Length} misclassified; report.html {new FileInfo(Path.Combine(folder, "report.html")).Length / 1e3:F0} kB, rendered in {render.TotalSeconds:F2} s"));

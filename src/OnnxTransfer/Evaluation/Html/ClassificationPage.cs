@@ -35,6 +35,10 @@ public static class ClassificationPage
         var classes = report.Classes;
         var index = classes.Select((c, k) => (c, k)).ToDictionary(p => p.c, p => p.k, StringComparer.Ordinal);
         var rows = report.Predictions ?? [];
+        if (rows.SelectMany(r => new[] { r.TrueLabel, r.PredictedLabel }).FirstOrDefault(l => !index.ContainsKey(l)) is { } unknown)
+            throw new OnnxTransferException($"prediction label '{unknown}' is not one of the report's classes ({string.Join(", ", classes)}); build the rows with the same class list.");
+        if (rows.FirstOrDefault(r => r.Scores.Count != classes.Count) is { } short_)
+            throw new OnnxTransferException($"prediction for {short_.Path} has {short_.Scores.Count} scores for {classes.Count} classes; pass one score per class.");
         var gallery = Gallery(rows, index, options.LeastConfidentCorrect);
         var title = report.Context.TryGetValue("model", out var model) ? $"Evaluation of {Path.GetFileName(model)}" : "Evaluation report";
         return ReportPage.Build(title, w =>

@@ -87,10 +87,10 @@
     const ctx = Object.assign({}, D.context);
     let html = `<h1>${esc(D.title)}</h1><p class="sub">${esc(D.n)} items scored on split <b>${esc(ctx.split || 'n/a')}</b>` +
       (ctx.early_stopping ? `; early stopping watched split <b>${esc(ctx.early_stopping)}</b>` : '') + `. Written ${esc(D.written)}.</p>`;
-    html += section('Summary', kv(ctx), 'summary');
+    html += '<div class="pair">' + section('Summary', kv(ctx), 'summary');
     const m = D.metrics;
     html += section('Metrics', `<div class="tiles">${tile('accuracy', num(m.accuracy))}${tile('balanced accuracy', num(m.balanced_accuracy))}${tile('macro F1', num(m.macro_f1))}${tile(C.length > 2 ? 'ROC-AUC (one-vs-rest macro)' : 'ROC-AUC', num(m.roc_auc))}${tile('log-loss', num(m.log_loss))}${tile('items', D.n)}</div>
-      <h3>Per class</h3><table id="per-class"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>${D.per_class.map(p => `<tr><td>${esc(p.name)}</td><td>${num(p.precision)}</td><td>${num(p.recall)}</td><td>${num(p.f1)}</td><td>${p.support}</td></tr>`).join('')}</table>`, 'metrics');
+      <h3>Per class</h3><table id="per-class"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>${D.per_class.map(p => `<tr><td>${esc(p.name)}</td><td>${num(p.precision)}</td><td>${num(p.recall)}</td><td>${num(p.f1)}</td><td>${p.support}</td></tr>`).join('')}</table>`, 'metrics') + '</div>';
     html += section('Confusion matrix', confusion(C, D.confusion, 'confusion'), 'confusion-section', 'Rows: true class; columns: predicted class (arg-max). Each cell: count and share of its row.');
     if (binary) {
       html += section(`Decision threshold on P(${C[1]})`, `<div class="slider"><label for="threshold">threshold</label><input type="range" id="threshold" min="0" max="1" step="0.001" value="0.5"><output id="threshold-value">0.500</output></div>
@@ -181,7 +181,7 @@
       const start = det.reduce((b, p, j) => Math.abs(p.threshold - m.operating) < Math.abs(det[b].threshold - m.operating) ? j : b, 0);
       html += section(`${m.wake_word} — ${m.name}`, `<div class="slider"><label>threshold</label><input type="range" class="ww-slider" min="0" max="${det.length - 1}" step="1" value="${start}"><output class="ww-threshold"></output></div>
         <div class="tiles">${tile('false-reject rate', '', '')}${tile('false accepts per hour', '', '')}${tile('recommended threshold', m.recommended)}</div>
-        <div class="grid"><div class="ww-det"></div></div>
+        <div class="ww-det"></div>
         <h3>False rejects at this threshold <span class="count ww-fr-count"></span></h3><div class="clips ww-fr"></div>
         <h3>False accepts at threshold ${m.operating} <span class="count">(${m.false_accepts.length}${m.false_accepts_listed < m.false_accepts.length ? `, ${m.false_accepts_listed} playable` : ''})</span></h3>
         <div class="clips">${m.false_accepts.map(f => `<div class="clip fa">${f.audio ? `<audio controls preload="none" src="${f.audio}"></audio>` : ''}${esc(f.file)} at ${f.time.toFixed(2)} s, score ${f.score.toFixed(3)}</div>`).join('')}</div>`,
