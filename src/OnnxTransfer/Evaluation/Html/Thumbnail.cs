@@ -63,7 +63,8 @@ public static class Thumbnail
         canvas.Translate(rotated.Width / 2f, rotated.Height / 2f);
         canvas.RotateDegrees(degrees);
         canvas.Translate(-bitmap.Width / 2f, -bitmap.Height / 2f);
-        canvas.DrawBitmap(bitmap, 0, 0);
+        using var image = SKImage.FromBitmap(bitmap);
+        canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest));
         return rotated;
     }
 }
