@@ -179,7 +179,8 @@ public sealed class Learner : IDisposable
         SessionFactory? sessions = null)
     {
         using var head = HeadModel.Load(headDir, sessions);
-        var report = EvaluationReport.From(HeadEvaluation.Evaluate(head, holdout), context);
+        var scored = HeadEvaluation.Score(head, holdout);
+        var report = EvaluationReport.From(scored.Metrics, context, scored.Predictions);
         return reportPath is null ? report : report.Write(reportPath);
     }
 
@@ -216,7 +217,9 @@ public sealed class Learner : IDisposable
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
         var headDir = stem + ".head";
+        var trainClock = System.Diagnostics.Stopwatch.StartNew();
         var training = Train(table, split, headDir, progress, ct);
+        var trainSeconds = trainClock.Elapsed.TotalSeconds;
         EvaluationReport? report = null;
         string? reportPath = null;
         var holdout = Rows(table, split.Evaluation);
@@ -224,8 +227,18 @@ public sealed class Learner : IDisposable
         {
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var context = ReportContext(split, dataset, modelPath, training.Info.Metrics.TrainRows, training.Info.Metrics.ValRows);
+            context["head"] = training.Info.Spec;
+            context["timings"] = FormattableString.Invariant($"feature extraction {extraction.Seconds:F1} s, head training {trainSeconds:F1} s");
             using var sessions = Backbone.TrainingSessions(Options.Training.Threads);
-            report = Evaluate(headDir, holdout, reportPath, context, sessions);
+            var m = training.Info.Metrics;
+            var evaluated = Evaluate(headDir, holdout, null, context, sessions);
+            // Feature rows carry item ids (paths relative to the dataset); the report lists the files, so it can show them.
+            var files = dataset.Items.GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Path, StringComparer.Ordinal);
+            report = (evaluated with
+            {
+                Predictions = evaluated.Predictions?.Select(r => r with { Path = files.GetValueOrDefault(r.Path, r.Path) }).ToArray(),
+                LearningCurve = new LearningCurve(training.History, m.BestEpoch, m.L2 is null ? "epoch" : "L2 strength tried"),
+            }).Write(reportPath);
         }
         Export(headDir, modelPath);
         return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction, split);
@@ -320,8 +333,13 @@ public sealed class Learner : IDisposable
             reportPath = Path.Combine(stem + ".report", EvaluationReport.JsonFileName);
             var context = ReportContext(split, dataset, modelPath, train.Count, val.Count);
             context["unfrozen"] = result.Model.Metadata[FineTuner.UnfrozenMetadataKey];
+            context["timings"] = FormattableString.Invariant(
+                $"activation cache {result.CacheTime.TotalSeconds:F1} s, {result.History.Count} epochs at {result.EpochTime.TotalSeconds:F1} s each");
             if (result.Model.Metadata.TryGetValue(FineTuner.AugmentationMetadataKey, out var augmentation)) context["augmentation"] = augmentation;
-            report = EvaluationReport.From(evaluation.Metrics, context).Write(reportPath);
+            report = (EvaluationReport.From(evaluation.Metrics, context, evaluation.Predictions) with
+            {
+                LearningCurve = new LearningCurve(result.History, result.KeptEpoch),
+            }).Write(reportPath);
         }
         return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath, split);
     }, ct);

@@ -17,9 +17,9 @@ public static class EvaluateCommand
         var features = new Option<string?>("--features", "-f") { Description = "Feature store to evaluate on (.parquet)." };
         var head = new Option<string?>("--head") { Description = "Head directory from `onnxtransfer train`." };
         var split = new Option<string?>("--split") { Description = "Split to evaluate: val, test, or any split name (default: test if present, else val, else all rows)." };
-        var report = new Option<string?>("--report") { Description = "Where to write the report: a .json path or a folder (report.json, report.md, plots)." };
+        var report = new Option<string?>("--report") { Description = "Where to write the report: a .json path or a folder (report.json, report.md, report.html, predictions.csv, plots)." };
         var model = new Option<string?>("--model", "-m") { Description = "An exported model (.onnx) to evaluate on --data instead of a head on --features." };
-        var data = new Option<string?>("--data", "-d") { Description = "Labelled images, or WAV files for a speech model (class folders, split folders or CSV) for --model; class names must be the model's labels." };
+        var data = new Option<string?>("--data", "-d") { Description = "Labelled images, or WAV files for a speech model (class folders, split folders or CSV) for --model; class names must be the model's labels. With --features: the dataset folder the features came from, so report.html shows its images." };
         var outside = new Option<bool>("--allow-outside-paths") { Description = "With --data: read items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
         var command = new Command("evaluate", "Evaluate a head on stored features, or an exported model on labelled images: accuracy, balanced accuracy, per-class P/R/F1, ROC-AUC, log-loss, confusion matrix.")
         {
@@ -41,11 +41,15 @@ public static class EvaluateCommand
                 ? (FeatureSplits.Select(table, s), s)
                 : FeatureSplits.From(table).Holdout is { } h ? (h, h.Splits[0]) : (table, "all");
             using var headModel = HeadModel.Load(headDir);
-            var metrics = HeadEvaluation.Evaluate(headModel, rows);
-            var result = EvaluationReport.From(metrics, new Dictionary<string, string>
+            var scored = HeadEvaluation.Score(headModel, rows);
+            // Feature rows carry ids relative to the dataset; with --data they resolve to the files report.html previews.
+            var predictions = pr.GetValue(data) is { } root
+                ? scored.Predictions.Select(p => p with { Path = Path.GetFullPath(Path.Combine(root, p.Path)) }).ToArray()
+                : scored.Predictions;
+            var result = EvaluationReport.From(scored.Metrics, new Dictionary<string, string>
             {
                 ["head"] = Path.GetFullPath(headDir), ["features"] = Path.GetFullPath(featuresPath), ["split"] = splitName,
-            });
+            }, predictions);
             if (pr.GetValue(report) is { } reportTarget) result = result.Write(reportTarget);
             ReportRenderer.Show(result, pr.GetValue(report));
             return 0;
@@ -66,7 +70,7 @@ public static class EvaluateCommand
         {
             ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split ?? "all",
             ["unreadable_files"] = evaluation.Errors.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }, evaluation.Predictions);
         if (reportPath is not null) result = result.Write(reportPath);
         ReportRenderer.Show(result, reportPath);
         return 0;

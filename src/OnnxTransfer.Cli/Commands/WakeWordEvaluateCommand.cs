@@ -18,7 +18,7 @@ public static class WakeWordEvaluateCommand
         var patience = new Option<int>("--patience") { Description = "Consecutive frames above the threshold needed.", DefaultValueFactory = _ => 1 };
         var debounce = new Option<double>("--debounce") { Description = "Seconds between counted false accepts.", DefaultValueFactory = _ => 1.5 };
         var threshold = new Option<double?>("--threshold") { Description = "List the false accepts (file and time) at this threshold (default: each model's own, else 0.5)." };
-        var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md and det.png." };
+        var report = new Option<string?>("--report") { Description = "Folder for report.json, report.md, det.png and report.html." };
         var training = new Option<string[]>("--training-data") { Description = "The folders the models were trained on (synth output, --real, --noise): refuse any evaluation file or speaker/voice they contain.", AllowMultipleArgumentsPerToken = true };
         var command = new Command("evaluate", "False rejects on positive clips, false accepts per hour on long negative audio, DET curve and a recommended threshold.")
         {
@@ -65,7 +65,7 @@ public static class WakeWordEvaluateCommand
             if (pr.GetValue(report) is { } dir)
             {
                 WakeWordEvaluator.WriteReport(dir, results, audio);
-                Console.WriteLine($"wrote {Path.Combine(dir, "report.md")}, report.json, det.png");
+                Console.WriteLine($"wrote {Path.Combine(dir, "report.md")}, report.json, det.png; open in a browser: {Path.GetFullPath(Path.Combine(dir, "report.html"))}");
             }
             return 0;
         });

@@ -20,6 +20,10 @@ public static class ReportRenderer
         if (writtenTo is not null)
         {
             Console.WriteLine($"report: {Path.GetFullPath(writtenTo)}");
+            var files = EvaluationReport.Files(writtenTo);
+            // The page to open: metrics, the mistakes with their images, curves.
+            Console.WriteLine($"open in a browser: {Path.GetFullPath(files[2])}");
+            if (report.Predictions is not null) Console.WriteLine($"per-item predictions: {Path.GetFullPath(files[3])}");
             foreach (var (name, file) in report.Plots) Console.WriteLine($"plot {name}: {file}");
         }
     }

@@ -12,9 +12,16 @@ public static class WavWriter
     /// </summary>
     public static void Write(string path, ReadOnlySpan<float> samples, int sampleRate)
     {
-        if (sampleRate <= 0) throw new OnnxTransferException($"{path}: sample rate {sampleRate} is not positive; pass the clip's rate in Hz.");
+        var bytes = Encode(samples, sampleRate, path);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>The bytes of the WAV file <see cref="Write(string, ReadOnlySpan{float}, int)"/> writes (e.g. to embed a clip in a page).</summary>
+    public static byte[] Encode(ReadOnlySpan<float> samples, int sampleRate, string name = "audio")
+    {
+        if (sampleRate <= 0) throw new OnnxTransferException($"{name}: sample rate {sampleRate} is not positive; pass the clip's rate in Hz.");
         var dataBytes = (long)samples.Length * 2;
-        if (dataBytes > uint.MaxValue - 36) throw new OnnxTransferException($"{path}: {samples.Length} samples do not fit in a WAV file (4 GB limit); split the audio.");
+        if (dataBytes > uint.MaxValue - 36) throw new OnnxTransferException($"{name}: {samples.Length} samples do not fit in a WAV file (4 GB limit); split the audio.");
         var bytes = new byte[44 + dataBytes];
         var s = bytes.AsSpan();
         "RIFF"u8.CopyTo(s);
@@ -34,7 +41,7 @@ public static class WavWriter
             var v = Math.Clamp(MathF.Round(samples[i] * 32768f), -32768f, 32767f);
             BinaryPrimitives.WriteInt16LittleEndian(s[(44 + 2 * i)..], (short)v);
         }
-        AtomicFile.Write(path, stream => stream.Write(bytes));
+        return bytes;
     }
 
     /// <summary>Writes <paramref name="clip"/> (see <see cref="Write(string, ReadOnlySpan{float}, int)"/>).</summary>

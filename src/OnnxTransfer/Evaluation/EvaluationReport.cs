@@ -66,9 +66,20 @@ public sealed record EvaluationReport
     /// <summary>Plot name -> PNG path relative to the report's folder.</summary>
     public IReadOnlyDictionary<string, string> Plots { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>The report of computed metrics.</summary>
-    public static EvaluationReport From(ClassificationMetrics metrics, IReadOnlyDictionary<string, string>? context = null) => new()
+    /// <summary>
+    /// In memory only: the scored items behind the metrics (written to predictions.csv and shown in report.html); null when
+    /// the evaluation did not keep them.
+    /// </summary>
+    public IReadOnlyList<PredictionRow>? Predictions { get; init; }
+
+    /// <summary>In memory only: the training history shown as learning curves (learning_curves.png and report.html).</summary>
+    public LearningCurve? LearningCurve { get; init; }
+
+    /// <summary>The report of computed metrics, with the scored items when given.</summary>
+    public static EvaluationReport From(ClassificationMetrics metrics, IReadOnlyDictionary<string, string>? context = null,
+        IReadOnlyList<PredictionRow>? predictions = null) => new()
     {
+        Predictions = predictions,
         Classes = metrics.Classes,
         N = metrics.N,
         Accuracy = metrics.Accuracy,
@@ -90,17 +101,18 @@ public sealed record EvaluationReport
     public ThresholdPoint? BestF1Threshold() => ThresholdSweep?.MaxBy(p => p.F1);
 
     /// <summary>
-    /// Writes the report (each file atomically). <paramref name="target"/> is a folder (report.json and report.md
-    /// go in it) or a .json path (the Markdown summary goes beside it with the same stem). With
-    /// <paramref name="renderPlots"/>, first renders confusion_matrix.png and roc.png beside them and links
-    /// them. Returns the report as written (with its plot links).
+    /// Writes the report (each file atomically). <paramref name="target"/> is a folder (report.json, report.md, report.html
+    /// and predictions.csv go in it) or a .json path (the others go beside it with the same stem). With
+    /// <paramref name="renderPlots"/>, first renders confusion_matrix.png, roc.png and (with a <see cref="LearningCurve"/>)
+    /// learning_curves.png beside them and links them. predictions.csv is written when <see cref="Predictions"/> is set.
+    /// Returns the report as written (with its plot links).
     /// </summary>
-    public EvaluationReport Write(string target, bool renderPlots = true)
+    public EvaluationReport Write(string target, bool renderPlots = true, Html.ClassificationPageOptions? page = null)
     {
         var isJson = target.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
         var directory = isJson ? Path.GetDirectoryName(Path.GetFullPath(target))! : target;
         var files = Files(target);
-        var (jsonPath, markdownPath) = (files[0], files[1]);
+        var (jsonPath, markdownPath, htmlPath, predictionsPath) = (files[0], files[1], files[2], files[3]);
         CheckTarget(target);
         Directory.CreateDirectory(directory);
         var report = this;
@@ -114,10 +126,20 @@ public sealed record EvaluationReport
                 Evaluation.Plots.Roc(Path.Combine(directory, "roc.png"), RocCurves);
                 plots["roc"] = "roc.png";
             }
+            if (LearningCurve is { Epochs.Count: > 0 } curve)
+            {
+                var e = curve.Epochs;
+                Evaluation.Plots.LearningCurves(Path.Combine(directory, "learning_curves.png"), e.Select(h => h.TrainLoss).ToArray(),
+                    e.Where(h => h.ValLoss is not null).Select(h => h.ValLoss!.Value).ToArray(),
+                    e.Where(h => h.ValAccuracy is not null).Select(h => h.ValAccuracy!.Value).ToArray());
+                plots["learning_curves"] = "learning_curves.png";
+            }
             report = this with { Plots = plots };
         }
+        if (Predictions is not null) PredictionsCsv.Write(predictionsPath, Classes, Predictions);
         AtomicFile.WriteText(jsonPath, report.ToJson());
         AtomicFile.WriteText(markdownPath, report.ToMarkdown());
+        AtomicFile.WriteText(htmlPath, Html.ClassificationPage.Build(report, page));
         return report;
     }
 
@@ -134,10 +156,14 @@ public sealed record EvaluationReport
             throw new OnnxTransferException($"{jsonPath}: exists and is not an evaluation report; give another --report path (it is not overwritten).");
     }
 
-    /// <summary>The report.json and report.md paths <see cref="Write"/> writes for <paramref name="target"/>.</summary>
+    /// <summary>The report.json, report.md, report.html and predictions.csv paths <see cref="Write"/> writes for <paramref name="target"/>.</summary>
     public static string[] Files(string target) => target.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-        ? [target, Path.ChangeExtension(target, ".md")]
-        : [Path.Combine(target, JsonFileName), Path.Combine(target, MarkdownFileName)];
+        ? [target, Path.ChangeExtension(target, ".md"), Path.ChangeExtension(target, ".html"),
+            // report.json keeps the plain name predictions.csv beside it; another stem prefixes it, so two reports in a folder keep theirs.
+            Path.GetFileNameWithoutExtension(target) == "report" ? Path.Combine(Path.GetDirectoryName(target) ?? "", PredictionsCsv.FileName)
+                : Path.ChangeExtension(target, ".predictions.csv")]
+        : [Path.Combine(target, JsonFileName), Path.Combine(target, MarkdownFileName), Path.Combine(target, Html.ReportPage.FileName),
+            Path.Combine(target, PredictionsCsv.FileName)];
 
     // A file we may replace: a JSON object with the report's own keys.
     private static bool IsReport(string path)

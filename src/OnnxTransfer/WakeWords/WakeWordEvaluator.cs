@@ -138,6 +138,9 @@ public sealed record WakeWordEvaluation(string Model, string WakeWord, int Posit
 {
     /// <summary>The detections on negative audio at the threshold the model ships with (its own, else 0.5), with the file that triggered each.</summary>
     public IReadOnlyList<FalseAccept> FalseAccepts { get; init; } = [];
+
+    /// <summary>The threshold <see cref="FalseAccepts"/> are listed at (the asked one, else the model's own, else 0.5).</summary>
+    public double OperatingThreshold { get; init; } = DetectionSettings.DefaultThreshold;
 }
 
 /// <summary>One false accept on negative audio.</summary>
@@ -175,6 +178,7 @@ public static class WakeWordEvaluator
             det.First(p => p.Threshold == recommended), Nearest(det, 0.5), positives, model.Threshold is { } own ? At(own) : null)
         {
             FalseAccepts = falseAccepts,
+            OperatingThreshold = shipped,
         };
     }
 
@@ -228,7 +232,10 @@ public static class WakeWordEvaluator
         return result;
     }
 
-    /// <summary>Writes report.json, report.md and det.png for <paramref name="results"/> into <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Writes report.json, report.md, det.png and report.html (DET curve with a threshold slider, false accepts and rejects as
+    /// playable snippets; <see cref="WakeWordReportPage"/>) for <paramref name="results"/> into <paramref name="directory"/>.
+    /// </summary>
     public static void WriteReport(string directory, IReadOnlyList<WakeWordEvaluation> results, WakeWordEvaluationAudio audio)
     {
         Directory.CreateDirectory(directory);
@@ -251,6 +258,7 @@ public static class WakeWordEvaluator
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
         AtomicFile.WriteText(Path.Combine(directory, "report.md"), Markdown(results, audio));
         Plots.Det(Path.Combine(directory, "det.png"), results.Select(r => new DetSeries($"{r.WakeWord} ({Path.GetFileName(r.Model)})", r.Det)).ToArray());
+        AtomicFile.WriteText(Path.Combine(directory, Evaluation.Html.ReportPage.FileName), WakeWordReportPage.Build(results, audio));
     }
 
     /// <summary>A Markdown summary table.</summary>

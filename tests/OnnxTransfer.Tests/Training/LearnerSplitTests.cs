@@ -61,6 +61,15 @@ public class LearnerSplitTests
             Assert.Equal("2", report.Context["early_stopping_rows"]);
         }
         Assert.Equal(fit.Report.Context["early_stopping"], EvaluationReportOnDisk(fit.ReportPath!).Context["early_stopping"]);
+        // Both runs list their scored items beside report.json, and write the page.
+        foreach (var (report, path) in new[] { (fit.Report, fit.ReportPath!), (tuned.Report, tuned.ReportPath!) })
+        {
+            var folder = Path.GetDirectoryName(path)!;
+            var rows = OnnxTransfer.Evaluation.PredictionsCsv.Read(Path.Combine(folder, "predictions.csv")).Rows;
+            Assert.Equal(Ids(fit.Split.Evaluation).Select(Path.GetFileName).Order(StringComparer.Ordinal), rows.Select(r => Path.GetFileName(r.Path)).Order(StringComparer.Ordinal));
+            Assert.Equal(report.N - report.ConfusionMatrix.Select((r, k) => r[k]).Sum(), rows.Count(r => r.IsMisclassified));
+            Assert.True(File.Exists(Path.Combine(folder, "report.html")));
+        }
     }
 
     [Fact]

@@ -72,4 +72,7 @@ public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, On
 {
     /// <summary>Epochs taken from a checkpoint rather than run in this call (0 = started fresh); <see cref="History"/> includes them.</summary>
     public int ResumedEpochs { get; init; }
+
+    /// <summary>The 1-based epoch whose parameters the model carries (the best on validation; the last without it).</summary>
+    public int KeptEpoch { get; init; }
 }

@@ -180,6 +180,7 @@ public static class FineTuner
         return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, outcome.TrainingTime / Math.Max(1, outcome.EpochsRun))
         {
             ResumedEpochs = resumedEpochs,
+            KeptEpoch = state.BestParameters.Count > 0 ? state.BestEpoch : state.History.Count,
         };
     }
 
