@@ -38,13 +38,8 @@ internal static class LinearHeadSolver
     {
         if (!options.Spec.IsLinear)
             throw new OnnxTransferException($"training: the L-BFGS solver trains linear heads only; use --optimizer adamw for '{options.Spec}'.");
-        if (train.Count == 0) throw new OnnxTransferException("training data is empty; extract features for a labelled dataset first.");
-        if (val is not null && (val.Dimension != train.Dimension || !val.Classes.SequenceEqual(train.Classes) || val.IsMultiLabel != train.IsMultiLabel))
-            throw new OnnxTransferException("validation data does not match the training data (dimension, classes or label kind); extract both with the same settings.");
-        var task = options.Task ?? (train.IsMultiLabel ? HeadTask.MultiLabel : train.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass);
-        if ((task == HeadTask.MultiLabel) != train.IsMultiLabel)
-            throw new OnnxTransferException($"training: task {task} does not fit {(train.IsMultiLabel ? "multi-label" : "single-label")} data; pick the matching task.");
-        options = options with { Task = task };
+        options = Trainer.WithTask(train, val, options);
+        var task = options.Task!.Value;
 
         var all = train;
         var ownSplit = false;
@@ -190,31 +185,8 @@ internal static class LinearHeadSolver
 
     private static HeadInfo Describe(TrainingCheckpoint state, TrainingOptions options, TrainingSet train, TrainingSet? val, double? l2, int refitRows)
     {
-        var kept = state.BestEpoch > 0 ? state.History[state.BestEpoch - 1] : null;
-        return new HeadInfo
-        {
-            Spec = options.Spec.ToString(),
-            Task = options.Task!.Value,
-            Classes = train.Classes,
-            FeatureDimension = train.Dimension,
-            FeatureSource = options.FeatureSource,
-            Training = options,
-            Metrics = new HeadMetrics
-            {
-                EpochsRun = state.Epoch,
-                BestEpoch = state.BestEpoch,
-                StoppedEarly = state.Stopped,
-                TrainLoss = kept?.TrainLoss ?? 0,
-                TrainAccuracy = kept?.TrainAccuracy ?? 0,
-                ValLoss = kept?.ValLoss,
-                ValAccuracy = kept?.ValAccuracy,
-                TrainRows = train.Count,
-                ValRows = val?.Count ?? 0,
-                L2 = l2,
-                SolverIterations = state.Step,
-                RefitRows = refitRows,
-            },
-        };
+        var info = Trainer.Describe(state, options, train, val);
+        return info with { Metrics = info.Metrics with { L2 = l2, SolverIterations = state.Step, RefitRows = refitRows } };
     }
 
     private static string Describe(double l2, LbfgsResult r) => string.Create(CultureInfo.InvariantCulture,

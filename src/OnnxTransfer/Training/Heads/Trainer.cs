@@ -165,13 +165,8 @@ public static class Trainer
     private static TrainingResult Train(TrainingSet train, TrainingSet? val, TrainingOptions options, string headDir, string work,
         TrainingCheckpoint? checkpoint, IReadOnlyDictionary<string, float[]>? warmStart, SessionFactory? sessions, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
-        if (train.Count == 0) throw new OnnxTransferException("training data is empty; extract features for a labelled dataset first.");
-        if (val is not null && (val.Dimension != train.Dimension || !val.Classes.SequenceEqual(train.Classes) || val.IsMultiLabel != train.IsMultiLabel))
-            throw new OnnxTransferException("validation data does not match the training data (dimension, classes or label kind); extract both with the same settings.");
-        var task = options.Task ?? (train.IsMultiLabel ? HeadTask.MultiLabel : train.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass);
-        if ((task == HeadTask.MultiLabel) != train.IsMultiLabel)
-            throw new OnnxTransferException($"training: task {task} does not fit {(train.IsMultiLabel ? "multi-label" : "single-label")} data; pick the matching task.");
-        options = options with { Task = task };
+        options = WithTask(train, val, options);
+        var task = options.Task!.Value;
 
         if (val is null && options.ValidationFraction > 0)
         {
@@ -233,10 +228,23 @@ public static class Trainer
         return new TrainingResult(headDir, info, state.History);
     }
 
+    /// <summary>Checks the rows fit each other and returns <paramref name="options"/> with the task resolved (Binary for 2 classes, else MultiClass; MultiLabel for multi-label rows).</summary>
+    internal static TrainingOptions WithTask(TrainingSet train, TrainingSet? val, TrainingOptions options)
+    {
+        if (train.Count == 0) throw new OnnxTransferException("training data is empty; extract features for a labelled dataset first.");
+        if (val is not null && (val.Dimension != train.Dimension || !val.Classes.SequenceEqual(train.Classes) || val.IsMultiLabel != train.IsMultiLabel))
+            throw new OnnxTransferException("validation data does not match the training data (dimension, classes or label kind); extract both with the same settings.");
+        var task = options.Task ?? (train.IsMultiLabel ? HeadTask.MultiLabel : train.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass);
+        if ((task == HeadTask.MultiLabel) != train.IsMultiLabel)
+            throw new OnnxTransferException($"training: task {task} does not fit {(train.IsMultiLabel ? "multi-label" : "single-label")} data; pick the matching task.");
+        return options with { Task = task };
+    }
+
     private static OnnxTransferException Diverged(string headDir, string what, int epoch, TrainingOptions options) =>
         new($"{headDir}: training diverged ({what}) at epoch {epoch}; lower the learning rate (now {options.LearningRate}) or enable gradient clipping (the previous head is unchanged).");
 
-    private static HeadInfo Describe(TrainingCheckpoint state, TrainingOptions options, TrainingSet train, TrainingSet? val)
+    /// <summary>head.json for the kept epoch of <paramref name="state"/>.</summary>
+    internal static HeadInfo Describe(TrainingCheckpoint state, TrainingOptions options, TrainingSet train, TrainingSet? val)
     {
         var keptEpoch = val is not null && state.BestEpoch > 0 ? state.BestEpoch : state.Epoch;
         var kept = keptEpoch > 0 && state.History.Count >= keptEpoch ? state.History[keptEpoch - 1] : null;
