@@ -66,7 +66,7 @@ public static class CliApp
         // Redirected output has no width and Spectre would wrap at 80 columns, splitting the paths and numbers people grep for.
         if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 1000;
         var parsed = Build().Parse(args);
-        if (parsed.Action is ParseErrorAction parseError) return ReportParseErrors(parsed, parseError, error);
+        if (parsed.Action is ParseErrorAction) return ReportParseErrors(parsed, error);
         try
         {
             // Our handler below prints user errors as one line; System.CommandLine's default one would dump a stack trace.
@@ -87,11 +87,10 @@ public static class CliApp
         }
     }
 
-    // Errors and typo suggestions on stderr, then where the usage is; no help text on stdout, where scripts read results.
-    private static int ReportParseErrors(ParseResult parsed, ParseErrorAction action, TextWriter error)
+    // One "error: ..." line per problem on stderr, then where the usage is; no help text on stdout, where scripts read results.
+    private static int ReportParseErrors(ParseResult parsed, TextWriter error)
     {
-        action.ShowHelp = false;
-        parsed.Invoke(new InvocationConfiguration { Output = error, Error = error });
+        foreach (var e in parsed.Errors) error.WriteLine($"error: {e.Message}");
         var command = string.Join(' ', new[] { Name }.Concat(CommandPath(parsed.CommandResult.Command).Skip(1)));
         error.WriteLine($"usage: `{command} --help`");
         return UsageError;

@@ -51,7 +51,9 @@ public static class JsonText
         switch (info.Kind)
         {
             case JsonTypeInfoKind.Object when node is JsonObject obj:
-                var names = info.Properties.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+                // As the deserializer matches: "Epochs" is not "epochs" unless the context ignores case.
+                var names = info.Properties.ToDictionary(p => p.Name,
+                    info.Options.PropertyNameCaseInsensitive ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
                 foreach (var key in obj.Select(p => p.Key).ToArray())
                 {
                     if (names.ContainsKey(key)) continue;

@@ -233,8 +233,8 @@ public static class TransferCurve
         return previous.Runs.ToList();
     }
 
-    // Older curve.json files hold the training settings in PascalCase JSON: compare them as this version writes them.
-    private static string Canonical(string key, string value) => key switch
+    /// <summary>A setting as this version writes it: older curve.json files hold the training settings as PascalCase JSON.</summary>
+    internal static string Canonical(string key, string value) => key switch
     {
         "head_training" => Rewritten(value, HeadsJson.Default.TrainingOptions),
         "fine_tune" => Rewritten(value, FineTuningJson.Default.FineTuneOptions),

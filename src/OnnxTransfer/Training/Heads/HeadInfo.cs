@@ -89,7 +89,7 @@ public sealed record HeadInfo
         {
             var info = JsonText.Read(File.ReadAllText(path), HeadsJson.Default.HeadInfo)
                 ?? throw new OnnxTransferException($"{path}: empty head description; retrain the head.");
-            if (info.Classes.Length == 0 || info.FeatureDimension <= 0)
+            if (info.Classes is not { Length: > 0 } || info.FeatureDimension <= 0)
                 throw new OnnxTransferException($"{path}: classes or feature_dimension missing; retrain the head.");
             _ = info.HeadSpec;
             return info;
