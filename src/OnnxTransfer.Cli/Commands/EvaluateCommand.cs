@@ -59,7 +59,7 @@ public static class EvaluateCommand
 
     private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, bool allowOutsidePaths, CancellationToken ct)
     {
-        using var model = TransferModel.Load(modelPath);
+        using var model = TransferModel.Load(modelPath, frontEnds: Backbones.BackboneRegistry.Default.SpeechFrontEnd);
         var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = allowOutsidePaths });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Inference;
+using OnnxTransfer.Backbones;
 
 namespace OnnxTransfer.Cli.Commands;
 
@@ -34,7 +35,7 @@ public static class PredictCommand
             if (batchSize < 1) throw new OnnxTransferException($"--batch {batchSize}: give 1 or more.");
             var output = pr.InvocationConfiguration.Output;
             var error = pr.InvocationConfiguration.Error;
-            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr));
+            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr), frontEnds: BackboneRegistry.Default.SpeechFrontEnd);
             if (classifier.DeviceWarning is { } warning) error.WriteLine($"warning: {warning}");
             k = Math.Min(k, classifier.Labels.Count);
 

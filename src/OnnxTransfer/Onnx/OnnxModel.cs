@@ -153,17 +153,9 @@ public sealed class OnnxModel
                 throw new OnnxFormatException($"{name}: node '{node.Name}' has no operator type; the file is corrupt.");
     }
 
-    /// <summary><see cref="InputFile.EnsureReadable"/> as an <see cref="OnnxFormatException"/>: missing files, folders and FIFOs are refused up front.</summary>
-    internal static void EnsureReadable(string path)
-    {
-        try { InputFile.EnsureReadable(path); }
-        catch (OnnxTransferException e) when (e is not OnnxFormatException) { throw new OnnxFormatException(e.Message, e); }
-    }
+    /// <summary><see cref="InputFile.EnsureReadable"/> as an <see cref="OnnxFormatException"/>.</summary>
+    internal static void EnsureReadable(string path) => OnnxFormatException.EnsureReadable(path);
 
-    /// <summary>A message from a library on one line, cut at 300 characters (ONNX Runtime's carry C++ signatures).</summary>
-    internal static string OneLine(string s)
-    {
-        var line = s.Replace('\r', ' ').Replace('\n', ' ').Trim();
-        return line.Length <= 300 ? line : line[..300] + "…";
-    }
+    /// <summary>A library's message on one line (see <see cref="OnnxTransferException.OneLine"/>).</summary>
+    internal static string OneLine(string s) => OnnxTransferException.OneLine(s);
 }

@@ -39,7 +39,7 @@ public class SpeechModelTests
         Assert.Equal("openwakeword", meta.FrontEnd);
         Assert.Equal(Enumerable.Range(0, 10).Select(d => d.ToString()), meta.Labels);
 
-        using var model = TransferModel.Load(fit.ModelPath, registry);
+        using var model = TransferModel.Load(fit.ModelPath, frontEnds: registry.SpeechFrontEnd);
         Assert.Null(model.Preprocessing);
         Assert.Contains(".wav", model.InputExtensions);
         var dataset = DatasetLoader.Load(dir.File("digits.csv"), new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = true });

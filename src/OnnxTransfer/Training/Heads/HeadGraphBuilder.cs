@@ -31,7 +31,7 @@ public static class HeadGraphBuilder
     /// <summary>Output: logits [B,outputs].</summary>
     public const string Logits = TrainingGraph.Logits;
     /// <summary>Eval output: class probabilities [B,C].</summary>
-    public const string Probabilities = "probabilities";
+    public const string Probabilities = Export.ModelMetadata.ProbabilitiesOutput;
 
     /// <summary>Name of the gradient output for a parameter.</summary>
     public static string GradientName(string parameter) => TrainingGraph.GradientName(parameter);

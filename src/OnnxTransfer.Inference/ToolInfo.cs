@@ -13,8 +13,8 @@ public static class ToolInfo
     /// <summary>The ONNX Runtime package version this build was compiled against (the native library loaded may differ: see doctor).</summary>
     public static string OnnxRuntimeBuildVersion { get; } = Metadata("OnnxRuntimeVersion") ?? "unknown";
 
-    /// <summary>The ONNX Runtime flavour this build was compiled with: Cpu or Gpu.</summary>
-    public static string OnnxRuntimeFlavor { get; } = Metadata("OnnxRuntimeFlavor") ?? "Cpu";
+    /// <summary>The ONNX Runtime flavour the app runs on: Gpu when the loaded native library has the CUDA provider, else Cpu.</summary>
+    public static string OnnxRuntimeFlavor => Runtime.CudaSupport.GpuBuild ? "Gpu" : "Cpu";
 
     private static string? Metadata(string key) =>
         typeof(ToolInfo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value;

@@ -16,21 +16,16 @@ public static class CudaSupport
     /// <summary>ONNX Runtime's name for the CUDA provider.</summary>
     public const string ProviderName = "CUDAExecutionProvider";
 
-    /// <summary>True when this assembly was built against Microsoft.ML.OnnxRuntime.Gpu.</summary>
-    public static bool GpuBuild =>
-#if ORT_GPU
-        true;
-#else
-        false;
-#endif
+    /// <summary>True when the loaded ONNX Runtime native library has the CUDA provider (the app references Microsoft.ML.OnnxRuntime.Gpu).</summary>
+    public static bool GpuBuild => CudaSetup.ProviderCompiledIn();
 
-    /// <summary>The ORT package this build uses.</summary>
+    /// <summary>The ONNX Runtime native package the app runs on, as told by the providers it has.</summary>
     public static string PackageName => GpuBuild ? "Microsoft.ML.OnnxRuntime.Gpu" : "Microsoft.ML.OnnxRuntime";
 
     /// <summary>How to build the flavour that has the CUDA provider (one clause, for messages).</summary>
     public const string GpuBuildHint =
-        "build the Gpu flavour: dotnet build -c Release -p:OnnxRuntimeFlavor=Gpu (or set ONNXTRANSFER_ORT_FLAVOR=Gpu for tools/onnxtransfer and tools/test), " +
-        "which uses the package Microsoft.ML.OnnxRuntime.Gpu";
+        "reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime in the app (this repository: build with -p:OnnxRuntimeFlavor=Gpu, " +
+        "or set ONNXTRANSFER_ORT_FLAVOR=Gpu for tools/onnxtransfer and tools/test)";
 
     /// <summary>
     /// Checks whether CUDA device <paramref name="deviceId"/> can be used: provider compiled in, the NVIDIA libraries

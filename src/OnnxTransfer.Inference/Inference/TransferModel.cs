@@ -1,7 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OnnxTransfer.Audio;
-using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Export;
 using OnnxTransfer.Imaging;
@@ -110,7 +109,7 @@ public sealed class TransferModel : IDisposable
     public ImagePreprocessing? Preprocessing => _audio is null ? _decodeTarget : null;
 
     /// <summary>File extensions this model's inputs use: images, or audio for speech models.</summary>
-    public IReadOnlyList<string> InputExtensions => _audio is null ? DatasetLoadOptions.ImageExtensions : DatasetLoadOptions.AudioExtensions;
+    public IReadOnlyList<string> InputExtensions => _audio is null ? InputFiles.ImageExtensions : InputFiles.AudioExtensions;
 
     /// <summary>The execution provider in use (e.g. CPUExecutionProvider).</summary>
     public string Provider => _sessions.Provider;
@@ -119,18 +118,21 @@ public sealed class TransferModel : IDisposable
     public string? DeviceWarning => _sessions.Warning;
 
     /// <summary>Loads an exported model on <paramref name="device"/> (default CPU).</summary>
-    /// <remarks>A speech model's front end is resolved (pulled if needed) through <see cref="BackboneRegistry.Default"/>.</remarks>
+    /// <param name="path">The model file written by `onnxtransfer export` / `fit`.</param>
+    /// <param name="device">Where it runs (default CPU).</param>
+    /// <param name="settings">Session threads and options.</param>
+    /// <param name="frontEnds">
+    /// For speech models: finds the audio front end named in the model's metadata (default:
+    /// <see cref="SpeechFrontEndFiles.FromCache"/>; the OnnxTransfer package's <c>BackboneRegistry.SpeechFrontEnd</c> also pulls it).
+    /// </param>
     /// <exception cref="OnnxTransferException">Missing file, not ONNX, not exported by OnnxTransfer, or a features-only model (the message says what to use instead).</exception>
-    public static TransferModel Load(string path, ExecutionDevice? device = null, SessionSettings? settings = null) =>
-        Load(path, null, device, settings);
-
-    /// <summary>Loads an exported model; a speech model's front end comes from <paramref name="frontEnds"/> (default: <see cref="BackboneRegistry.Default"/>).</summary>
-    public static TransferModel Load(string path, BackboneRegistry? frontEnds, ExecutionDevice? device = null, SessionSettings? settings = null)
+    public static TransferModel Load(string path, ExecutionDevice? device = null, SessionSettings? settings = null,
+        Func<string, SpeechFrontEndFiles>? frontEnds = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path) && !Directory.Exists(path))
             throw new OnnxTransferException($"{path}: model file not found; export one with `onnxtransfer export`.");
-        OnnxModel.EnsureReadable(path);
+        OnnxFormatException.EnsureReadable(path);
         var name = System.IO.Path.GetFileName(path);
         var sessions = SessionFactory.Create(device ?? ExecutionDevice.Cpu, settings);
         InferenceSession? session = null;
@@ -139,11 +141,11 @@ public sealed class TransferModel : IDisposable
             try { session = sessions.CreateSession(path); }
             catch (OnnxTransferException e) when (e.InnerException is OnnxRuntimeException ort)
             {
-                throw new OnnxFormatException($"{path}: ONNX Runtime cannot load it ({OnnxModel.OneLine(ort.Message)}); give a model written by `onnxtransfer export`.", e);
+                throw new OnnxFormatException($"{path}: ONNX Runtime cannot load it ({OnnxTransferException.OneLine(ort.Message)}); give a model written by `onnxtransfer export`.", e);
             }
             var metadata = ModelMetadata.Read(session.ModelMetadata.CustomMetadataMap, name);
             if (metadata.InputKind == ModelInputKind.SpeechEmbeddings)
-                return LoadSpeech(name, metadata, sessions, session, frontEnds ?? BackboneRegistry.Default);
+                return LoadSpeech(name, metadata, sessions, session, frontEnds ?? (n => SpeechFrontEndFiles.FromCache(n)));
             var (input, preprocessing, fixedBatch) = Check(name, metadata, session);
             return new TransferModel(name, metadata, sessions, session, input, preprocessing, fixedBatch);
         }
@@ -342,7 +344,7 @@ public sealed class TransferModel : IDisposable
                 ? OrtValue.CreateTensorValueFromMemory(b, shape)
                 : OrtValue.CreateTensorValueFromMemory(input.Floats!, shape);
             using var runOptions = new RunOptions();
-            using var outputs = _session.Run(runOptions, [_inputName], [value], [ModelExporter.ProbabilitiesOutput, ModelExporter.LabelOutput]);
+            using var outputs = _session.Run(runOptions, [_inputName], [value], [ModelMetadata.ProbabilitiesOutput, ModelMetadata.LabelOutput]);
             var probabilities = outputs[0].GetTensorDataAsSpan<float>();
             var labels = outputs[1].GetTensorDataAsSpan<long>();
             var c = Labels.Count;
@@ -353,11 +355,11 @@ public sealed class TransferModel : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new OnnxTransferException($"{Name}: ONNX Runtime could not run the model ({OnnxModel.OneLine(e.Message)}).", e);
+            throw new OnnxTransferException($"{Name}: ONNX Runtime could not run the model ({OnnxTransferException.OneLine(e.Message)}).", e);
         }
     }
 
-    private static TransferModel LoadSpeech(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session, BackboneRegistry frontEnds)
+    private static TransferModel LoadSpeech(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session, Func<string, SpeechFrontEndFiles> frontEnds)
     {
         var frontEndName = metadata.FrontEnd
             ?? throw new OnnxFormatException($"{name}: a speech model without 'onnxtransfer.front_end' metadata, so its audio front end is unknown; re-export it with `onnxtransfer fit`.");
@@ -368,12 +370,8 @@ public sealed class TransferModel : IDisposable
         var dims = meta.Dimensions;
         if (meta.ElementDataType != TensorElementType.Float || dims.Length != 3 || dims[1] is <= 0 or > MaxSpeechWindow || dims[2] != SpeechFrontEnd.EmbeddingSize)
             throw new OnnxFormatException($"{name}: input '{inputName}' is {meta.ElementDataType} [{string.Join(",", dims)}]; a speech classifier takes float [N,window,{SpeechFrontEnd.EmbeddingSize}] embeddings — re-export it.");
-        // The registry resolves (and pulls once) the front end's model files; the same files the features came from.
-        var source = frontEnds.ResolveAsync(frontEndName).GetAwaiter().GetResult();
-        if (source.Manifest is not { Kind: BackboneKind.Speech } manifest)
-            throw new OnnxFormatException($"{name}: its front end '{frontEndName}' is not a speech backbone in the registry; re-export the model.");
-        var stages = manifest.Audio?.Stages ?? ["melspectrogram.onnx", "embedding_model.onnx"];
-        var frontEnd = new SpeechFrontEnd(source.PathOf(stages[0]), source.PathOf(stages[^1]));
+        var files = frontEnds(frontEndName);
+        var frontEnd = new SpeechFrontEnd(files.MelModel, files.EmbeddingModel);
         return new TransferModel(name, metadata, sessions, session, inputName, frontEnd, checked((int)dims[1]), dims[0] > 0 ? checked((int)dims[0]) : null);
     }
 
@@ -382,7 +380,7 @@ public sealed class TransferModel : IDisposable
 
     private static void CheckOutputs(string name, ModelMetadata metadata, InferenceSession session)
     {
-        foreach (var output in new[] { ModelExporter.ProbabilitiesOutput, ModelExporter.LabelOutput })
+        foreach (var output in new[] { ModelMetadata.ProbabilitiesOutput, ModelMetadata.LabelOutput })
             if (!session.OutputMetadata.ContainsKey(output))
                 throw new OnnxFormatException($"{name}: no '{output}' output (outputs: {string.Join(", ", session.OutputMetadata.Keys)}); re-export the model with `onnxtransfer export`.");
     }

@@ -8,4 +8,11 @@ public class OnnxTransferException : Exception
 {
     /// <summary>Creates the exception with a one-line, user-facing message.</summary>
     public OnnxTransferException(string message, Exception? inner = null) : base(message, inner) { }
+
+    /// <summary>A message from a library or program on one line, cut at 300 characters (ONNX Runtime's carry C++ signatures).</summary>
+    internal static string OneLine(string text)
+    {
+        var line = text.Replace('\r', ' ').Replace('\n', ' ').Trim();
+        return line.Length <= 300 ? line : line[..300] + "…";
+    }
 }

@@ -1,5 +1,3 @@
-using OnnxTransfer.Data;
-
 namespace OnnxTransfer.Inference;
 
 /// <summary>One entry of an expanded input list: a file to predict, or a path that yielded none and why.</summary>
@@ -10,15 +8,21 @@ public sealed record InputFile(string Path, string? Error = null);
 /// <summary>Turns command-line style paths (files and folders) into the files to predict (images, or audio for speech models).</summary>
 public static class InputFiles
 {
+    /// <summary>Image file extensions: .jpg .jpeg .png .bmp .gif .webp.</summary>
+    public static IReadOnlyList<string> ImageExtensions { get; } = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
+
+    /// <summary>Audio file extensions: .wav.</summary>
+    public static IReadOnlyList<string> AudioExtensions { get; } = [".wav"];
+
     /// <summary>
     /// Files are taken as given (whatever their extension: a wrong one is reported when decoding fails); folders are
-    /// searched recursively for <paramref name="extensions"/> (default: <see cref="DatasetLoadOptions.ImageExtensions"/>),
+    /// searched recursively for <paramref name="extensions"/> (default: <see cref="ImageExtensions"/>),
     /// in ordinal path order, hidden entries skipped. A missing path, or a folder without images, becomes an entry
     /// with an <see cref="InputFile.Error"/>, so one bad argument does not stop the others.
     /// </summary>
     public static IReadOnlyList<InputFile> Expand(IEnumerable<string> paths, IReadOnlyList<string>? extensions = null)
     {
-        extensions ??= DatasetLoadOptions.ImageExtensions;
+        extensions ??= ImageExtensions;
         var result = new List<InputFile>();
         foreach (var path in paths)
         {

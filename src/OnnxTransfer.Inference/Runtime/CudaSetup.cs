@@ -11,8 +11,11 @@ internal sealed record CudaSetup(bool CompiledIn, string? ProviderLibrary, Func<
     /// <summary>This process: the loaded ONNX Runtime, its provider file and the real dynamic loader.</summary>
     public static CudaSetup Current()
     {
-        var compiledIn = OrtEnv.Instance().GetAvailableProviders().Contains(CudaSupport.ProviderName);
+        var compiledIn = ProviderCompiledIn();
         return new CudaSetup(compiledIn, compiledIn ? CudaProviderLibrary.ExpectedPath() : null,
             name => NativeLibraryProbe.Probe(name, [name]));
     }
+
+    /// <summary>The loaded ONNX Runtime native library lists the CUDA provider.</summary>
+    public static bool ProviderCompiledIn() => OrtEnv.Instance().GetAvailableProviders().Contains(CudaSupport.ProviderName);
 }

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using OnnxTransfer.Onnx;
+using System.Text.Json;
 
 namespace OnnxTransfer.Export;
 
@@ -23,6 +23,17 @@ public enum ModelInputKind
 public sealed record ModelMetadata
 {
     private const string Prefix = "onnxtransfer.";
+
+    /// <summary>Output of an exported classifier: float [N,C] class probabilities.</summary>
+    public const string ProbabilitiesOutput = "probabilities";
+    /// <summary>Output of an exported classifier: int64 [N] index of the most probable class.</summary>
+    public const string LabelOutput = "label";
+    /// <summary>Output of an exported wake-word model: [N,1] probability of the wake word.</summary>
+    public const string WakeWordScoreOutput = "score";
+    /// <summary>Metadata key of a wake-word model holding the wake word's name.</summary>
+    public const string WakeWordKey = Prefix + "wake_word";
+    /// <summary>Metadata key of a wake-word model holding its calibrated threshold (invariant-culture number).</summary>
+    public const string WakeWordThresholdKey = Prefix + "wake_word.threshold";
 
     /// <summary>Class labels in output order.</summary>
     public required string[] Labels { get; init; }
@@ -57,15 +68,12 @@ public sealed record ModelMetadata
     /// <summary>The toolkit version that wrote the model.</summary>
     public string ToolVersion { get; init; } = ToolInfo.Version;
 
-    /// <summary>Writes every non-null field into <paramref name="model"/>'s metadata_props.</summary>
-    public void WriteTo(OnnxModel model)
+    /// <summary>The metadata_props entries (prefixed keys) of every non-null field.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Properties()
     {
         foreach (var (key, value) in Entries())
-            if (value is not null) model.SetMetadata(Prefix + key, value);
+            if (value is not null) yield return new(Prefix + key, value);
     }
-
-    /// <summary>Reads the metadata of a model exported by this toolkit.</summary>
-    public static ModelMetadata Read(OnnxModel model) => Read(model.Metadata, model.DisplayName);
 
     /// <summary>Reads from a metadata dictionary (e.g. InferenceSession.ModelMetadata.CustomMetadataMap).</summary>
     public static ModelMetadata Read(IReadOnlyDictionary<string, string> map, string modelName)

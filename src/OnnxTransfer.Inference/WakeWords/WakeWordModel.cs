@@ -62,12 +62,12 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
                 var metadata = Export.ModelMetadata.Read(custom, Path.GetFileName(path));
                 if (metadata.InputKind != ModelInputKind.SpeechEmbeddings)
                     throw new OnnxTransferException($"{path}: the model reads {metadata.InputKind}, not speech embeddings; pass a wake-word model.");
-                _output = _session.OutputMetadata.ContainsKey(WakeWordTrainer.ScoreName) ? WakeWordTrainer.ScoreName
-                    : throw new OnnxTransferException($"{path}: no '{WakeWordTrainer.ScoreName}' output; export it with `onnxtransfer wakeword train`.");
-                Name = name ?? (custom.TryGetValue(WakeWordTrainer.WakeWordKey, out var w) ? w : metadata.Labels[^1]);
-                if (custom.TryGetValue(WakeWordTrainer.ThresholdKey, out var t))
+                _output = _session.OutputMetadata.ContainsKey(Export.ModelMetadata.WakeWordScoreOutput) ? Export.ModelMetadata.WakeWordScoreOutput
+                    : throw new OnnxTransferException($"{path}: no '{Export.ModelMetadata.WakeWordScoreOutput}' output; export it with `onnxtransfer wakeword train`.");
+                Name = name ?? (custom.TryGetValue(Export.ModelMetadata.WakeWordKey, out var w) ? w : metadata.Labels[^1]);
+                if (custom.TryGetValue(Export.ModelMetadata.WakeWordThresholdKey, out var t))
                     Threshold = double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v is >= 0 and <= 1
-                        ? v : throw new OnnxTransferException($"{path}: metadata {WakeWordTrainer.ThresholdKey}='{t}' is not a threshold in [0, 1]; retrain the model or pass --threshold.");
+                        ? v : throw new OnnxTransferException($"{path}: metadata {Export.ModelMetadata.WakeWordThresholdKey}='{t}' is not a threshold in [0, 1]; retrain the model or pass --threshold.");
             }
             else
             {
