@@ -1,3 +1,4 @@
+using OnnxTransfer.Benchmarks;
 using System.CommandLine;
 using System.Globalization;
 using OnnxTransfer.Audio;

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using OnnxTransfer.Audio;
+using OnnxTransfer.WakeWords;
 
-namespace OnnxTransfer.WakeWords;
+namespace OnnxTransfer.Benchmarks;
 
 /// <summary>Streaming cost measured by <see cref="WakeWordBenchmark.Measure"/>.</summary>
 /// <param name="AudioSeconds">Audio streamed per run.</param>
