@@ -9,7 +9,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer evaluate`: metrics, report and plots for a head on stored features.</summary>
-public static class EvaluateCommand
+internal static class EvaluateCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -10,7 +10,7 @@ namespace OnnxTransfer.Cli.Commands;
 /// A file that cannot be read is reported (in the output and on stderr) and the others go on; the exit code is 1
 /// only when no file at all could be labelled.
 /// </summary>
-public static class PredictCommand
+internal static class PredictCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

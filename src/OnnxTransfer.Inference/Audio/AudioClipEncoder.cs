@@ -19,7 +19,7 @@ namespace OnnxTransfer.Audio;
 /// longer than ~0.2 s pushes the phrase out of the window, so trim it when preparing data. Thread-safe (no
 /// mutable state; the front end's sessions allow concurrent runs); the front end is not owned.
 /// </remarks>
-public sealed class AudioClipEncoder : ISampleEncoder
+internal sealed class AudioClipEncoder : ISampleEncoder
 {
     private readonly SpeechFrontEnd _frontEnd;
 

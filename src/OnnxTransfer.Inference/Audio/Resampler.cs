@@ -17,7 +17,7 @@ namespace OnnxTransfer.Audio;
 /// <see cref="MaxPhases"/> phases and taps are linearly interpolated between neighbouring phases
 /// (error far below the stopband).
 /// </remarks>
-public sealed class Resampler
+internal sealed class Resampler
 {
     /// <summary>Largest number of exact filter phases kept in the table.</summary>
     public const int MaxPhases = 1024;

@@ -1,7 +1,7 @@
 namespace OnnxTransfer.Audio;
 
 /// <summary>Levels of sample buffers: power, peak, and where the speech is (synthesizers pad it with silence).</summary>
-public static class SignalLevel
+internal static class SignalLevel
 {
     /// <summary>Mean of the squared samples (0 for none).</summary>
     public static double MeanSquare(ReadOnlySpan<float> x)

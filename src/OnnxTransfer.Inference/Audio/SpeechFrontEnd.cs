@@ -68,11 +68,13 @@ public sealed class SpeechFrontEnd : IDisposable
     private readonly RunOptions _runOptions = new(); // read-only after creation; shared by concurrent runs
 
     /// <summary>
-    /// Loads openWakeWord's <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c>. With no
-    /// <paramref name="sessions"/>, sessions run single-threaded on the CPU (best for streaming and for extraction that
-    /// parallelises across clips); a passed factory stays owned by the caller.
+    /// Loads openWakeWord's <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c>; sessions run single-threaded on
+    /// the CPU (best for streaming, and for extraction that parallelises across clips).
     /// </summary>
-    public SpeechFrontEnd(string melModelPath, string embeddingModelPath, SessionFactory? sessions = null)
+    public SpeechFrontEnd(string melModelPath, string embeddingModelPath) : this(melModelPath, embeddingModelPath, null) { }
+
+    /// <summary>As the public constructor, with the sessions made by <paramref name="sessions"/> (owned by the caller) when given.</summary>
+    internal SpeechFrontEnd(string melModelPath, string embeddingModelPath, SessionFactory? sessions)
     {
         using var defaults = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
         var opts = sessions ?? defaults!;
@@ -102,7 +104,10 @@ public sealed class SpeechFrontEnd : IDisposable
     }
 
     /// <summary>Loads <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c> from <paramref name="directory"/>.</summary>
-    public static SpeechFrontEnd Open(string directory, SessionFactory? sessions = null) =>
+    public static SpeechFrontEnd Open(string directory) => Open(directory, null);
+
+    /// <summary>As <see cref="Open(string)"/>, with sessions from <paramref name="sessions"/> when given.</summary>
+    internal static SpeechFrontEnd Open(string directory, SessionFactory? sessions) =>
         new(Path.Combine(directory, "melspectrogram.onnx"), Path.Combine(directory, "embedding_model.onnx"), sessions);
 
     /// <summary>Mel frames for <paramref name="samples"/> samples: 1 + floor((N − 512)/160), 0 below 512.</summary>

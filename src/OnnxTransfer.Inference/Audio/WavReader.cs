@@ -16,7 +16,7 @@ namespace OnnxTransfer.Audio;
 /// size that points past the end of the file is a truncated file and an error; nothing is allocated beyond
 /// what the file actually holds. A trailing partial frame is ignored.
 /// </remarks>
-public static class WavReader
+internal static class WavReader
 {
     /// <summary>The conversion command suggested for unsupported files.</summary>
     public const string ConvertHint = "convert it to PCM WAV, e.g. `ffmpeg -i in.mp3 -ac 1 -ar 16000 out.wav`";

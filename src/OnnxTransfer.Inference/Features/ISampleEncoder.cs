@@ -6,7 +6,7 @@ namespace OnnxTransfer.Features;
 /// Turns one dataset item (an image file, an audio clip) into one sample of the backbone's input tensor.
 /// Implementations are thread-safe: the extraction pipeline calls <see cref="Encode"/> from several workers.
 /// </summary>
-public interface ISampleEncoder
+internal interface ISampleEncoder
 {
     /// <summary>Shape of one sample without the batch dimension (e.g. [3,224,224]).</summary>
     IReadOnlyList<long> SampleShape { get; }

@@ -7,7 +7,7 @@ namespace OnnxTransfer.Imaging;
 /// orientation: the EXIF orientation is applied through the pixel addressing, not by copying pixels.
 /// Dispose it to return the buffer to the pool.
 /// </summary>
-public sealed class DecodedImage : IDisposable
+internal sealed class DecodedImage : IDisposable
 {
     private byte[]? _pixels;
     private readonly int _bytes;

@@ -12,7 +12,7 @@ namespace OnnxTransfer.Imaging;
 /// scaling, n/8), which is what counts against the limit.
 /// Thread-safe; every failure is an <see cref="ImageDecodeException"/> naming the file and the reason.
 /// </summary>
-public sealed class ImageDecoder
+internal sealed class ImageDecoder
 {
     /// <summary>Default pixel limit: 64 megapixels (256 MB of RGBA; a 48 MP photo fits, a 10,000 x 10,000 PNG does not).</summary>
     public const long DefaultMaxPixels = 64_000_000;

@@ -13,7 +13,7 @@ namespace OnnxTransfer.Imaging;
 /// Only the cropped pixels are computed, in float without intermediate rounding. Thread-safe; scratch memory
 /// comes from <see cref="ArrayPool{T}"/>.
 /// </summary>
-public sealed class ImagePreprocessor
+internal sealed class ImagePreprocessor
 {
     private readonly float[] _gain = new float[3];
     private readonly float[] _bias = new float[3];

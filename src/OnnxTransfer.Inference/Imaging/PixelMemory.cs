@@ -9,7 +9,7 @@ namespace OnnxTransfer.Imaging;
 /// alone. Small buffers come from the shared pool; large ones do not, because the pool would keep them (one per
 /// core) after use.
 /// </summary>
-public static class PixelMemory
+internal static class PixelMemory
 {
     private const int PooledLimit = 16 << 20;
     private static readonly object Gate = new();

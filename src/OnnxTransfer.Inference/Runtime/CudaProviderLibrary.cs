@@ -3,7 +3,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace OnnxTransfer.Runtime;
 
 /// <summary>Finds ONNX Runtime's CUDA provider library, which ONNX Runtime loads from the folder of its own library.</summary>
-public static class CudaProviderLibrary
+internal static class CudaProviderLibrary
 {
     /// <summary>The provider's file name on Linux.</summary>
     public const string FileName = "libonnxruntime_providers_cuda.so";

@@ -6,13 +6,13 @@ namespace OnnxTransfer.Runtime;
 /// <summary>One NVIDIA library the CUDA execution provider needs, and how to install it.</summary>
 /// <param name="Library">The file name the loader looks for, e.g. <c>libcublasLt.so.13</c>.</param>
 /// <param name="Fix">What to install when it is missing, e.g. "install the CUDA 13 runtime (...)".</param>
-public sealed record CudaRequirement(string Library, string Fix);
+internal sealed record CudaRequirement(string Library, string Fix);
 
 /// <summary>
 /// Turns the CUDA provider library's dependencies into the NVIDIA libraries to look for. The CUDA major version comes
 /// from the provider itself (the <c>libcudart.so.N</c> / <c>libcublas.so.N</c> it links), never from a constant.
 /// </summary>
-public static partial class CudaRequirements
+internal static partial class CudaRequirements
 {
     /// <summary>
     /// cuDNN's major version for ONNX Runtime's CUDA provider. The provider opens cuDNN with dlopen at first use, so

@@ -8,14 +8,14 @@ namespace OnnxTransfer.Runtime;
 /// <param name="Needed">DT_NEEDED entries in file order, e.g. <c>libcublasLt.so.13</c>.</param>
 /// <param name="SoName">DT_SONAME, when present.</param>
 /// <param name="RunPaths">DT_RUNPATH (or the older DT_RPATH) folders, unexpanded (<c>$ORIGIN</c> stays as is).</param>
-public sealed record ElfDependencies(IReadOnlyList<string> Needed, string? SoName, IReadOnlyList<string> RunPaths);
+internal sealed record ElfDependencies(IReadOnlyList<string> Needed, string? SoName, IReadOnlyList<string> RunPaths);
 
 /// <summary>
 /// Reads the dependencies of an ELF shared library (32/64-bit, either byte order) the way the dynamic loader finds
 /// them: program headers → PT_DYNAMIC → DT_STRTAB mapped through the PT_LOAD segments. Only the headers, the dynamic
 /// segment and the string table are read, so a 300 MB library costs a few kilobytes of I/O.
 /// </summary>
-public static class ElfDynamicSection
+internal static class ElfDynamicSection
 {
     private const uint PtLoad = 1, PtDynamic = 2;
     private const long DtNull = 0, DtNeeded = 1, DtStrTab = 5, DtStrSz = 10, DtSoName = 14, DtRPath = 15, DtRunPath = 29;

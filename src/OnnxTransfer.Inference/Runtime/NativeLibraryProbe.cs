@@ -11,7 +11,7 @@ namespace OnnxTransfer.Runtime;
 public sealed record NativeLibraryStatus(string Library, bool Found, string? LoadedAs, string? Path, string Fix = "");
 
 /// <summary>Probes native libraries by loading them (dlopen), and tells where a loaded library lives.</summary>
-public static class NativeLibraryProbe
+internal static class NativeLibraryProbe
 {
     /// <summary>Tries each of <paramref name="names"/> in turn; the first that loads wins.</summary>
     public static NativeLibraryStatus Probe(string library, IEnumerable<string> names)

@@ -10,7 +10,7 @@ namespace OnnxTransfer.Runtime;
 /// subscribers, and appended to the file named by <c>ONNXTRANSFER_ORT_LOG</c> when set. Configured once per process,
 /// when this assembly loads, before any session exists; the user-facing message for a failure is ours (one line).
 /// </summary>
-public static class OnnxRuntimeLog
+internal static class OnnxRuntimeLog
 {
     /// <summary>Environment variable naming a file that receives every ONNX Runtime log line.</summary>
     public const string FileVariable = "ONNXTRANSFER_ORT_LOG";

@@ -8,7 +8,7 @@ namespace OnnxTransfer.Runtime;
 /// <param name="Category">ORT's category, e.g. "onnxruntime".</param>
 /// <param name="CodeLocation">ORT's source location, e.g. "graph.cc:4392 CleanUnusedInitializersAndNodeArgs".</param>
 /// <param name="Message">The message.</param>
-public sealed record OnnxRuntimeLogEntry(DateTime Time, OrtLoggingLevel Severity, string Category, string CodeLocation, string Message)
+internal sealed record OnnxRuntimeLogEntry(DateTime Time, OrtLoggingLevel Severity, string Category, string CodeLocation, string Message)
 {
     /// <summary>One line: time, severity letter, location, message.</summary>
     public override string ToString() =>

@@ -94,7 +94,7 @@ public sealed class FeatureBackbone : IDisposable
     public InferenceSession Session { get; }
 
     /// <summary>Turns a dataset item into one input sample (thread-safe).</summary>
-    public ISampleEncoder Encoder { get; }
+    internal ISampleEncoder Encoder { get; }
 
     /// <summary>Threading and optimisation settings of <see cref="Session"/>.</summary>
     public SessionSettings SessionSettings => _sessions.Settings;
@@ -176,7 +176,7 @@ public sealed class FeatureBackbone : IDisposable
     }
 
     /// <summary>The description a feature store records for features from this backbone.</summary>
-    public FeatureStoreMetadata Describe() =>
+    internal FeatureStoreMetadata Describe() =>
         new(Name, Sha256, FeatureTensor, Preprocessing?.ToString() ?? $"speech:{Source.Manifest?.Name}:window={Dimension}", Dimension);
 
     /// <summary>Loads a dataset with the file types this backbone reads; items outside its folder only when <paramref name="allowOutsidePaths"/>.</summary>

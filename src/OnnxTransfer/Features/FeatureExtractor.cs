@@ -75,7 +75,7 @@ public sealed class FeatureExtractor
     /// provider settings) and <paramref name="encoder"/>. <paramref name="description"/> names the backbone,
     /// its hash, feature tensor and preprocessing; its dimension, dataset and shard fields are filled in.
     /// </summary>
-    public FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description)
+    internal FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description)
     {
         _session = session;
         _encoder = encoder;

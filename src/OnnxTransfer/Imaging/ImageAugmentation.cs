@@ -26,7 +26,7 @@ public sealed record ImageAugmentation(double MinScale, double MaxScale, double 
     /// <c>RandomResizedCrop.get_params</c> does: up to 10 tries of area fraction and log-uniform aspect ratio until the
     /// rounded box fits, placed uniformly; else the center crop with the ratio clamped to the range. Then the flip.
     /// </summary>
-    public CropAndFlip Draw(int width, int height, ulong seed, int epoch, string id)
+    internal CropAndFlip Draw(int width, int height, ulong seed, int epoch, string id)
     {
         if (width < 1 || height < 1) throw new ArgumentOutOfRangeException(nameof(width), $"image size {width}x{height} must be positive.");
         Validate();

@@ -22,10 +22,10 @@ public sealed class OnnxModel
     }
 
     /// <summary>The underlying protobuf message (mutable).</summary>
-    public ModelProto Proto { get; }
+    internal ModelProto Proto { get; }
 
     /// <summary>The main graph.</summary>
-    public GraphProto Graph => Proto.Graph;
+    internal GraphProto Graph => Proto.Graph;
 
     /// <summary>The file the model was loaded from, if any.</summary>
     public string? SourcePath { get; }
@@ -48,7 +48,7 @@ public sealed class OnnxModel
     }
 
     /// <summary>Wraps an existing protobuf message.</summary>
-    public static OnnxModel FromProto(ModelProto proto, string? sourcePath = null) => new(proto, sourcePath);
+    internal static OnnxModel FromProto(ModelProto proto, string? sourcePath = null) => new(proto, sourcePath);
 
     /// <summary>
     /// Reads an ONNX file. External-data tensors are read from beside the file. Any failure is an

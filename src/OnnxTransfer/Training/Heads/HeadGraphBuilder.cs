@@ -18,7 +18,7 @@ namespace OnnxTransfer.Training.Heads;
 /// columns, [1−p, p]); parameters are graph inputs or, for an exported head, initializers.</item>
 /// </list>
 /// </summary>
-public static class HeadGraphBuilder
+internal static class HeadGraphBuilder
 {
     /// <summary>Input: feature rows [B,D].</summary>
     public const string Features = "features";
