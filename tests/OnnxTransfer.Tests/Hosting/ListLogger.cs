@@ -13,7 +13,9 @@ public sealed class ListLoggerFactory : ILoggerFactory
 
     public IReadOnlyList<LogEntry> Entries => _entries.ToArray();
 
-    public IReadOnlyList<LogEntry> At(LogLevel level) => Entries.Where(e => e.Level == level).ToArray();
+    /// <summary>The entries at <paramref name="level"/>, of <paramref name="category"/> when given.</summary>
+    public IReadOnlyList<LogEntry> At(LogLevel level, string? category = null) =>
+        Entries.Where(e => e.Level == level && (category is null || e.Category == category)).ToArray();
 
     public ILogger CreateLogger(string categoryName) => new ListLogger(categoryName, _entries);
 
