@@ -17,7 +17,17 @@ builder.Services.AddHealthChecks().AddTransferModelHealthCheck();
 var app = builder.Build();
 app.MapPost("/predict", Predict);
 app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = WriteHealth });
-app.Run();
+try
+{
+    app.Run();
+    return 0;
+}
+catch (OptionsValidationException e)
+{
+    // Settings are checked at start: say which key is wrong, once per problem, and stop.
+    foreach (var failure in e.Failures) Console.Error.WriteLine($"error: {failure}");
+    return 1;
+}
 
 // The body is the file itself (any content type) or a multipart form whose file field is "file" (or its first file).
 static async Task<IResult> Predict(HttpRequest request, IServiceProvider services, CancellationToken ct)

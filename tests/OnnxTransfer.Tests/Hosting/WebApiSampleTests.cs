@@ -26,7 +26,7 @@ public partial class WebApiSampleTests(ExportFixture fx, ITestOutputHelper outpu
         Build(Path.Combine(SharedAssets.RepoRoot, "samples", "WebApi", "WebApi.csproj"), bin, dir.Path);
         output.WriteLine($"build: {clock.Elapsed.TotalSeconds:F1} s");
 
-        using var server = Start(bin, dir.Path);
+        using var server = new Server(Start(bin, dir.Path, fx.FloatModelPath), output);
         using var http = new HttpClient { BaseAddress = await server.Address.WaitAsync(TimeSpan.FromMinutes(2)) };
         output.WriteLine($"listening at {http.BaseAddress} after {clock.Elapsed.TotalSeconds:F1} s");
 
@@ -69,6 +69,29 @@ public partial class WebApiSampleTests(ExportFixture fx, ITestOutputHelper outpu
         using var empty = await http.PostAsync("/predict", new ByteArrayContent([]));
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
         Assert.Contains("request body: empty", await empty.Content.ReadAsStringAsync());
+
+        // A model path that does not exist stops the app at start with one line naming the setting.
+        var missing = Path.Combine(dir.Path, "missing.onnx");
+        var (exitCode, stderr) = await RunToExit(Start(bin, dir.Path, missing));
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"error: TransferModel:ModelPath {missing}: no such file; set TransferModel:ModelPath (environment: TransferModel__ModelPath)", stderr);
+    }
+
+    private static async Task<(int ExitCode, string Stderr)> RunToExit(Process process)
+    {
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            try { await process.WaitForExitAsync(limit.Token); }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new Xunit.Sdk.XunitException($"the sample did not stop on a missing model:\n{await stdout}\n{await stderr}");
+            }
+            return (process.ExitCode, await stderr);
+        }
     }
 
     private static async Task AssertPrediction(HttpResponseMessage response, Prediction expected)
@@ -106,21 +129,22 @@ public partial class WebApiSampleTests(ExportFixture fx, ITestOutputHelper outpu
         Assert.True(p.ExitCode == 0, $"dotnet build {project} exited {p.ExitCode}:\n{stdout}\n{stderr.Result}");
     }
 
-    /// <summary>Starts the sample on port 0 (the OS picks a free one); <see cref="Server.Address"/> completes when it logs where it listens.</summary>
-    private Server Start(string bin, string workDir)
+    /// <summary>Starts the sample on port 0 (the OS picks a free one) serving <paramref name="model"/>.</summary>
+    private static Process Start(string bin, string workDir, string model)
     {
         var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = bin, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(bin, "WebApi.dll"), "--urls", "http://127.0.0.1:0" }) psi.ArgumentList.Add(a);
         // appsettings.json names model.onnx beside the app; the environment overrides it, as a deployment would.
-        psi.Environment["TransferModel__ModelPath"] = fx.FloatModelPath;
+        psi.Environment["TransferModel__ModelPath"] = model;
         psi.Environment["TransferModel__Threads"] = "1";
         psi.Environment["ONNXTRANSFER_MIRROR"] = SharedAssets.Models;
         psi.Environment["ONNXTRANSFER_HOME"] = Path.Combine(workDir, "cache");
         psi.Environment["ONNXTRANSFER_OFFLINE"] = "1";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        return new Server(Process.Start(psi)!, output);
+        return Process.Start(psi)!;
     }
 
+    /// <summary>A started sample; <see cref="Address"/> completes when it logs where it listens.</summary>
     private sealed partial class Server : IDisposable
     {
         private readonly Process _process;
