@@ -42,11 +42,13 @@ internal sealed class AudioClipEncoder : ISampleEncoder
     public IReadOnlyList<long> SampleShape { get; }
 
     /// <inheritdoc />
-    public void Encode(DatasetItem item, Span<float> destination)
+    public void Encode(DatasetItem item, Span<float> destination) => Encode(WavReader.Read(item.Path), item.Path, destination);
+
+    /// <summary>Encodes a decoded clip at any sample rate (resampled to 16 kHz); <paramref name="name"/> appears in errors.</summary>
+    public void Encode(AudioClip clip, string name, Span<float> destination)
     {
-        var clip = WavReader.Read(item.Path);
         if (clip.Samples.Length == 0)
-            throw new AudioFormatException($"{item.Path}: the clip holds no audio samples; remove it or record it again.");
+            throw new AudioFormatException($"{name}: the clip holds no audio samples; remove it or record it again.");
         Encode(clip.ResampleTo(SpeechFrontEnd.SampleRate).Samples, destination);
     }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OnnxTransfer.Audio;
@@ -16,8 +18,8 @@ namespace OnnxTransfer.Inference;
 /// labels and the preprocessing in its metadata, so nothing else ships beside it. Handles both input kinds:
 /// float tensors (<see cref="ModelInputKind.ImageTensor"/>: decode, resize, crop and normalise here) and uint8 RGB
 /// HWC (<see cref="ModelInputKind.ImageBytes"/>: decode, resize and crop here; the graph normalises). Speech
-/// classifiers (<see cref="ModelInputKind.SpeechEmbeddings"/>, from <c>fit</c> on a speech backbone) label WAV files:
-/// the front end named in the metadata is resolved through the backbone registry and run here
+/// classifiers (<see cref="ModelInputKind.SpeechEmbeddings"/>, from <c>fit</c> on a speech backbone) label WAV files,
+/// bytes or streams: the front end named in the metadata is resolved through the backbone registry and run here
 /// (<see cref="AudioClipEncoder"/>: resample to 16 kHz, the last window of embeddings).
 /// </summary>
 /// <remarks>
@@ -33,6 +35,8 @@ namespace OnnxTransfer.Inference;
 /// <para><b>Devices.</b> CPU unless a device is given (<see cref="ExecutionDevice.Auto"/> tries CUDA first).</para>
 /// <para><b>Async.</b> The <c>…Async</c> methods run the CPU-bound work on the thread pool so UI and request threads
 /// stay free; they do not make a single prediction faster.</para>
+/// <para><b>Logging.</b> Given an <see cref="ILogger"/> at load, the model logs its load, a device fallback and
+/// each file <see cref="PredictFiles"/> skips (warnings); nothing is written to the console.</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -42,7 +46,7 @@ namespace OnnxTransfer.Inference;
 /// foreach (var (label, probability) in p.Top(3)) { ... }
 /// </code>
 /// </example>
-public sealed class TransferModel : IDisposable
+public sealed class TransferModel : ITransferModel, IDisposable
 {
     private readonly SessionFactory _sessions;
     private readonly InferenceSession _session;
@@ -56,6 +60,7 @@ public sealed class TransferModel : IDisposable
     private readonly bool _bytes;
     private readonly SpeechFrontEnd? _frontEnd;
     private readonly AudioClipEncoder? _audio;
+    private ILogger _logger = NullLogger.Instance;
 
     private TransferModel(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session,
         string inputName, SpeechFrontEnd frontEnd, int window, int? fixedBatch)
@@ -126,15 +131,27 @@ public sealed class TransferModel : IDisposable
     /// <see cref="SpeechFrontEndFiles.FromCache"/>; the OnnxTransfer package's <c>BackboneRegistry.SpeechFrontEnd</c> also pulls it).
     /// </param>
     /// <exception cref="OnnxTransferException">Missing file, not ONNX, not exported by OnnxTransfer, or a features-only model (the message says what to use instead).</exception>
+    /// <param name="logger">Receives the load, a device fallback and files skipped later (default: none).</param>
     public static TransferModel Load(string path, ExecutionDevice? device = null, SessionSettings? settings = null,
-        Func<string, SpeechFrontEndFiles>? frontEnds = null)
+        Func<string, SpeechFrontEndFiles>? frontEnds = null, ILogger? logger = null)
+    {
+        logger ??= NullLogger.Instance;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var model = LoadModel(path, frontEnds ?? (n => SpeechFrontEndFiles.FromCache(n)), device, settings, logger);
+        model._logger = logger;
+        logger.LogInformation("Loaded {Model} ({InputKind}, {LabelCount} labels) on {Provider} in {Milliseconds} ms",
+            model.Name, model.InputKind, model.Labels.Count, model.Provider, clock.ElapsedMilliseconds);
+        return model;
+    }
+
+    private static TransferModel LoadModel(string path, Func<string, SpeechFrontEndFiles> frontEnds, ExecutionDevice? device, SessionSettings? settings, ILogger logger)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path) && !Directory.Exists(path))
             throw new OnnxTransferException($"{path}: model file not found; export one with `onnxtransfer export`.");
         OnnxFormatException.EnsureReadable(path);
         var name = System.IO.Path.GetFileName(path);
-        var sessions = SessionFactory.Create(device ?? ExecutionDevice.Cpu, settings);
+        var sessions = SessionFactory.Create(device ?? ExecutionDevice.Cpu, settings, logger);
         InferenceSession? session = null;
         try
         {
@@ -145,7 +162,7 @@ public sealed class TransferModel : IDisposable
             }
             var metadata = ModelMetadata.Read(session.ModelMetadata.CustomMetadataMap, name);
             if (metadata.InputKind == ModelInputKind.SpeechEmbeddings)
-                return LoadSpeech(name, metadata, sessions, session, frontEnds ?? (n => SpeechFrontEndFiles.FromCache(n)));
+                return LoadSpeech(name, metadata, sessions, session, frontEnds);
             var (input, preprocessing, fixedBatch) = Check(name, metadata, session);
             return new TransferModel(name, metadata, sessions, session, input, preprocessing, fixedBatch);
         }
@@ -160,11 +177,13 @@ public sealed class TransferModel : IDisposable
     /// <summary>Labels an image file (JPEG, PNG, BMP, GIF, WebP; EXIF orientation applied), or a WAV file for a speech model.</summary>
     public Prediction Predict(string path) => Run([(inputs, slot) => EncodeFile(path, inputs, slot)])[0];
 
-    /// <summary>Labels an encoded image (file contents) held in memory.</summary>
-    public Prediction Predict(byte[] encoded, string name = "image") => RunImages([() => _decoder.Decode(encoded, name, _decodeTarget)])[0];
+    /// <summary>Labels an encoded image (file contents) held in memory, or WAV bytes for a speech model.</summary>
+    public Prediction Predict(byte[] encoded, string name = "image") =>
+        RunEncoded([(() => _decoder.Decode(encoded, name, _decodeTarget), () => ReadWav(encoded, name), name)])[0];
 
-    /// <summary>Labels an encoded image read from <paramref name="stream"/> (read to its end, not closed).</summary>
-    public Prediction Predict(Stream stream, string name = "image") => RunImages([() => _decoder.Decode(stream, name, _decodeTarget)])[0];
+    /// <summary>Labels an encoded image (or WAV clip for a speech model) read from <paramref name="stream"/> (read to its end, not closed).</summary>
+    public Prediction Predict(Stream stream, string name = "image") =>
+        RunEncoded([(() => _decoder.Decode(stream, name, _decodeTarget), () => ReadWav(stream, name), name)])[0];
 
     /// <summary>Labels a bitmap as displayed (no EXIF orientation; alpha composited on white).</summary>
     public Prediction Predict(SKBitmap bitmap, string name = "bitmap") => RunImages([() => _decoder.FromBitmap(bitmap, name)])[0];
@@ -173,13 +192,13 @@ public sealed class TransferModel : IDisposable
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<string> paths) =>
         Run(paths.Select(p => (Action<Input, int>)((inputs, slot) => EncodeFile(p, inputs, slot))).ToArray());
 
-    /// <summary>Labels encoded images in memory in one batch.</summary>
+    /// <summary>Labels encoded images (or WAV clips for a speech model) in memory in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<byte[]> encoded) =>
-        RunImages(encoded.Select((b, i) => (Func<DecodedImage>)(() => _decoder.Decode(b, $"image[{i}]", _decodeTarget))).ToArray());
+        RunEncoded(encoded.Select((b, i) => EncodedInput(() => _decoder.Decode(b, $"image[{i}]", _decodeTarget), () => ReadWav(b, $"image[{i}]"), $"image[{i}]")).ToArray());
 
-    /// <summary>Labels encoded images from streams in one batch.</summary>
+    /// <summary>Labels encoded images (or WAV clips for a speech model) from streams in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<Stream> streams) =>
-        RunImages(streams.Select((s, i) => (Func<DecodedImage>)(() => _decoder.Decode(s, $"stream[{i}]", _decodeTarget))).ToArray());
+        RunEncoded(streams.Select((s, i) => EncodedInput(() => _decoder.Decode(s, $"stream[{i}]", _decodeTarget), () => ReadWav(s, $"stream[{i}]"), $"stream[{i}]")).ToArray());
 
     /// <summary>Labels bitmaps in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<SKBitmap> bitmaps) =>
@@ -204,6 +223,8 @@ public sealed class TransferModel : IDisposable
                 catch (OnnxTransferException e) { errors[i] = e.Message; }
             });
             var good = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
+            foreach (var error in errors.Where(e => e is not null))
+                _logger.LogWarning("{Model}: skipped a file: {Error}", Name, error);
             var predictions = good.Length == 0 ? [] : Infer(good.Length == chunk.Length ? inputs : inputs.Select(good));
             for (int i = 0, k = 0; i < chunk.Length; i++)
                 yield return errors[i] is { } error
@@ -261,8 +282,29 @@ public sealed class TransferModel : IDisposable
     private Prediction[] RunImages(IReadOnlyList<Func<DecodedImage>> decoders)
     {
         if (_audio is not null)
-            throw new OnnxTransferException($"{Name}: a speech model labels WAV files; pass file paths (Predict(path), PredictBatch(paths), PredictFiles).");
+            throw new OnnxTransferException($"{Name}: a speech model labels WAV audio, not bitmaps; pass a file path, WAV bytes or a stream.");
         return Run(decoders.Select(d => (Action<Input, int>)((inputs, slot) => Encode(d, inputs, slot))).ToArray());
+    }
+
+    private static (Func<DecodedImage> Image, Func<AudioClip> Clip, string Name) EncodedInput(Func<DecodedImage> image, Func<AudioClip> clip, string name) =>
+        (image, clip, name);
+
+    /// <summary>Encoded inputs in memory: decoded as images, or as WAV clips by a speech model.</summary>
+    private Prediction[] RunEncoded(IReadOnlyList<(Func<DecodedImage> Image, Func<AudioClip> Clip, string Name)> inputs) =>
+        Run(inputs.Select(x => _audio is null
+            ? (Action<Input, int>)((batch, slot) => Encode(x.Image, batch, slot))
+            : (batch, slot) => _audio.Encode(x.Clip(), x.Name, batch.Floats.AsSpan(slot * _sampleLength, _sampleLength))).ToArray());
+
+    private static AudioClip ReadWav(byte[] encoded, string name) => WavReader.Read(new MemoryStream(encoded, writable: false), name);
+
+    private static AudioClip ReadWav(Stream stream, string name)
+    {
+        if (stream.CanSeek) return WavReader.Read(stream, name);
+        // The reader seeks between chunks; a network stream is buffered first.
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        buffer.Position = 0;
+        return WavReader.Read(buffer, name);
     }
 
     private void EncodeFile(string path, Input inputs, int slot)

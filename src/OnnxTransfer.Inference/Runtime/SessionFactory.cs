@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace OnnxTransfer.Runtime;
@@ -6,7 +8,8 @@ namespace OnnxTransfer.Runtime;
 /// <summary>
 /// Creates <see cref="InferenceSession"/>s on an <see cref="ExecutionDevice"/> with <see cref="SessionSettings"/>, and tells
 /// which execution provider they actually use. <c>auto</c> falls back to CPU and records a one-line
-/// <see cref="Warning"/>; an explicit device that cannot work throws an error naming what is missing.
+/// <see cref="Warning"/> (also logged as a warning to the factory's <see cref="ILogger"/>, when one is given); an
+/// explicit device that cannot work throws an error naming what is missing.
 /// </summary>
 public sealed class SessionFactory : IDisposable
 {
@@ -18,6 +21,7 @@ public sealed class SessionFactory : IDisposable
     private static readonly object RegistrationGate = new();
 
     private SessionOptions _options;
+    private ILogger _logger = NullLogger.Instance;
 
     private SessionFactory(ExecutionDevice device, SessionSettings settings, SessionOptions options, string provider, string? warning)
     {
@@ -43,13 +47,21 @@ public sealed class SessionFactory : IDisposable
     /// <summary>The options sessions are created with (owned by this factory).</summary>
     public SessionOptions Options => _options;
 
-    /// <summary>Prepares session options for <paramref name="device"/>.</summary>
+    /// <summary>Prepares session options for <paramref name="device"/>; a fallback to CPU is logged to <paramref name="logger"/>.</summary>
     /// <exception cref="OnnxTransferException">An explicit device or provider that cannot be used here.</exception>
-    public static SessionFactory Create(ExecutionDevice device, SessionSettings? settings = null) =>
-        Create(device, settings, CudaSupport.Check);
+    public static SessionFactory Create(ExecutionDevice device, SessionSettings? settings = null, ILogger? logger = null) =>
+        Create(device, settings, CudaSupport.Check, logger);
 
-    /// <summary>As <see cref="Create(ExecutionDevice, SessionSettings?)"/>, with the CUDA check given (tests fake a machine).</summary>
-    internal static SessionFactory Create(ExecutionDevice device, SessionSettings? settings, Func<int, CudaStatus> checkCuda)
+    /// <summary>As <see cref="Create(ExecutionDevice, SessionSettings?, ILogger?)"/>, with the CUDA check given (tests fake a machine).</summary>
+    internal static SessionFactory Create(ExecutionDevice device, SessionSettings? settings, Func<int, CudaStatus> checkCuda, ILogger? logger = null)
+    {
+        var factory = CreateUnlogged(device, settings, checkCuda);
+        factory._logger = logger ?? NullLogger.Instance;
+        if (factory.Warning is { } warning) factory.LogFallback(warning);
+        return factory;
+    }
+
+    private static SessionFactory CreateUnlogged(ExecutionDevice device, SessionSettings? settings, Func<int, CudaStatus> checkCuda)
     {
         OnnxRuntimeLog.Configure();
         settings ??= SessionSettings.Default;
@@ -125,6 +137,7 @@ public sealed class SessionFactory : IDisposable
             _options = NewOptions(Settings);
             Warning = $"CUDA not used ({CudaSupport.FirstLine(e.Message)}); running on CPU.";
             Provider = CpuProvider;
+            LogFallback(Warning);
             return create(_options);
         }
         catch (OnnxRuntimeException e)
@@ -135,6 +148,9 @@ public sealed class SessionFactory : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _options.Dispose();
+
+    private void LogFallback(string warning) =>
+        _logger.LogWarning("Device {Device} fell back to {Provider}: {Warning}", Device, Provider, warning);
 
     private static SessionOptions NewOptions(SessionSettings settings)
     {

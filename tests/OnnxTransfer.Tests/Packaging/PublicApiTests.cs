@@ -9,7 +9,7 @@ namespace OnnxTransfer.Tests.Packaging;
 /// </summary>
 public class PublicApiTests
 {
-    public static TheoryData<string> Packages => new() { "OnnxTransfer.Inference", "OnnxTransfer.Training" };
+    public static TheoryData<string> Packages => new() { "OnnxTransfer.Inference", "OnnxTransfer.Training", "OnnxTransfer.Hosting" };
 
     [Theory]
     [MemberData(nameof(Packages))]
@@ -19,6 +19,7 @@ public class PublicApiTests
         {
             "OnnxTransfer.Inference" => typeof(global::OnnxTransfer.Inference.TransferModel).Assembly,
             "OnnxTransfer.Training" => typeof(Learner).Assembly,
+            "OnnxTransfer.Hosting" => typeof(OnnxTransfer.Hosting.TransferModelOptions).Assembly,
             _ => throw new ArgumentException(package),
         };
         var api = Normalize(assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false }));
