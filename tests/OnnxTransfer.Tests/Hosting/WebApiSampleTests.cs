@@ -18,12 +18,16 @@ namespace OnnxTransfer.Tests.Hosting;
 public partial class WebApiSampleTests(ExportFixture fx, ITestOutputHelper output)
 {
     [Fact]
-    public async Task Sample_serves_health_and_predictions_and_refuses_a_bad_file_with_a_400()
+    public Task Sample_serves_health_and_predictions_and_refuses_a_bad_file_with_a_400() =>
+        ServesAsync(Path.Combine(SharedAssets.RepoRoot, "samples", "WebApi", "WebApi.csproj"), fx, output);
+
+    /// <summary>Builds <paramref name="project"/> (the sample, or a copy of it on packages) and checks it end to end.</summary>
+    internal static async Task ServesAsync(string project, ExportFixture fx, ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var bin = Path.Combine(dir.Path, "bin");
         var clock = Stopwatch.StartNew();
-        Build(Path.Combine(SharedAssets.RepoRoot, "samples", "WebApi", "WebApi.csproj"), bin, dir.Path);
+        Build(project, bin, dir.Path);
         output.WriteLine($"build: {clock.Elapsed.TotalSeconds:F1} s");
 
         using var server = new Server(Start(bin, dir.Path, fx.FloatModelPath), output);
