@@ -7,7 +7,7 @@ using OnnxTransfer.Features;
 namespace OnnxTransfer.Cli;
 
 /// <summary>The `onnxtransfer` command tree. Each command lives in Commands/ and only parses and calls the library.</summary>
-public static class CliApp
+internal static class CliApp
 {
     /// <summary>The name usage lines show, whatever launched the CLI (the dll, the tools/ launcher, a test host).</summary>
     public const string Name = "onnxtransfer";

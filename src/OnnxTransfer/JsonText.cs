@@ -11,7 +11,7 @@ namespace OnnxTransfer;
 /// source-generated context), indented, with '+', quotes and non-ASCII text left readable. Reading accepts the
 /// camelCase and PascalCase names older versions wrote.
 /// </summary>
-public static class JsonText
+internal static class JsonText
 {
     private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -8,7 +8,7 @@ using OnnxTransfer.Runtime;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer bench extract|train|finetune`: measure our pipeline against naive code, ML.NET peers and the machine's limit.</summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create() => new("bench", "Benchmarks: feature extraction and head training against naive code and ML.NET (bench/ peers), fine-tuning with and without the activation cache, with ratios.")

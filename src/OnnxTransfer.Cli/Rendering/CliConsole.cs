@@ -1,7 +1,7 @@
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>How much a command says on stderr; set by the global <c>--quiet</c> and <c>--verbose</c> options.</summary>
-public enum Verbosity
+internal enum Verbosity
 {
     /// <summary>Progress, notes and warnings.</summary>
     Normal,
@@ -16,7 +16,7 @@ public enum Verbosity
 /// as <see cref="Verbosity"/> allows. Each invocation sets its own (<see cref="CliApp"/> wraps every command's action), so
 /// commands run in-process by tests do not see each other's settings.
 /// </summary>
-public static class CliConsole
+internal static class CliConsole
 {
     private sealed record Settings(Verbosity Verbosity, TextWriter Out, TextWriter Error, bool IsProcessError);
 

@@ -5,7 +5,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints the outcome of a training run and draws its learning curves.</summary>
-public static class TrainingRenderer
+internal static class TrainingRenderer
 {
     /// <summary>Draws learning_curves.png into the head folder; returns its path, or null when there is no history to draw.</summary>
     public static string? DrawLearningCurves(TrainingResult result)

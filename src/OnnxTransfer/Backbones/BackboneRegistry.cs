@@ -64,6 +64,21 @@ public sealed class BackboneRegistry
             Locations.BackboneDir(m.Name))).ToArray();
 
     /// <summary>
+    /// The files of the speech front end <paramref name="name"/>, resolved (pulled once if missing) like any backbone:
+    /// pass it as <c>TransferModel.Load(path, frontEnds: registry.SpeechFrontEnd)</c>.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">Unknown name, not a speech front end, or no source had its files.</exception>
+    public Audio.SpeechFrontEndFiles SpeechFrontEnd(string name)
+    {
+        // Synchronous because model loading is; the pull runs on the thread pool so no caller's context is captured.
+        var source = Task.Run(() => ResolveAsync(name)).GetAwaiter().GetResult();
+        if (source.Manifest is not { Kind: BackboneKind.Speech } manifest)
+            throw new Onnx.OnnxFormatException($"front end '{name}' is not a speech backbone in the registry; re-export the model.");
+        var stages = manifest.Audio?.Stages ?? Audio.SpeechFrontEndFiles.DefaultStages;
+        return new Audio.SpeechFrontEndFiles(source.PathOf(stages[0]), source.PathOf(stages[^1]));
+    }
+
+    /// <summary>
     /// Resolves a backbone NAME (from the manifests) or a PATH to an .onnx file to local files, fetching what is missing.
     /// </summary>
     /// <exception cref="OnnxTransferException">Unknown name, missing file, or no source had the file (the message lists every place tried).</exception>

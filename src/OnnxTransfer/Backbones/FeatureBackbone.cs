@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
@@ -37,6 +38,9 @@ public sealed record FeatureBackboneOptions
 
     /// <summary>Images that would decode to more pixels are refused (see <see cref="ImageDecoder.MaxPixels"/>).</summary>
     public long MaxPixels { get; init; } = ImageDecoder.DefaultMaxPixels;
+
+    /// <summary>Receives a device fallback and the items extraction skips, as warnings; null logs nothing.</summary>
+    public ILogger? Logger { get; init; }
 }
 
 /// <summary>
@@ -50,6 +54,7 @@ public sealed class FeatureBackbone : IDisposable
 {
     private readonly SessionFactory _sessions;
     private readonly SpeechFrontEnd? _frontEnd;
+    private ILogger? _logger;
 
     private FeatureBackbone(ResolvedBackbone source, BackboneKind kind, OnnxModel featureModel, string featureTensor,
         int dimension, string sha256, SessionFactory sessions, InferenceSession session, ISampleEncoder encoder, SpeechFrontEnd? frontEnd)
@@ -94,7 +99,7 @@ public sealed class FeatureBackbone : IDisposable
     public InferenceSession Session { get; }
 
     /// <summary>Turns a dataset item into one input sample (thread-safe).</summary>
-    public ISampleEncoder Encoder { get; }
+    internal ISampleEncoder Encoder { get; }
 
     /// <summary>Threading and optimisation settings of <see cref="Session"/>.</summary>
     public SessionSettings SessionSettings => _sessions.Settings;
@@ -122,12 +127,14 @@ public sealed class FeatureBackbone : IDisposable
         options ??= new FeatureBackboneOptions();
         var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct);
         // Through the settings, so a CUDA → CPU fallback (which recreates the options) keeps it.
-        var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning });
+        var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning }, options.Logger);
         try
         {
-            return source.Manifest?.Kind == BackboneKind.Speech
+            var backbone = source.Manifest?.Kind == BackboneKind.Speech
                 ? LoadSpeech(source, options, sessions)
                 : LoadImage(source, options, sessions);
+            backbone._logger = options.Logger;
+            return backbone;
         }
         catch
         {
@@ -176,7 +183,7 @@ public sealed class FeatureBackbone : IDisposable
     }
 
     /// <summary>The description a feature store records for features from this backbone.</summary>
-    public FeatureStoreMetadata Describe() =>
+    internal FeatureStoreMetadata Describe() =>
         new(Name, Sha256, FeatureTensor, Preprocessing?.ToString() ?? $"speech:{Source.Manifest?.Name}:window={Dimension}", Dimension);
 
     /// <summary>Loads a dataset with the file types this backbone reads; items outside its folder only when <paramref name="allowOutsidePaths"/>.</summary>
@@ -186,7 +193,7 @@ public sealed class FeatureBackbone : IDisposable
     /// <summary>Extracts features of <paramref name="items"/> into a Parquet feature store (resumable).</summary>
     public Task<FeatureExtractionSummary> ExtractAsync(IReadOnlyList<DatasetItem> items, string outPath,
         FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) =>
-        new FeatureExtractor(Session, Encoder, Describe()).RunAsync(items, outPath, options, progress, ct);
+        new FeatureExtractor(Session, Encoder, Describe(), _logger).RunAsync(items, outPath, options, progress, ct);
 
     /// <inheritdoc />
     public void Dispose()

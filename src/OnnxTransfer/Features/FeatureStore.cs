@@ -41,7 +41,7 @@ public static class FeatureStore
     }
 
     /// <summary>Reads the footer metadata (after checking the file's digest).</summary>
-    public static FeatureStoreMetadata ReadMetadata(string path)
+    internal static FeatureStoreMetadata ReadMetadata(string path)
     {
         var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None).GetAwaiter().GetResult();
         reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -63,7 +63,7 @@ public static class FeatureStore
     /// Writes <paramref name="table"/> atomically, rows sorted by path. The metadata's dimension must match
     /// the table's; duplicate paths are an error.
     /// </summary>
-    public static void Write(string path, FeatureTable table, FeatureStoreMetadata metadata)
+    internal static void Write(string path, FeatureTable table, FeatureStoreMetadata metadata)
     {
         table.Validate();
         if (metadata.Dimension != table.Dimension)

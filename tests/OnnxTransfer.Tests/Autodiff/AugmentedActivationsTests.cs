@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli;
