@@ -40,8 +40,14 @@ internal static class JsonText
         };
         var node = JsonNode.Parse(json, documentOptions: documentOptions);
         // Current files go straight to the deserializer, so its errors keep their line numbers.
-        if (node is null || !RenameLegacy(node, info)) return JsonSerializer.Deserialize(json, info);
-        return node.Deserialize(info);
+        return node is not null && HasLegacyNames(node, info) ? node.Deserialize(info) : JsonSerializer.Deserialize(json, info);
+    }
+
+    // An object with a repeated key cannot be walked as a JsonObject; the deserializer reads it as usual (the last one wins).
+    private static bool HasLegacyNames(JsonNode node, JsonTypeInfo info)
+    {
+        try { return RenameLegacy(node, info); }
+        catch (ArgumentException) { return false; }
     }
 
     // Renames old-style keys in place, following the type's generated metadata; true when any was renamed.

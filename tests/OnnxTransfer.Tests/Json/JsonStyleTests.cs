@@ -119,6 +119,18 @@ public class JsonStyleTests
     }
 
     [Fact]
+    public void Wake_word_evaluation_report_json_is_snake_case_down_to_its_det_points()
+    {
+        var point = new DetPoint(0.5, 0.1, 0.25);
+        var report = new WakeWordReportFile(1, ["p/alice_1.wav"], ["alice"], [new NegativeStreamEntry("speech", 3)], ["bob"], 0.5,
+            [new WakeWordReportModel("m.onnx", "hey", 0.5, 0.5, point, point, null, [0.9], [new FalseAccept("n/bob_2.wav", 12.5, 0.7f)], [point])]);
+        var json = JsonText.Write(report, WakeWordsJson.Default.WakeWordReportFile);
+        JsonNames.AssertSnakeCase(json);
+        Assert.Contains("\"false_accepts_per_hour\": 0.25", json);
+        Assert.Contains("\"target_fa_per_hour\": 0.5", json);
+    }
+
+    [Fact]
     public void Wake_word_metadata_json_is_snake_case()
     {
         var calibration = JsonText.Write(new ThresholdCalibration(0.6, 0.5, 0.4, 2, "synthetic", null), WakeWordsJson.Default.ThresholdCalibration, indented: false);

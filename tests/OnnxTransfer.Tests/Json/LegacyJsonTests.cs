@@ -42,6 +42,14 @@ public class LegacyJsonTests
     }
 
     [Fact]
+    public void A_repeated_key_is_read_as_before_the_last_one_wins()
+    {
+        var current = BackboneRegistry.BuiltInManifests.Single(m => m.Name == "mobilenetv2-7").ToJson();
+        var repeated = current.Replace("\"licence\":", "\"licence\": \"first\",\n  \"licence\":");
+        Assert.Equal(current, BackboneManifest.Parse(repeated, "m.json").ToJson());
+    }
+
+    [Fact]
     public void Nuget_paths_keep_their_file_names()
     {
         var current = BackboneRegistry.BuiltInManifests.Single(m => m.Name == "resnet18");
