@@ -25,7 +25,7 @@ public interface IWakeWordScorer
 }
 
 /// <summary>
-/// A wake-word model file on ONNX Runtime: either one exported by <see cref="WakeWordTrainer"/> (input
+/// A wake-word model file on ONNX Runtime: either one exported by `onnxtransfer wakeword train` (input
 /// [N,16,96], output <c>score</c>) or an openWakeWord pretrained head (one input [1,16,96] with any name,
 /// one [1,1] sigmoid output; batch fixed at 1, so windows run one at a time). Safe to call from several
 /// threads (ONNX Runtime sessions allow concurrent runs).
