@@ -9,25 +9,24 @@ namespace OnnxTransfer.Runtime;
 /// <remarks>Dispose from inside a call of the same object would wait for itself; nothing in the library does.</remarks>
 internal sealed class ResourceGuard(string owner)
 {
-    private readonly object _gate = new();
-    private int _active;
-    private bool _closed;
+    // The calls inside, with the sign bit set once closed: entering and leaving are one interlocked operation each,
+    // so concurrent calls do not queue on a lock.
+    private const int ClosedBit = int.MinValue;
+    private int _state;
+    private readonly ManualResetEventSlim _drained = new(false);
 
     /// <summary>True once <see cref="Close"/> has started.</summary>
-    public bool IsClosed
-    {
-        get { lock (_gate) return _closed; }
-    }
+    public bool IsClosed => Volatile.Read(ref _state) < 0;
 
     /// <summary>Enters for one call (dispose the lease when the call is done); throws once closed.</summary>
     public Lease Enter()
     {
-        lock (_gate)
+        while (true)
         {
-            if (_closed) throw new ObjectDisposedException(owner);
-            _active++;
+            var state = Volatile.Read(ref _state);
+            if (state < 0) throw new ObjectDisposedException(owner);
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) == state) return new Lease(this);
         }
-        return new Lease(this);
     }
 
     /// <summary>Throws <see cref="ObjectDisposedException"/> once closed (for calls that touch no native resource).</summary>
@@ -42,19 +41,16 @@ internal sealed class ResourceGuard(string owner)
     /// </summary>
     public bool Close()
     {
-        lock (_gate)
-        {
-            if (_closed) return false;
-            _closed = true;
-            while (_active > 0) Monitor.Wait(_gate);
-            return true;
-        }
+        var before = Interlocked.Or(ref _state, ClosedBit);
+        if (before < 0) return false;
+        // Not disposed afterwards: the last call out may still be inside Set when Wait returns.
+        if (before != 0) _drained.Wait();
+        return true;
     }
 
     private void Exit()
     {
-        lock (_gate)
-            if (--_active == 0 && _closed) Monitor.PulseAll(_gate);
+        if (Interlocked.Decrement(ref _state) == ClosedBit) _drained.Set();
     }
 
     /// <summary>One call's stay inside the guard.</summary>
