@@ -102,7 +102,7 @@ public sealed class Learner : IDisposable
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new LearnerOptions();
-        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry);
+        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry).ConfigureAwait(false);
         return new Learner(fb, options);
     }
 
@@ -126,8 +126,8 @@ public sealed class Learner : IDisposable
     public async Task<(FeatureTable Table, FeatureExtractionSummary Summary)> ExtractAsync(Dataset dataset, string featuresPath,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var summary = await Backbone.ExtractAsync(dataset.Items, featuresPath, Options.Extraction, progress, ct);
-        var table = await FeatureStore.ReadAsync(summary.Output, ct);
+        var summary = await Backbone.ExtractAsync(dataset.Items, featuresPath, Options.Extraction, progress, ct).ConfigureAwait(false);
+        var table = await FeatureStore.ReadAsync(summary.Output, ct).ConfigureAwait(false);
         return (table, summary);
     }
 
@@ -213,7 +213,7 @@ public sealed class Learner : IDisposable
         // Planned on the dataset's items (not the readable rows) so fine-tuning with the same seed holds out the same items,
         // and before extraction so a grouping that cannot place a file fails in seconds, not after minutes.
         var split = Split(dataset.Items, Options.Training);
-        var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct);
+        var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct).ConfigureAwait(false);
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
         var headDir = stem + ".head";

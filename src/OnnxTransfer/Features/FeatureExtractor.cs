@@ -116,7 +116,7 @@ public sealed class FeatureExtractor
         SortedFeatureMerge.Source? existing = null;
         if (!options.Overwrite && File.Exists(output))
         {
-            existing = await SortedFeatureMerge.ScanAsync(output, ct);
+            existing = await SortedFeatureMerge.ScanAsync(output, ct).ConfigureAwait(false);
             if (metadata.Difference(existing.Metadata) is { } diff)
                 throw new OnnxTransferException($"{output} already holds other features ({diff}); delete it, use another --out, or overwrite it.");
         }
@@ -137,7 +137,7 @@ public sealed class FeatureExtractor
         int written;
         try
         {
-            written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None);
+            written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None).ConfigureAwait(false);
             dimension = run.Dimension;
             if (partial.Chunks.Count > 0 || existing is null)
             {
@@ -272,7 +272,7 @@ public sealed class FeatureExtractor
             var completed = false;
             try
             {
-                await foreach (var d in channel.Reader.ReadAllAsync(stop.Token))
+                await foreach (var d in channel.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
                     if (d.Error is not null)
                     {
@@ -294,7 +294,7 @@ public sealed class FeatureExtractor
             {
                 stop.Cancel();
                 while (channel.Reader.TryRead(out var d)) if (d.Buffer is not null) pool.Return(d.Buffer);
-                await decoding;
+                await decoding.ConfigureAwait(false);
                 // Keep what was extracted, also on Ctrl-C or failure, so the next run resumes from here.
                 if (completed) Checkpoint();
                 else try { Checkpoint(); } catch (OnnxTransferException) { /* the original exception matters more */ }

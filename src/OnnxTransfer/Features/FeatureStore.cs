@@ -30,12 +30,12 @@ public static class FeatureStore
     /// <summary>Reads a whole store into memory.</summary>
     public static async Task<FeatureTable> ReadAsync(string path, CancellationToken ct = default)
     {
-        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct);
-        await using (reader)
+        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             var groups = new List<FeatureTable>();
             for (var g = 0; g < reader.RowGroupCount; g++)
-                groups.Add(await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct));
+                groups.Add(await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct).ConfigureAwait(false));
             return Concat(groups, metadata.Dimension);
         }
     }
@@ -51,11 +51,11 @@ public static class FeatureStore
     /// <summary>Streams a store one row group at a time (for stores larger than memory).</summary>
     public static async IAsyncEnumerable<FeatureTable> ReadRowGroupsAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct);
-        await using (reader)
+        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             for (var g = 0; g < reader.RowGroupCount; g++)
-                yield return await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct);
+                yield return await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct).ConfigureAwait(false);
         }
     }
 
@@ -77,14 +77,15 @@ public static class FeatureStore
 
     private static async Task WriteSortedAsync(Stream stream, FeatureTable table, int[] order, FeatureStoreMetadata metadata)
     {
-        await using var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, default);
+        var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, default).ConfigureAwait(false);
+        await using var writerScope = writer.ConfigureAwait(false);
         var buffer = new SortedFeatureMerge.RowGroupBuffer(RowGroupSize, table.Dimension);
         foreach (var i in order)
         {
             buffer.Add(table, i);
-            if (buffer.Count == RowGroupSize) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
+            if (buffer.Count == RowGroupSize) await writer.WriteRowGroupAsync(buffer.TakeTable(), default).ConfigureAwait(false);
         }
-        if (buffer.Count > 0) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
+        if (buffer.Count > 0) await writer.WriteRowGroupAsync(buffer.TakeTable(), default).ConfigureAwait(false);
     }
 
     /// <summary>
