@@ -119,6 +119,30 @@ public sealed class BackboneRegistry
             http?.Dispose();
         }
 
+        return Complete(manifest, resolved, tried, "connect to the network");
+    }
+
+    /// <summary>
+    /// Resolves every file of <paramref name="manifest"/> from the cache and the mirrors only, synchronously: nothing is
+    /// downloaded (use <see cref="ResolveAsync(BackboneManifest, IProgress{ProgressUpdate}?, CancellationToken)"/> for that).
+    /// </summary>
+    /// <exception cref="OnnxTransferException">A file is in neither (the message lists every place tried).</exception>
+    public ResolvedBackbone ResolveLocal(BackboneManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var resolved = new ResolvedFile?[manifest.Files.Count];
+        var tried = new List<string>[manifest.Files.Count];
+        for (var i = 0; i < manifest.Files.Count; i++)
+        {
+            tried[i] = [];
+            resolved[i] = FromCache(manifest, manifest.Files[i], tried[i]) ?? FromMirrors(manifest, manifest.Files[i], null, tried[i]);
+        }
+        return Complete(manifest, resolved, tried, $"pull it first (`onnxtransfer pull {manifest.Name}`)");
+    }
+
+    // Fails with every place tried when a file is missing; otherwise runs the manifest's preparation step.
+    private ResolvedBackbone Complete(BackboneManifest manifest, ResolvedFile?[] resolved, List<string>[] tried, string orElse)
+    {
         var missing = Enumerable.Range(0, resolved.Length).Where(i => resolved[i] is null).ToArray();
         if (missing.Length > 0)
         {
@@ -126,7 +150,7 @@ public sealed class BackboneRegistry
             var offline = Locations.AllowNetwork ? "" : $" (network disabled by {BackboneLocations.OfflineVariable})";
             throw new OnnxTransferException(
                 $"backbone '{manifest.Name}': could not get {string.Join(", ", missing.Select(i => manifest.Files[i].Name))}{offline}; looked {details}. " +
-                $"Put the files in a folder and set {BackboneLocations.MirrorVariable}=FOLDER, or connect to the network.");
+                $"Put the files in a folder and set {BackboneLocations.MirrorVariable}=FOLDER, or {orElse}.");
         }
         var files = resolved.Select(r => r!).ToArray();
         var prepared = manifest.Prepare is { } prepare

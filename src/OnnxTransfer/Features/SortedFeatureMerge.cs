@@ -55,9 +55,9 @@ internal static class SortedFeatureMerge
             return true;
         }
 
-        public void Close()
+        public async ValueTask CloseAsync()
         {
-            _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (_reader is not null) await _reader.DisposeAsync().ConfigureAwait(false);
             _reader = null;
         }
     }
@@ -79,12 +79,13 @@ internal static class SortedFeatureMerge
     /// Writes the merged rows of <paramref name="sources"/> to <paramref name="output"/> (atomically).
     /// <paramref name="checkRow"/> may reject a row (source, id) with an exception.
     /// </summary>
-    public static long Write(string output, IReadOnlyList<Source> sources, FeatureStoreMetadata metadata, int rowGroupSize,
+    public static async Task<long> WriteAsync(string output, IReadOnlyList<Source> sources, FeatureStoreMetadata metadata, int rowGroupSize,
         IProgress<ProgressUpdate>? progress, string stage, Action<Source, string>? checkRow, CancellationToken ct)
     {
         var total = sources.Sum(s => (long)s.Ids.Length);
         long written = 0;
-        AtomicFile.Write(output, stream => written = WriteAsync(stream, sources, metadata, rowGroupSize, total, progress, stage, checkRow, ct).GetAwaiter().GetResult());
+        await AtomicFile.WriteAsync(output, async (stream, token) =>
+            written = await WriteAsync(stream, sources, metadata, rowGroupSize, total, progress, stage, checkRow, token).ConfigureAwait(false), ct).ConfigureAwait(false);
         return written;
     }
 
@@ -136,7 +137,7 @@ internal static class SortedFeatureMerge
         }
         finally
         {
-            foreach (var s in sources) s.Close();
+            foreach (var s in sources) await s.CloseAsync().ConfigureAwait(false);
         }
     }
 

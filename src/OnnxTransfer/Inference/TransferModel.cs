@@ -128,7 +128,7 @@ public sealed class TransferModel : IDisposable
     public string? DeviceWarning => _sessions.Warning;
 
     /// <summary>Loads an exported model on <paramref name="device"/> (default CPU).</summary>
-    /// <remarks>A speech model's front end is resolved (pulled if needed) through <see cref="BackboneRegistry.Default"/>.</remarks>
+    /// <remarks>A speech model's front end is found in the cache or a mirror of <see cref="BackboneRegistry.Default"/> (nothing is downloaded).</remarks>
     /// <exception cref="OnnxTransferException">Missing file, not ONNX, not exported by OnnxTransfer, or a features-only model (the message says what to use instead).</exception>
     public static TransferModel Load(string path, ExecutionDevice? device = null, SessionSettings? settings = null) =>
         Load(path, null, device, settings);
@@ -474,9 +474,10 @@ public sealed class TransferModel : IDisposable
         if (meta.ElementDataType != TensorElementType.Float || dims.Length != 3 || dims[1] is <= 0 or > MaxSpeechWindow || dims[2] != SpeechFrontEnd.EmbeddingSize)
             throw new OnnxFormatException($"{name}: input '{inputName}' is {meta.ElementDataType} [{string.Join(",", dims)}]; a speech classifier takes float [N,window,{SpeechFrontEnd.EmbeddingSize}] embeddings — re-export it.");
         // The registry resolves (and pulls once) the front end's model files; the same files the features came from.
-        var source = frontEnds.ResolveAsync(frontEndName).GetAwaiter().GetResult();
-        if (source.Manifest is not { Kind: BackboneKind.Speech } manifest)
+        // Loading is synchronous, so the front end comes from the cache or a mirror; training the model put it there.
+        if (frontEnds.Find(frontEndName) is not { Kind: BackboneKind.Speech } manifest)
             throw new OnnxFormatException($"{name}: its front end '{frontEndName}' is not a speech backbone in the registry; re-export the model.");
+        var source = frontEnds.ResolveLocal(manifest);
         var stages = manifest.Audio?.Stages ?? ["melspectrogram.onnx", "embedding_model.onnx"];
         var frontEnd = new SpeechFrontEnd(source.PathOf(stages[0]), source.PathOf(stages[^1]));
         return new TransferModel(name, metadata, sessions, session, inputName, frontEnd, checked((int)dims[1]), dims[0] > 0 ? checked((int)dims[0]) : null);
