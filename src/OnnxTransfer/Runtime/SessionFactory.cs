@@ -41,7 +41,14 @@ public sealed class SessionFactory : IDisposable
     public string? Warning { get; private set; }
 
     /// <summary>The options sessions are created with (owned by this factory).</summary>
-    public SessionOptions Options => _options;
+    public SessionOptions Options
+    {
+        get
+        {
+            _guard.ThrowIfClosed();
+            return _options;
+        }
+    }
 
     /// <summary>Prepares session options for <paramref name="device"/>.</summary>
     /// <exception cref="OnnxTransferException">An explicit device or provider that cannot be used here.</exception>
@@ -113,6 +120,7 @@ public sealed class SessionFactory : IDisposable
 
     private InferenceSession CreateSession(Func<SessionOptions, InferenceSession> create, string name)
     {
+        using var lease = _guard.Enter();
         Interlocked.Increment(ref _created);
         try
         {
@@ -133,8 +141,13 @@ public sealed class SessionFactory : IDisposable
         }
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _options.Dispose();
+    private readonly ResourceGuard _guard = new(nameof(SessionFactory));
+
+    /// <summary>Waits for sessions being created on other threads, then frees the options (sessions already created live on).</summary>
+    public void Dispose()
+    {
+        if (_guard.Close()) _options.Dispose();
+    }
 
     private static SessionOptions NewOptions(SessionSettings settings)
     {

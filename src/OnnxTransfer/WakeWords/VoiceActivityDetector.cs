@@ -16,6 +16,7 @@ public sealed class VoiceActivityDetector : IDisposable
 
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
+    private readonly ResourceGuard _guard = new(nameof(VoiceActivityDetector));
     private float[] _h = new float[2 * 64], _c = new float[2 * 64];
     private readonly float[] _pending = new float[FrameSamples];
     private int _pendingCount;
@@ -66,6 +67,7 @@ public sealed class VoiceActivityDetector : IDisposable
 
     private float RunFrame(float[] frame)
     {
+        using var lease = _guard.Enter();
         using var input = OrtValue.CreateTensorValueFromMemory((float[])frame.Clone(), [1, FrameSamples]);
         using var sr = OrtValue.CreateTensorValueFromMemory(new long[] { SpeechFrontEnd.SampleRate }, []);
         using var h = OrtValue.CreateTensorValueFromMemory(_h, [2, 1, 64]);
@@ -77,9 +79,10 @@ public sealed class VoiceActivityDetector : IDisposable
         return Last;
     }
 
-    /// <inheritdoc />
+    /// <summary>Frees the session (after a run in progress on another thread); later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (!_guard.Close()) return;
         _session.Dispose();
         _runOptions.Dispose();
     }

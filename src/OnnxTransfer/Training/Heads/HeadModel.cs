@@ -14,6 +14,7 @@ namespace OnnxTransfer.Training.Heads;
 public sealed class HeadModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly ResourceGuard _guard = new(nameof(HeadModel));
 
     private HeadModel(HeadInfo info, OnnxModel eval, InferenceSession session, string directory)
     {
@@ -51,6 +52,7 @@ public sealed class HeadModel : IDisposable
         var rows = features.Length / Dimension;
         if (rows == 0) return [];
         var copy = features.ToArray();
+        using var lease = _guard.Enter();
         using var x = OrtValue.CreateTensorValueFromMemory(copy, [rows, Dimension]);
         using var runOptions = new RunOptions();
         using var result = _session.Run(runOptions, [HeadGraphBuilder.Features], [x], [HeadGraphBuilder.Probabilities]);
@@ -81,5 +83,8 @@ public sealed class HeadModel : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        if (_guard.Close()) _session.Dispose();
+    }
 }
