@@ -75,6 +75,8 @@ public sealed class SpeechFrontEnd : IDisposable
     /// </summary>
     public SpeechFrontEnd(string melModelPath, string embeddingModelPath, SessionFactory? sessions = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(melModelPath);
+        ArgumentException.ThrowIfNullOrEmpty(embeddingModelPath);
         using var defaults = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
         var opts = sessions ?? defaults!;
         _mel = Load(melModelPath, opts);

@@ -77,6 +77,9 @@ public sealed class FeatureExtractor
     /// </summary>
     public FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description)
     {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(description);
         _session = session;
         _encoder = encoder;
         _description = description;
@@ -90,6 +93,8 @@ public sealed class FeatureExtractor
     public async Task<FeatureExtractionSummary> RunAsync(IReadOnlyList<DatasetItem> items, string outPath,
         FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentException.ThrowIfNullOrEmpty(outPath);
         options ??= new FeatureExtractionOptions();
         var clock = Stopwatch.StartNew();
         var duplicate = items.GroupBy(i => i.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

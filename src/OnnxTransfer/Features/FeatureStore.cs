@@ -27,6 +27,7 @@ public static class FeatureStore
     /// <summary>Reads a whole store into memory.</summary>
     public static async Task<FeatureTable> ReadAsync(string path, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
@@ -40,6 +41,7 @@ public static class FeatureStore
     /// <summary>Reads the footer metadata (after checking the file's digest).</summary>
     public static async Task<FeatureStoreMetadata> ReadMetadataAsync(string path, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
         await reader.DisposeAsync().ConfigureAwait(false);
         return metadata;
@@ -62,6 +64,7 @@ public static class FeatureStore
     /// </summary>
     public static Task WriteAsync(string path, FeatureTable table, FeatureStoreMetadata metadata, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(metadata);
         table.Validate();

@@ -24,6 +24,7 @@ public sealed class VoiceActivityDetector : IDisposable
     /// <summary>Loads silero_vad.onnx from <paramref name="path"/>.</summary>
     public VoiceActivityDetector(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new OnnxTransferException($"{path}: Silero VAD model not found; pass the path of silero_vad.onnx.");
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
         _session = sessions.CreateSession(path);

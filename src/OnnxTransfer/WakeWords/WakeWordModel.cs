@@ -41,6 +41,7 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
     /// <summary>Loads <paramref name="path"/>; <paramref name="name"/> overrides the wake word's name.</summary>
     public WakeWordModel(string path, string? name = null, int threads = 1)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path) && !Directory.Exists(path)) throw new OnnxTransferException($"{path}: wake-word model not found; pass a model from `onnxtransfer wakeword train` or an openWakeWord head.");
         InputFile.EnsureReadable(path);
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, threads);

@@ -53,6 +53,18 @@ public class DetectorLifetimeTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void Null_arguments_throw_the_standard_argument_exceptions()
+    {
+        using var frontEnd = NewFrontEnd();
+        Assert.Equal("frontEnd", Assert.Throws<ArgumentNullException>(() => new WakeWordDetector(null!, [new ScriptedScorer("a")])).ParamName);
+        Assert.Equal("heads", Assert.Throws<ArgumentNullException>(() => new WakeWordDetector(frontEnd, null!)).ParamName);
+        Assert.Equal("heads", Assert.Throws<ArgumentException>(() => new WakeWordDetector(frontEnd, [null!])).ParamName);
+        Assert.Equal("path", Assert.Throws<ArgumentNullException>(() => new WakeWordModel(null!)).ParamName);
+        Assert.Equal("path", Assert.Throws<ArgumentNullException>(() => new VoiceActivityDetector(null!)).ParamName);
+        Assert.Equal("melModelPath", Assert.Throws<ArgumentNullException>(() => new SpeechFrontEnd(null!, "x")).ParamName);
+    }
+
+    [Fact]
     public void Disposing_a_shared_front_end_while_8_detectors_push_never_crashes()
     {
         // Detectors on 8 threads share one front end (as the class allows); it is disposed under them, 20 times.

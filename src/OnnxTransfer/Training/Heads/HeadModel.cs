@@ -38,6 +38,7 @@ public sealed class HeadModel : IDisposable
     /// <summary>Loads a head directory written by <see cref="Trainer"/>; <paramref name="sessions"/> picks the device (null: one CPU thread).</summary>
     public static HeadModel Load(string headDir, SessionFactory? sessions = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(headDir);
         var info = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
         using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
@@ -62,6 +63,7 @@ public sealed class HeadModel : IDisposable
     /// <summary>Probabilities for every row of <paramref name="table"/>.</summary>
     public float[] PredictProbabilities(FeatureTable table)
     {
+        ArgumentNullException.ThrowIfNull(table);
         if (table.Dimension != Dimension)
             throw new OnnxTransferException($"{Directory}: the head reads {Dimension}-dimensional features but the table has {table.Dimension}; extract features with the same backbone.");
         return PredictProbabilities(table.Features);
