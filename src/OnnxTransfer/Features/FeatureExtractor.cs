@@ -59,7 +59,7 @@ public sealed record FeatureExtractionSummary(string Output, string ErrorsFile, 
 
 /// <summary>
 /// Runs a (cut) backbone over a dataset and stores one feature vector per item in a <see cref="FeatureStore"/>.
-/// Decode workers encode items into pooled buffers and feed a bounded channel; one consumer batches them
+/// Decode workers encode items into pooled buffers and feed a channel (bounded by a semaphore); one consumer batches them
 /// through the model (the next batches decode meanwhile) and checkpoints rows in chunks, so an interrupted
 /// run resumes where it stopped. Items that fail to decode go to the errors file and the run goes on.
 /// The output depends only on the items and the model, not on threads, batching or interruptions.
