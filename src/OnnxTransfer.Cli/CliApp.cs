@@ -5,7 +5,7 @@ using OnnxTransfer.Features;
 namespace OnnxTransfer.Cli;
 
 /// <summary>The `onnxtransfer` command tree. Each command lives in Commands/ and only parses and calls the library.</summary>
-public static class CliApp
+internal static class CliApp
 {
     /// <summary>Builds the root command with every subcommand.</summary>
     public static RootCommand Build()

@@ -7,7 +7,7 @@ namespace OnnxTransfer.Cli;
 /// long command finishes its current chunk, keeps it and exits (130 after SIGINT, 143 after SIGTERM) instead of
 /// being killed with nothing saved. A second signal is not intercepted: it ends the process at once.
 /// </summary>
-public sealed class StopSignals : IDisposable
+internal sealed class StopSignals : IDisposable
 {
     private readonly CancellationTokenSource _cancel = new();
     private readonly PosixSignalRegistration[] _registrations;

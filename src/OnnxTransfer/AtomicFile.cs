@@ -5,7 +5,7 @@ namespace OnnxTransfer;
 /// one, never half of one (a crash, Ctrl-C or full disk leaves the old file intact). A folder is
 /// written the same way as a whole: into a sibling folder that is swapped in by renames when complete.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>
     /// Test seam: when set, file writes through this class fail with "No space left on device" once this

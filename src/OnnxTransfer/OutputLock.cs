@@ -5,7 +5,7 @@ namespace OnnxTransfer;
 /// output, holding the owner's process id. The operating system drops the lock when its process dies, so a
 /// lock file left by a killed run is simply taken over. Disposing releases the lock and removes the file.
 /// </summary>
-public sealed class OutputLock : IDisposable
+internal sealed class OutputLock : IDisposable
 {
     private readonly FileStream _stream;
 

@@ -4,7 +4,7 @@ namespace OnnxTransfer;
 /// Refuses, before any work, a run whose output would overwrite one of its inputs or another of its
 /// outputs. Paths are compared after resolving symbolic links (of the file and of its folders).
 /// </summary>
-public static class OutputPaths
+internal static class OutputPaths
 {
     /// <summary>
     /// Throws when two entries name the same file or when an output lies inside an input folder it would

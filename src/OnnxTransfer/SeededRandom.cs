@@ -5,7 +5,7 @@ namespace OnnxTransfer;
 /// it exactly (System.Random cannot be serialised). Seeded through SplitMix64. Every random choice of
 /// training (initialisation, shuffling, dropout masks) draws from one of these; splits rank item ids instead (Data.StratifiedSplit).
 /// </summary>
-public sealed class SeededRandom
+internal sealed class SeededRandom
 {
     private ulong _s0, _s1, _s2, _s3;
 

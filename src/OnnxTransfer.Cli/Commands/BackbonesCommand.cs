@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer backbones</c>: the known backbones and whether each is cached.</summary>
-public static class BackbonesCommand
+internal static class BackbonesCommand
 {
     public static Command Create()
     {

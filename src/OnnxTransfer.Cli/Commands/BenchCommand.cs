@@ -10,7 +10,7 @@ using OnnxTransfer.Runtime;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer bench extract|train|finetune`: measure our pipeline against naive code, ML.NET peers and the machine's limit.</summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     private static readonly JsonSerializerOptions Json = new()
     {

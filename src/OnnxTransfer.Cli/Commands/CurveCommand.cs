@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer curve`: the transfer learning curve — accuracy vs training examples per class, frozen vs fine-tuned vs raw pixels.</summary>
-public static class CurveCommand
+internal static class CurveCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

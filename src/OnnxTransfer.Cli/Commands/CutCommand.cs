@@ -5,7 +5,7 @@ using OnnxTransfer.Cli.Rendering;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer cut MODEL --out FEATURES.onnx [--at TENSOR|auto] [--pool none|avg]`.</summary>
-public static class CutCommand
+internal static class CutCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

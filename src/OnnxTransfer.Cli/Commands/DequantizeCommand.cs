@@ -6,7 +6,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer dequantize MODEL --out FLOAT.onnx [--no-clamp]`.</summary>
-public static class DequantizeCommand
+internal static class DequantizeCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

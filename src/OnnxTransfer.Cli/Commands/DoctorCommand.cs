@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer doctor [--json]</c>: ONNX Runtime version, usable providers, CUDA libraries, cache.</summary>
-public static class DoctorCommand
+internal static class DoctorCommand
 {
     public static Command Create()
     {

@@ -9,7 +9,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer evaluate`: metrics, report and plots for a head on stored features.</summary>
-public static class EvaluateCommand
+internal static class EvaluateCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -59,7 +59,7 @@ public static class EvaluateCommand
 
     private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, bool allowOutsidePaths, CancellationToken ct)
     {
-        using var model = TransferModel.Load(modelPath);
+        using var model = TransferModel.Load(modelPath, frontEnds: PredictCommand.PullFrontEnd);
         var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = allowOutsidePaths });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);

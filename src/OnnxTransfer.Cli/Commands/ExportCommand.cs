@@ -6,7 +6,7 @@ using OnnxTransfer.Export;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer export --backbone NAME|PATH --head HEAD_DIR --out MODEL.onnx [--embed-preprocessing]`.</summary>
-public static class ExportCommand
+internal static class ExportCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

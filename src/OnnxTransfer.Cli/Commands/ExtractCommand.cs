@@ -7,7 +7,7 @@ using OnnxTransfer.Features;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer extract`: dataset → backbone features → a resumable, shardable Parquet feature store.</summary>
-public static class ExtractCommand
+internal static class ExtractCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -8,7 +8,7 @@ using OnnxTransfer.Training.FineTuning;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer fit`: the main job in one call — pull, extract, train, evaluate, export.</summary>
-public static class FitCommand
+internal static class FitCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -6,7 +6,7 @@ using OnnxTransfer.Onnx;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer inspect MODEL [--json]`: what the model is and where its features are.</summary>
-public static class InspectCommand
+internal static class InspectCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

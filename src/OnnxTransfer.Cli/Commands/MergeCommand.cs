@@ -5,7 +5,7 @@ using OnnxTransfer.Features;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer merge PARTS... --out FILE.parquet`: combines the part files of a sharded extraction.</summary>
-public static class MergeCommand
+internal static class MergeCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

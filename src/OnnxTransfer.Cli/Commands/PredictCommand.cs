@@ -1,6 +1,7 @@
 using System.CommandLine;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Inference;
+using OnnxTransfer.Backbones;
 
 namespace OnnxTransfer.Cli.Commands;
 
@@ -9,8 +10,15 @@ namespace OnnxTransfer.Cli.Commands;
 /// A file that cannot be read is reported (in the output and on stderr) and the others go on; the exit code is 1
 /// only when no file at all could be labelled.
 /// </summary>
-public static class PredictCommand
+internal static class PredictCommand
 {
+    /// <summary>
+    /// A speech model's front end, pulled when it is missing. The library loads models synchronously from the cache or
+    /// a mirror; the command (no synchronization context) may wait for the pull.
+    /// </summary>
+    public static Audio.SpeechFrontEndFiles PullFrontEnd(string name) =>
+        BackboneRegistry.Default.SpeechFrontEndAsync(name).GetAwaiter().GetResult();
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -34,7 +42,7 @@ public static class PredictCommand
             if (batchSize < 1) throw new OnnxTransferException($"--batch {batchSize}: give 1 or more.");
             var output = pr.InvocationConfiguration.Output;
             var error = pr.InvocationConfiguration.Error;
-            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr));
+            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr), frontEnds: PullFrontEnd);
             if (classifier.DeviceWarning is { } warning) error.WriteLine($"warning: {warning}");
             k = Math.Min(k, classifier.Labels.Count);
 

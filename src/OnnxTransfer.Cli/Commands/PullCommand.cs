@@ -5,7 +5,7 @@ using OnnxTransfer.Cli.Rendering;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer pull NAME</c>: fetch a backbone into the local cache (cache, mirrors, then network).</summary>
-public static class PullCommand
+internal static class PullCommand
 {
     public static Command Create()
     {

@@ -7,7 +7,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer train`: stored features → a trained head directory (graphs, checkpoint, head.json).</summary>
-public static class TrainCommand
+internal static class TrainCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

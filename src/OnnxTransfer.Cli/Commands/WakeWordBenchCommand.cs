@@ -1,3 +1,4 @@
+using OnnxTransfer.Benchmarks;
 using System.CommandLine;
 using System.Globalization;
 using OnnxTransfer.Audio;
@@ -6,7 +7,7 @@ using OnnxTransfer.WakeWords;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer wakeword bench --model WW.onnx [--heads 4] [--audio FILE.wav]</c>.</summary>
-public static class WakeWordBenchCommand
+internal static class WakeWordBenchCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -5,7 +5,7 @@ using OnnxTransfer.WakeWords;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer wakeword calibrate --model WW.onnx --data DIR [--target-fa-per-hour 0.5]</c>.</summary>
-public static class WakeWordCalibrateCommand
+internal static class WakeWordCalibrateCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

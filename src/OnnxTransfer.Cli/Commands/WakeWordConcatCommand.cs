@@ -5,7 +5,7 @@ using OnnxTransfer.Audio;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer wakeword concat`: join WAV files into one 16 kHz test recording and print where each part starts.</summary>
-public static class WakeWordConcatCommand
+internal static class WakeWordConcatCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -6,7 +6,7 @@ using OnnxTransfer.WakeWords;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer wakeword detect --model WW.onnx FILE.wav... [--threshold X] [--json]</c>.</summary>
-public static class WakeWordDetectCommand
+internal static class WakeWordDetectCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -6,7 +6,7 @@ using OnnxTransfer.WakeWords;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer wakeword evaluate --model WW.onnx --positives DIR --negatives DIR|FILES [--target-fa-per-hour 0.5] [--report DIR]</c>.</summary>
-public static class WakeWordEvaluateCommand
+internal static class WakeWordEvaluateCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

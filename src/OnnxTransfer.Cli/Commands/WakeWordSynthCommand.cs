@@ -5,7 +5,7 @@ using OnnxTransfer.WakeWords;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer wakeword synth "PHRASE" --out DIR [--count N] [--negatives M] [--engines ...] [--exclude-engine E]</c>.</summary>
-public static class WakeWordSynthCommand
+internal static class WakeWordSynthCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

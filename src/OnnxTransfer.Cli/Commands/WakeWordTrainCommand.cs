@@ -6,7 +6,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary><c>onnxtransfer wakeword train --data DIR --out WW.onnx</c>.</summary>
-public static class WakeWordTrainCommand
+internal static class WakeWordTrainCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()

@@ -4,7 +4,7 @@ using OnnxTransfer.Benchmarks;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints benchmark figures as Markdown tables (stdout), ready to paste into a README.</summary>
-public static class BenchmarkRenderer
+internal static class BenchmarkRenderer
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -3,7 +3,7 @@ using OnnxTransfer.Data;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints what a dataset scan found (to stderr, so stdout stays for results).</summary>
-public static class DatasetRenderer
+internal static class DatasetRenderer
 {
     /// <summary>One line of counts per split, then the scan's warnings.</summary>
     public static void Summarize(Dataset dataset)

@@ -1,7 +1,7 @@
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints what `fit` did and where everything is.</summary>
-public static class FitRenderer
+internal static class FitRenderer
 {
     /// <summary>Extraction counts, training summary, the held-out report, and the files written.</summary>
     public static void Summarize(FitResult result)

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints model summaries, feature candidates and cut results as tables (people) or JSON (scripts).</summary>
-public static class InspectionRenderer
+internal static class InspectionRenderer
 {
     /// <summary>Tables and a few lines for people.</summary>
     public static void WriteTables(TextWriter output, ModelSummary summary, IReadOnlyList<FeatureCandidate> candidates)

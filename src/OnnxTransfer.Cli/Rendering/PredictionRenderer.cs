@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints predictions: one JSON object per line (scripts) or a table (people); and what `export` wrote.</summary>
-public static class PredictionRenderer
+internal static class PredictionRenderer
 {
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

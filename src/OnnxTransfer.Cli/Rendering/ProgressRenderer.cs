@@ -7,7 +7,7 @@ namespace OnnxTransfer.Cli.Rendering;
 /// lines at most every few seconds otherwise (logs, CI, batch schedulers). Writes to stderr so stdout
 /// stays clean for --json output.
 /// </summary>
-public static class ProgressRenderer
+internal static class ProgressRenderer
 {
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
     private const string BytesKey = "unit-is-bytes";

@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Shows an evaluation report: headline metrics, a per-class table, where the files are.</summary>
-public static class ReportRenderer
+internal static class ReportRenderer
 {
     /// <summary>Writes the report to the console.</summary>
     public static void Show(EvaluationReport report, string? writtenTo)

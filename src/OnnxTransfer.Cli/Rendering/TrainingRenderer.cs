@@ -5,7 +5,7 @@ using OnnxTransfer.Training.Heads;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>Prints the outcome of a training run and draws its learning curves.</summary>
-public static class TrainingRenderer
+internal static class TrainingRenderer
 {
     /// <summary>One summary line, the learning-curve plot beside the head, and where things are.</summary>
     public static void Summarize(TrainingResult result)

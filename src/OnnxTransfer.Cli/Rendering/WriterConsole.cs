@@ -3,7 +3,7 @@ using Spectre.Console;
 namespace OnnxTransfer.Cli.Rendering;
 
 /// <summary>A Spectre console writing to a given <see cref="TextWriter"/> (stdout, or a test's StringWriter).</summary>
-public static class WriterConsole
+internal static class WriterConsole
 {
     /// <summary>
     /// A console over <paramref name="output"/>. Anything but an interactive terminal gets a wide profile: redirected

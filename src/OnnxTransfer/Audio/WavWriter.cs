@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace OnnxTransfer.Audio;
 
 /// <summary>Writes mono 16-bit PCM WAV files (atomically: readers never see half a file).</summary>
-public static class WavWriter
+internal static class WavWriter
 {
     /// <summary>
     /// Writes <paramref name="samples"/> (nominally [-1,1]; clipped to it) as 16-bit PCM at

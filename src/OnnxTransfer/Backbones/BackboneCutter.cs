@@ -10,7 +10,7 @@ namespace OnnxTransfer.Backbones;
 /// scale and zero point, a feature map is average-pooled when asked, anything above rank 2 is flattened,
 /// and every node and initializer the features do not need (the whole head) is removed.
 /// </summary>
-public static class BackboneCutter
+internal static class BackboneCutter
 {
     /// <summary>Name of the cut model's output.</summary>
     public const string FeaturesOutput = "features";

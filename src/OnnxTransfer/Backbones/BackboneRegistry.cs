@@ -64,6 +64,32 @@ public sealed class BackboneRegistry
             Locations.BackboneDir(m.Name))).ToArray();
 
     /// <summary>
+    /// The files of the speech front end <paramref name="name"/> from the cache or a mirror (nothing is downloaded:
+    /// loading a model is synchronous): pass it as <c>TransferModel.Load(path, frontEnds: registry.SpeechFrontEnd)</c>.
+    /// <see cref="SpeechFrontEndAsync"/> pulls it first when it may be missing.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">Unknown name, not a speech front end, or not in the cache or a mirror.</exception>
+    public Audio.SpeechFrontEndFiles SpeechFrontEnd(string name) => FrontEndFiles(ResolveLocal(SpeechManifest(name)));
+
+    /// <summary>The files of the speech front end <paramref name="name"/>, pulled if missing (like any backbone).</summary>
+    /// <exception cref="OnnxTransferException">Unknown name, not a speech front end, or no source had its files.</exception>
+    public async Task<Audio.SpeechFrontEndFiles> SpeechFrontEndAsync(string name, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) =>
+        FrontEndFiles(await ResolveAsync(SpeechManifest(name), progress, ct).ConfigureAwait(false));
+
+    private BackboneManifest SpeechManifest(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Get(name) is { Kind: BackboneKind.Speech } manifest ? manifest
+            : throw new Onnx.OnnxFormatException($"front end '{name}' is not a speech backbone in the registry; re-export the model.");
+    }
+
+    private static Audio.SpeechFrontEndFiles FrontEndFiles(ResolvedBackbone source)
+    {
+        var stages = source.Manifest!.Audio?.Stages ?? Audio.SpeechFrontEndFiles.DefaultStages;
+        return new Audio.SpeechFrontEndFiles(source.PathOf(stages[0]), source.PathOf(stages[^1]));
+    }
+
+    /// <summary>
     /// Resolves a backbone NAME (from the manifests) or a PATH to an .onnx file to local files, fetching what is missing.
     /// </summary>
     /// <exception cref="OnnxTransferException">Unknown name, missing file, or no source had the file (the message lists every place tried).</exception>
@@ -127,7 +153,7 @@ public sealed class BackboneRegistry
     /// downloaded (use <see cref="ResolveAsync(BackboneManifest, IProgress{ProgressUpdate}?, CancellationToken)"/> for that).
     /// </summary>
     /// <exception cref="OnnxTransferException">A file is in neither (the message lists every place tried).</exception>
-    public ResolvedBackbone ResolveLocal(BackboneManifest manifest)
+    internal ResolvedBackbone ResolveLocal(BackboneManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         var resolved = new ResolvedFile?[manifest.Files.Count];

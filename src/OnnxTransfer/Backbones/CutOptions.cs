@@ -24,4 +24,4 @@ public sealed record CutOptions
 /// <param name="Dequantize">Scale and zero point used to dequantize it, or null for a float tensor.</param>
 /// <param name="Dimension">D of the [N,D] output.</param>
 /// <param name="Reason">Why this tensor (the candidate's reason, or "named by the caller").</param>
-public sealed record CutPlan(string Tensor, Onnx.TensorInfo Source, FeaturePool Pool, Onnx.QuantizationParameters? Dequantize, long Dimension, string Reason);
+internal sealed record CutPlan(string Tensor, Onnx.TensorInfo Source, FeaturePool Pool, Onnx.QuantizationParameters? Dequantize, long Dimension, string Reason);

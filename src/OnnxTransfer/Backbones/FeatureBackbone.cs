@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
@@ -37,6 +38,9 @@ public sealed record FeatureBackboneOptions
 
     /// <summary>Images that would decode to more pixels are refused (see <see cref="ImageDecoder.MaxPixels"/>).</summary>
     public long MaxPixels { get; init; } = ImageDecoder.DefaultMaxPixels;
+
+    /// <summary>Receives a device fallback and the items extraction skips, as warnings; null logs nothing.</summary>
+    public ILogger? Logger { get; init; }
 }
 
 /// <summary>
@@ -52,6 +56,7 @@ public sealed class FeatureBackbone : IDisposable
     private readonly SpeechFrontEnd? _frontEnd;
     private readonly InferenceSession _session;
     private readonly ResourceGuard _guard = new(nameof(FeatureBackbone));
+    private ILogger? _logger;
 
     private FeatureBackbone(ResolvedBackbone source, BackboneKind kind, OnnxModel featureModel, string featureTensor,
         int dimension, string sha256, SessionFactory sessions, InferenceSession session, ISampleEncoder encoder, SpeechFrontEnd? frontEnd)
@@ -103,7 +108,7 @@ public sealed class FeatureBackbone : IDisposable
     }
 
     /// <summary>Turns a dataset item into one input sample (thread-safe).</summary>
-    public ISampleEncoder Encoder { get; }
+    internal ISampleEncoder Encoder { get; }
 
     /// <summary>Threading and optimisation settings of <see cref="Session"/>.</summary>
     public SessionSettings SessionSettings => _sessions.Settings;
@@ -131,12 +136,14 @@ public sealed class FeatureBackbone : IDisposable
         options ??= new FeatureBackboneOptions();
         var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct).ConfigureAwait(false);
         // Through the settings, so a CUDA → CPU fallback (which recreates the options) keeps it.
-        var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning });
+        var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning }, options.Logger);
         try
         {
-            return source.Manifest?.Kind == BackboneKind.Speech
+            var backbone = source.Manifest?.Kind == BackboneKind.Speech
                 ? LoadSpeech(source, options, sessions)
                 : LoadImage(source, options, sessions);
+            backbone._logger = options.Logger;
+            return backbone;
         }
         catch
         {
@@ -185,7 +192,7 @@ public sealed class FeatureBackbone : IDisposable
     }
 
     /// <summary>The description a feature store records for features from this backbone.</summary>
-    public FeatureStoreMetadata Describe() =>
+    internal FeatureStoreMetadata Describe() =>
         new(Name, Sha256, FeatureTensor, Preprocessing?.ToString() ?? $"speech:{Source.Manifest?.Name}:window={Dimension}", Dimension);
 
     /// <summary>Loads a dataset with the file types this backbone reads; items outside its folder only when <paramref name="allowOutsidePaths"/>.</summary>
@@ -199,7 +206,7 @@ public sealed class FeatureBackbone : IDisposable
         ArgumentNullException.ThrowIfNull(items);
         ArgumentException.ThrowIfNullOrEmpty(outPath);
         using var lease = _guard.Enter();
-        return await new FeatureExtractor(_session, Encoder, Describe()).RunAsync(items, outPath, options, progress, ct).ConfigureAwait(false);
+        return await new FeatureExtractor(_session, Encoder, Describe(), _logger).RunAsync(items, outPath, options, progress, ct).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public enum FeaturePool
 /// <param name="Dimension">Feature dimension D after <paramref name="Pool"/> and flattening, or null when unknown.</param>
 /// <param name="Quantization">Scale and zero point when the tensor is 8-bit quantized (the cut dequantizes it).</param>
 /// <param name="Reason">Why this tensor is a candidate, for people.</param>
-public sealed record FeatureCandidate(
+internal sealed record FeatureCandidate(
     string Tensor,
     TensorInfo Info,
     FeaturePool Pool,

@@ -10,7 +10,7 @@ namespace OnnxTransfer.Backbones;
 /// QLinearMatMul, MatMulInteger or a 1x1 Conv on pooled features), and lists its input first, then the
 /// pooled/flattened tensors before it, and the spatial feature map before the global pool.
 /// </summary>
-public static class FeatureTensorFinder
+internal static class FeatureTensorFinder
 {
     private static readonly HashSet<string> GlobalPools = new(StringComparer.Ordinal)
         { "GlobalAveragePool", "QLinearGlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax" };

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace OnnxTransfer.Backbones;
 
 /// <summary>SHA-256 of files, as lower-case hex (the form manifests carry).</summary>
-public static class FileChecksum
+internal static class FileChecksum
 {
     /// <summary>The SHA-256 of <paramref name="path"/>.</summary>
     public static string Sha256(string path)

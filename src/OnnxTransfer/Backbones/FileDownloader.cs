@@ -7,7 +7,7 @@ namespace OnnxTransfer.Backbones;
 /// Downloads one file over HTTP(S): streams into <c>DEST.partial</c>, resumes an interrupted download with a
 /// Range request, checks the SHA-256 and renames into place, so the destination is either absent or complete.
 /// </summary>
-public sealed class FileDownloader
+internal sealed class FileDownloader
 {
     private const int BufferSize = 1 << 16;
     private readonly HttpClient _http;

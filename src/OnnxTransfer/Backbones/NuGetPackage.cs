@@ -12,7 +12,7 @@ namespace OnnxTransfer.Backbones;
 /// <c>dotnet restore</c> puts packages; <c>NUGET_PACKAGES</c> or the configuration's <c>globalPackagesFolder</c>),
 /// then the .nupkg from each enabled source of the user's NuGet configuration, in order.
 /// </summary>
-public sealed class NuGetPackage
+internal sealed class NuGetPackage
 {
     private readonly ISettings _settings;
 

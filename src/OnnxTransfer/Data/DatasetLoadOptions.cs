@@ -4,10 +4,10 @@ namespace OnnxTransfer.Data;
 public sealed record DatasetLoadOptions
 {
     /// <summary>Image file extensions: .jpg .jpeg .png .bmp .gif .webp.</summary>
-    public static IReadOnlyList<string> ImageExtensions { get; } = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
+    public static IReadOnlyList<string> ImageExtensions => Inference.InputFiles.ImageExtensions;
 
     /// <summary>Audio file extensions: .wav.</summary>
-    public static IReadOnlyList<string> AudioExtensions { get; } = [".wav"];
+    public static IReadOnlyList<string> AudioExtensions => Inference.InputFiles.AudioExtensions;
 
     /// <summary>Accepted file extensions (with the dot, any case); other files are ignored and counted.</summary>
     public IReadOnlyList<string> Extensions { get; init; } = ImageExtensions;

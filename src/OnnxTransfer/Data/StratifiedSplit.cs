@@ -8,7 +8,7 @@ namespace OnnxTransfer.Data;
 /// hash of their key (the dataset item id, not the row order), so the same seed picks the same items whatever order they
 /// arrive in, and adding files moves few of the existing picks.
 /// </summary>
-public static class StratifiedSplit
+internal static class StratifiedSplit
 {
     /// <summary>
     /// Holds out a <paramref name="fraction"/> of every class: round(n·fraction) items, at least one when the class has two

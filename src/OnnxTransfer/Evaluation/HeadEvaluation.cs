@@ -6,10 +6,10 @@ namespace OnnxTransfer.Evaluation;
 /// <summary>Metrics of a scored set and the per-item predictions they were computed from.</summary>
 /// <param name="Metrics">The metrics.</param>
 /// <param name="Predictions">One row per item, in the input order.</param>
-public sealed record ScoredItems(ClassificationMetrics Metrics, IReadOnlyList<PredictionRow> Predictions);
+internal sealed record ScoredItems(ClassificationMetrics Metrics, IReadOnlyList<PredictionRow> Predictions);
 
 /// <summary>Scores a trained head on stored features.</summary>
-public static class HeadEvaluation
+internal static class HeadEvaluation
 {
     /// <summary>
     /// Runs <paramref name="head"/> on every row of <paramref name="table"/> and computes the metrics against

@@ -9,12 +9,12 @@ namespace OnnxTransfer.Evaluation;
 public sealed record RocSeries(string Label, IReadOnlyList<ThresholdPoint> Points, double Auc);
 
 /// <summary>One curve of a DET plot.</summary>
-public sealed record DetSeries(string Label, IReadOnlyList<DetPoint> Points);
+internal sealed record DetSeries(string Label, IReadOnlyList<DetPoint> Points);
 
 /// <summary>
 /// Evaluation plots as PNG files (ScottPlot), each written atomically. Sizes are in pixels.
 /// </summary>
-public static class Plots
+internal static class Plots
 {
     /// <summary>Default image width in pixels.</summary>
     public const int DefaultWidth = 800;

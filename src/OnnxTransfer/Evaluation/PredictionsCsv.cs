@@ -7,7 +7,7 @@ namespace OnnxTransfer.Evaluation;
 /// <c>predictions.csv</c>: one row per evaluated item — <c>path,true_label,predicted_label,score_CLASS...,split</c> (RFC 4180
 /// quoting; scores as the shortest text that reads back to the same float).
 /// </summary>
-public static class PredictionsCsv
+internal static class PredictionsCsv
 {
     /// <summary>The file name written beside report.json.</summary>
     public const string FileName = "predictions.csv";

@@ -4,7 +4,7 @@ namespace OnnxTransfer.Evaluation;
 /// Ranking metrics of a score against binary truth: ROC-AUC by the rank (Mann-Whitney U) formulation,
 /// where a tied positive/negative pair counts one half, and the ROC / threshold sweep.
 /// </summary>
-public static class RocAnalysis
+internal static class RocAnalysis
 {
     /// <summary>
     /// Area under the ROC curve: the probability that a random positive scores above a random negative,

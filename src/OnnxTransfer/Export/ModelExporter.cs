@@ -43,10 +43,10 @@ public sealed record ExportOptions
 public static class ModelExporter
 {
     /// <summary>Output: class probabilities [N,C] (binary heads: two columns; multi-label: independent sigmoids).</summary>
-    public const string ProbabilitiesOutput = HeadGraphBuilder.Probabilities;
+    public const string ProbabilitiesOutput = ModelMetadata.ProbabilitiesOutput;
 
     /// <summary>Output: index of the most probable class, int64 [N].</summary>
-    public const string LabelOutput = "label";
+    public const string LabelOutput = ModelMetadata.LabelOutput;
 
     /// <summary>
     /// Resolves <paramref name="backboneNameOrPath"/> (a registry name, pulled if needed, or an .onnx file) and exports it

@@ -9,7 +9,7 @@ namespace OnnxTransfer.Export;
 /// (HWC, already resized and cropped) and edge apps need no float code. Input <see cref="InputName"/>
 /// uint8 [N,H,W,3]; output <see cref="OutputName"/> float32 in the spec's layout and channel order.
 /// </summary>
-public static class PreprocessingGraph
+internal static class PreprocessingGraph
 {
     /// <summary>Name of the uint8 image input.</summary>
     public const string InputName = "image";

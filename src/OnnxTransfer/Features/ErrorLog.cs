@@ -6,7 +6,7 @@ namespace OnnxTransfer.Features;
 /// Items that could not be processed, written as CSV (<c>id,path,reason</c>, RFC 4180 quoting) and flushed
 /// line by line as they happen, so the file is useful even if the run is killed. Thread-safe.
 /// </summary>
-public sealed class ErrorLog : IDisposable
+internal sealed class ErrorLog : IDisposable
 {
     private readonly object _gate = new();
     private readonly StreamWriter? _writer;

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Data;
 
@@ -61,7 +63,8 @@ public sealed record FeatureExtractionSummary(string Output, string ErrorsFile, 
 /// Runs a (cut) backbone over a dataset and stores one feature vector per item in a <see cref="FeatureStore"/>.
 /// Decode workers encode items into pooled buffers and feed a channel (bounded by a semaphore); one consumer batches them
 /// through the model (the next batches decode meanwhile) and checkpoints rows in chunks, so an interrupted
-/// run resumes where it stopped. Items that fail to decode go to the errors file and the run goes on.
+/// run resumes where it stopped. Items that fail to decode go to the errors file (and, as warnings, to the
+/// <see cref="ILogger"/> when one is given) and the run goes on.
 /// The output depends only on the items and the model, not on threads, batching or interruptions.
 /// </summary>
 public sealed class FeatureExtractor
@@ -69,13 +72,15 @@ public sealed class FeatureExtractor
     private readonly InferenceSession _session;
     private readonly ISampleEncoder _encoder;
     private readonly FeatureStoreMetadata _description;
+    private readonly ILogger _logger;
 
     /// <summary>
     /// Uses an already-created <paramref name="session"/> (created once by the caller, with its thread and
     /// provider settings) and <paramref name="encoder"/>. <paramref name="description"/> names the backbone,
     /// its hash, feature tensor and preprocessing; its dimension, dataset and shard fields are filled in.
+    /// Items that fail are logged to <paramref name="logger"/> as warnings.
     /// </summary>
-    public FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description)
+    internal FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(encoder);
@@ -83,6 +88,7 @@ public sealed class FeatureExtractor
         _session = session;
         _encoder = encoder;
         _description = description;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>
@@ -288,6 +294,7 @@ public sealed class FeatureExtractor
                     if (d.Error is not null)
                     {
                         var count = errors.Add(d.Item.Id, d.Item.Path, d.Error);
+                        owner._logger.LogWarning("Skipped {Id}: {Error}", d.Item.Id, d.Error);
                         Report();
                         if (options.MaxErrors is { } max && count > max) { tooMany = true; break; }
                         continue;

@@ -39,7 +39,7 @@ public static class FeatureStore
     }
 
     /// <summary>Reads the footer metadata (after checking the file's digest).</summary>
-    public static async Task<FeatureStoreMetadata> ReadMetadataAsync(string path, CancellationToken ct = default)
+    internal static async Task<FeatureStoreMetadata> ReadMetadataAsync(string path, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
@@ -62,7 +62,7 @@ public static class FeatureStore
     /// Writes <paramref name="table"/> atomically, rows sorted by path. The metadata's dimension must match
     /// the table's; duplicate paths are an error.
     /// </summary>
-    public static Task WriteAsync(string path, FeatureTable table, FeatureStoreMetadata metadata, CancellationToken ct = default)
+    internal static Task WriteAsync(string path, FeatureTable table, FeatureStoreMetadata metadata, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(table);

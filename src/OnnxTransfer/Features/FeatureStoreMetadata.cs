@@ -14,7 +14,7 @@ namespace OnnxTransfer.Features;
 /// <param name="FeatureTensor">Name of the backbone output the features were taken from.</param>
 /// <param name="Preprocessing">Text form of the preprocessing (e.g. <c>ImagePreprocessing.ToString()</c>).</param>
 /// <param name="Dimension">Length of one feature vector (0 while not yet known).</param>
-public sealed record FeatureStoreMetadata(string Backbone, string BackboneSha256, string FeatureTensor, string Preprocessing, int Dimension)
+internal sealed record FeatureStoreMetadata(string Backbone, string BackboneSha256, string FeatureTensor, string Preprocessing, int Dimension)
 {
     /// <summary>Prefix of every key this toolkit writes.</summary>
     public const string KeyPrefix = "onnxtransfer.";

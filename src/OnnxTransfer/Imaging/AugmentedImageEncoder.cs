@@ -8,7 +8,7 @@ namespace OnnxTransfer.Imaging;
 /// flip, normalize (<see cref="ImagePreprocessor.Process(DecodedImage, CropAndFlip, Span{float})"/>). Epoch 0 is the
 /// plain, unaugmented encoding (<see cref="Plain"/>), used for evaluation. Thread-safe.
 /// </summary>
-public sealed class AugmentedImageEncoder
+internal sealed class AugmentedImageEncoder
 {
     private readonly ImagePreprocessing _decodeTarget;
 

@@ -6,16 +6,6 @@ using System.Text;
 namespace OnnxTransfer.Imaging;
 
 /// <summary>
-/// One training-time view of an image: the box to crop, in full-size display pixels (left, top, width, height),
-/// and whether to mirror it left-right after resizing (torchvision <c>RandomResizedCrop</c> + <c>RandomHorizontalFlip</c>).
-/// </summary>
-public readonly record struct CropAndFlip(int Left, int Top, int Width, int Height, bool Flip)
-{
-    /// <summary>The whole <paramref name="width"/> x <paramref name="height"/> image, optionally mirrored.</summary>
-    public static CropAndFlip Whole(int width, int height, bool flip = false) => new(0, 0, width, height, flip);
-}
-
-/// <summary>
 /// Light image augmentation for fine-tuning (torchvision's train transform): a random crop covering
 /// <see cref="MinScale"/>..<see cref="MaxScale"/> of the image's area with an aspect ratio in
 /// <see cref="MinRatio"/>..<see cref="MaxRatio"/> (log-uniform), resized straight to the network size, and a
@@ -36,7 +26,7 @@ public sealed record ImageAugmentation(double MinScale, double MaxScale, double 
     /// <c>RandomResizedCrop.get_params</c> does: up to 10 tries of area fraction and log-uniform aspect ratio until the
     /// rounded box fits, placed uniformly; else the center crop with the ratio clamped to the range. Then the flip.
     /// </summary>
-    public CropAndFlip Draw(int width, int height, ulong seed, int epoch, string id)
+    internal CropAndFlip Draw(int width, int height, ulong seed, int epoch, string id)
     {
         if (width < 1 || height < 1) throw new ArgumentOutOfRangeException(nameof(width), $"image size {width}x{height} must be positive.");
         Validate();

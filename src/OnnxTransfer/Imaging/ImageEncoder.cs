@@ -8,7 +8,7 @@ namespace OnnxTransfer.Imaging;
 /// Decodes an image and preprocesses it into one sample of the backbone's input (decoder + preprocessor).
 /// Thread-safe: the extraction pipeline calls it from several workers.
 /// </summary>
-public sealed class ImageEncoder : ISampleEncoder
+internal sealed class ImageEncoder : ISampleEncoder
 {
     /// <summary>Creates an encoder for <paramref name="preprocessing"/>, with a default or given decoder.</summary>
     public ImageEncoder(ImagePreprocessing preprocessing, ImageDecoder? decoder = null)

@@ -7,7 +7,7 @@ namespace OnnxTransfer.Onnx;
 /// <param name="Model">The float model (ai.onnx opset 17, no com.microsoft ops).</param>
 /// <param name="FloatTensors">Quantized tensor name → name of the float tensor that replaces it.</param>
 /// <param name="ConvertedNodes">How many quantized nodes (QLinear*, QuantizeLinear, DequantizeLinear) were rewritten.</param>
-public sealed record DequantizedModel(OnnxModel Model, IReadOnlyDictionary<string, string> FloatTensors, int ConvertedNodes);
+internal sealed record DequantizedModel(OnnxModel Model, IReadOnlyDictionary<string, string> FloatTensors, int ConvertedNodes);
 
 /// <summary>
 /// Turns a quantized model (QLinear* ops or QDQ pairs) into a float model, so it can be fine-tuned or
@@ -20,7 +20,7 @@ public sealed record DequantizedModel(OnnxModel Model, IReadOnlyDictionary<strin
 /// ReLU6 into QLinearConv through exactly that saturation (the zoo MobileNetV2 has no Relu/Clip node left),
 /// so without the clamp the float model would lose its activations.
 /// </summary>
-public static class Dequantizer
+internal static class Dequantizer
 {
     /// <summary>Dequantizes a copy of <paramref name="model"/>.</summary>
     /// <param name="model">A quantized model (unchanged).</param>

@@ -8,7 +8,7 @@ namespace OnnxTransfer.Onnx;
 /// name that is unique in the graph. Cutting, dequantizing, training graphs, autodiff and merging all
 /// emit through it.
 /// </summary>
-public sealed class GraphBuilder
+internal sealed class GraphBuilder
 {
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);

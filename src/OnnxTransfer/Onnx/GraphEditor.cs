@@ -7,7 +7,7 @@ namespace OnnxTransfer.Onnx;
 /// intermediate tensor as a graph output, replacing the outputs, renaming a tensor, and pruning the graph
 /// to what its outputs need. New nodes are never made here; callers add them through <see cref="GraphBuilder"/>.
 /// </summary>
-public static class GraphEditor
+internal static class GraphEditor
 {
     /// <summary>Maps each node output to the node that produces it.</summary>
     public static Dictionary<string, NodeProto> Producers(GraphProto graph)

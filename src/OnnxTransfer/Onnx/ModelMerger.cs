@@ -8,7 +8,7 @@ namespace OnnxTransfer.Onnx;
 /// model. The result keeps <c>first</c>'s inputs and <c>second</c>'s outputs (names unchanged); every other
 /// name from <c>second</c> is made unique. Both parts are raised to one common opset first.
 /// </summary>
-public static class ModelMerger
+internal static class ModelMerger
 {
     /// <summary>Returns a new model; neither argument is modified.</summary>
     public static OnnxModel Merge(OnnxModel first, string firstOutput, OnnxModel second, string secondInput, string prefix = "")

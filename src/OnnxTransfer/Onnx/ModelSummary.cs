@@ -14,7 +14,7 @@ namespace OnnxTransfer.Onnx;
 /// <param name="ParameterCount">Sum of the initializers' element counts.</param>
 /// <param name="OpHistogram">Operator type to node count, most frequent first.</param>
 /// <param name="QuantizedOps">The quantization operators present (QLinear*, QuantizeLinear, ...), empty for a float model.</param>
-public sealed record ModelSummary(
+internal sealed record ModelSummary(
     string Name,
     string Producer,
     long IrVersion,

@@ -5,7 +5,7 @@ using AttrType = OnnxTransfer.Onnx.Proto.AttributeProto.Types.AttributeType;
 namespace OnnxTransfer.Onnx;
 
 /// <summary>Makes and reads node attributes (the typed fields of <see cref="AttributeProto"/>).</summary>
-public static class OnnxAttribute
+internal static class OnnxAttribute
 {
     /// <summary>An int attribute.</summary>
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttrType.Int, I = value };

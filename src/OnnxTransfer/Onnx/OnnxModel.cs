@@ -22,10 +22,10 @@ public sealed class OnnxModel
     }
 
     /// <summary>The underlying protobuf message (mutable).</summary>
-    public ModelProto Proto { get; }
+    internal ModelProto Proto { get; }
 
     /// <summary>The main graph.</summary>
-    public GraphProto Graph => Proto.Graph;
+    internal GraphProto Graph => Proto.Graph;
 
     /// <summary>The file the model was loaded from, if any.</summary>
     public string? SourcePath { get; }
@@ -48,7 +48,7 @@ public sealed class OnnxModel
     }
 
     /// <summary>Wraps an existing protobuf message.</summary>
-    public static OnnxModel FromProto(ModelProto proto, string? sourcePath = null) => new(proto, sourcePath);
+    internal static OnnxModel FromProto(ModelProto proto, string? sourcePath = null) => new(proto, sourcePath);
 
     /// <summary>
     /// Reads an ONNX file. External-data tensors are read from beside the file. Any failure is an
@@ -153,17 +153,9 @@ public sealed class OnnxModel
                 throw new OnnxFormatException($"{name}: node '{node.Name}' has no operator type; the file is corrupt.");
     }
 
-    /// <summary><see cref="InputFile.EnsureReadable"/> as an <see cref="OnnxFormatException"/>: missing files, folders and FIFOs are refused up front.</summary>
-    internal static void EnsureReadable(string path)
-    {
-        try { InputFile.EnsureReadable(path); }
-        catch (OnnxTransferException e) when (e is not OnnxFormatException) { throw new OnnxFormatException(e.Message, e); }
-    }
+    /// <summary><see cref="InputFile.EnsureReadable"/> as an <see cref="OnnxFormatException"/>.</summary>
+    internal static void EnsureReadable(string path) => OnnxFormatException.EnsureReadable(path);
 
-    /// <summary>A message from a library on one line, cut at 300 characters (ONNX Runtime's carry C++ signatures).</summary>
-    internal static string OneLine(string s)
-    {
-        var line = s.Replace('\r', ' ').Replace('\n', ' ').Trim();
-        return line.Length <= 300 ? line : line[..300] + "…";
-    }
+    /// <summary>A library's message on one line (see <see cref="OnnxTransferException.OneLine"/>).</summary>
+    internal static string OneLine(string s) => OnnxTransferException.OneLine(s);
 }

@@ -6,7 +6,7 @@ using DataType = OnnxTransfer.Onnx.Proto.TensorProto.Types.DataType;
 namespace OnnxTransfer.Onnx;
 
 /// <summary>Converts between <see cref="TensorProto"/> and .NET arrays (raw_data little-endian, as ONNX stores it).</summary>
-public static class OnnxTensor
+internal static class OnnxTensor
 {
     /// <summary>A float32 tensor.</summary>
     public static TensorProto FromFloats(string name, ReadOnlySpan<float> values, params long[] dims) =>

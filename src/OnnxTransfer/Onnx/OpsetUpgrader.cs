@@ -9,7 +9,7 @@ namespace OnnxTransfer.Onnx;
 /// Operators whose meaning changed in a way that cannot be rewritten locally are refused, naming the node.
 /// Needed because a merged or training graph must use one opset for all its nodes.
 /// </summary>
-public static class OpsetUpgrader
+internal static class OpsetUpgrader
 {
     /// <summary>Upgrades <paramref name="model"/> to ai.onnx <paramref name="target"/>; a no-op when already there.</summary>
     public static void Upgrade(OnnxModel model, long target = OnnxModel.DefaultOpset)

@@ -8,7 +8,7 @@ namespace OnnxTransfer.Onnx;
 /// </summary>
 /// <param name="Scale">Name of the float scale tensor.</param>
 /// <param name="ZeroPoint">Name of the zero-point tensor, or "" when omitted (zero).</param>
-public sealed record QuantizationParameters(string Scale, string ZeroPoint)
+internal sealed record QuantizationParameters(string Scale, string ZeroPoint)
 {
     // Ops that read quantized tensors as (x, x_scale, x_zero_point) triples: data index -> scale index.
     private static readonly Dictionary<string, int[]> TripleReaders = new(StringComparer.Ordinal)

@@ -6,7 +6,7 @@ namespace OnnxTransfer.Onnx;
 /// <summary>One dimension of a tensor shape: a fixed size, or symbolic (named, e.g. the batch "N").</summary>
 /// <param name="Value">The size, or null when symbolic or unknown.</param>
 /// <param name="Symbol">The symbol's name when <paramref name="Value"/> is null ("" when unnamed).</param>
-public readonly record struct TensorDim(long? Value, string Symbol = "")
+internal readonly record struct TensorDim(long? Value, string Symbol = "")
 {
     /// <summary>A fixed-size dimension.</summary>
     public static TensorDim Fixed(long value) => new(value);
@@ -22,7 +22,7 @@ public readonly record struct TensorDim(long? Value, string Symbol = "")
 /// <param name="Name">The tensor's name in the graph.</param>
 /// <param name="ElementType">Element type (<see cref="DataType.Undefined"/> when unknown).</param>
 /// <param name="Shape">Dimensions, or null when even the rank is unknown.</param>
-public sealed record TensorInfo(string Name, DataType ElementType, IReadOnlyList<TensorDim>? Shape)
+internal sealed record TensorInfo(string Name, DataType ElementType, IReadOnlyList<TensorDim>? Shape)
 {
     /// <summary>Rank, or -1 when unknown.</summary>
     public int Rank => Shape?.Count ?? -1;

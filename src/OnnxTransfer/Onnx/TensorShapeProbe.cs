@@ -12,7 +12,7 @@ namespace OnnxTransfer.Onnx;
 /// as outputs is loaded in ONNX Runtime, whose shape inference usually answers; failing that, the copy is
 /// run once on a dummy batch of 1 (and once of 2, to tell which dimension is the batch).
 /// </summary>
-public static class TensorShapeProbe
+internal static class TensorShapeProbe
 {
     /// <summary>Sizes tried, in order, for symbolic non-batch input dimensions (tiny, image-like, audio-like).</summary>
     private static readonly long[] DummySizes = [1, 224, 16000];

@@ -8,7 +8,7 @@ namespace OnnxTransfer.WakeWords;
 /// syllable's vowel or its leading consonant, drop or replace a word. espeak-ng reads the edited spelling, so
 /// the negatives sound close to the phrase without being it. Also holds the plain speech used as other negatives.
 /// </summary>
-public static class ConfusablePhrases
+internal static class ConfusablePhrases
 {
     private static readonly string[] Vowels = ["a", "e", "i", "o", "u", "ee", "oo", "ay", "ow", "oy"];
     private static readonly string[] Onsets = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "sh", "ch"];

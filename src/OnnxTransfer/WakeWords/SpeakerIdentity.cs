@@ -7,7 +7,7 @@ namespace OnnxTransfer.WakeWords;
 /// clip's voice (engine:voice, from the synth.json of its dataset), a Speech Commands speaker (the hash before
 /// <c>_nohash_</c>), a Free Spoken Digit Dataset speaker (<c>digit_speaker_n.wav</c>), else the file itself.
 /// </summary>
-public static partial class SpeakerIdentity
+internal static partial class SpeakerIdentity
 {
     private static readonly Dictionary<string, Dictionary<string, string>?> Manifests = new(StringComparer.Ordinal);
 

@@ -24,7 +24,7 @@ public sealed record ThresholdCalibration(double Threshold, double TargetFalseAc
 /// conditions: rooms, microphones and background at 10–30 dB SNR, but none of the voice transformations and
 /// very low SNRs that only exist to widen training (they make a far harsher test than people in a room).
 /// </summary>
-public static class ThresholdCalibrator
+internal static class ThresholdCalibrator
 {
     /// <summary>The conditions of the calibration audio.</summary>
     public static WakeWordAugmentationOptions Conditions { get; } = new()

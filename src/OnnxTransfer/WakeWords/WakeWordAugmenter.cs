@@ -52,7 +52,7 @@ public sealed record WakeWordAugmentationOptions
 /// <param name="Background">"recording", "babble", "pink", "white", "brown", "hum" or "none".</param>
 /// <param name="SnrDb">Signal-to-noise ratio, or null without background or speech.</param>
 /// <param name="PeakDb">Peak level of the clip in dBFS.</param>
-public sealed record AugmentationApplied(VoiceTransform? Voice, double? Rt60, ChannelSettings? Channel, string Background, double? SnrDb, double PeakDb);
+internal sealed record AugmentationApplied(VoiceTransform? Voice, double? Rt60, ChannelSettings? Channel, string Background, double? SnrDb, double PeakDb);
 
 /// <summary>
 /// Makes a clean synthetic render sound like a person recorded somewhere: a voice transformation (another
@@ -62,7 +62,7 @@ public sealed record AugmentationApplied(VoiceTransform? Voice, double? Rt60, Ch
 /// the mixture and a random level. Every draw comes from the caller's <see cref="SeededRandom"/>, so a seed
 /// reproduces the clip; instances hold only read-only data and may be shared by threads.
 /// </summary>
-public sealed class WakeWordAugmenter
+internal sealed class WakeWordAugmenter
 {
     private readonly float[][] _noise;
     private readonly float[][] _talkers;

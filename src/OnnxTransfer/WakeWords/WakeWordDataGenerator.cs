@@ -40,7 +40,7 @@ public sealed record WakeWordDataOptions
 /// <param name="Speaker">engine:voice — the identity splits are made on.</param>
 /// <param name="Voice">The full voice setting (with rate and pitch).</param>
 /// <param name="Seconds">Duration after trimming silence.</param>
-public sealed record SynthesizedClip(string Path, string Split, string Label, string Kind, string Text, string Speaker, string Voice, double Seconds);
+internal sealed record SynthesizedClip(string Path, string Split, string Label, string Kind, string Text, string Speaker, string Voice, double Seconds);
 
 /// <summary>The synth.json written beside the renders.</summary>
 /// <param name="Phrase">The wake phrase.</param>
@@ -49,7 +49,7 @@ public sealed record SynthesizedClip(string Path, string Split, string Label, st
 /// <param name="TrainSpeakers">Speakers (engine:voice) of the train split.</param>
 /// <param name="ValSpeakers">Speakers of the val split, never in train.</param>
 /// <param name="Clips">Every render.</param>
-public sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Engines, string[] TrainSpeakers, string[] ValSpeakers,
+internal sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Engines, string[] TrainSpeakers, string[] ValSpeakers,
     IReadOnlyList<SynthesizedClip> Clips)
 {
     /// <summary>File name inside the output folder.</summary>
@@ -87,7 +87,7 @@ public static class WakeWordDataGenerator
     public const string NegativeLabel = "negative";
 
     /// <summary>Generates the dataset into <paramref name="outputDir"/> and returns its manifest.</summary>
-    public static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, IReadOnlyList<ISpeechSynthesizer>? synthesizers = null,
+    internal static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, IReadOnlyList<ISpeechSynthesizer>? synthesizers = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(options.Phrase)) throw new OnnxTransferException("wake phrase is empty; pass a phrase such as \"hey computer\".");

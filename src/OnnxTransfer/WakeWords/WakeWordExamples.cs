@@ -10,7 +10,7 @@ namespace OnnxTransfer.WakeWords;
 /// <param name="Path">The .wav file.</param>
 /// <param name="Positive">Whether it holds the wake phrase.</param>
 /// <param name="Copies">Augmented copies to make of it.</param>
-public sealed record ExampleSource(string Path, bool Positive, int Copies);
+internal sealed record ExampleSource(string Path, bool Positive, int Copies);
 
 /// <summary>
 /// Turns clean clips into augmented head inputs: every copy of a clip is freshly augmented
@@ -19,7 +19,7 @@ public sealed record ExampleSource(string Path, bool Positive, int Copies);
 /// 80 ms windows are scored when mining hard negatives and calibrating the threshold. Results are cached as
 /// feature stores keyed by the inputs, the options and the seed, so a rerun or another training round reuses them.
 /// </summary>
-public sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter augmenter, ulong seed, int threads)
+internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmenter augmenter, ulong seed, int threads)
 {
     /// <summary>Values per example: 16 embeddings × 96.</summary>
     public const int Dimension = WindowEmbeddings * SpeechFrontEnd.EmbeddingSize;

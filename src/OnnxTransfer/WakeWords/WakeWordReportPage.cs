@@ -8,7 +8,7 @@ namespace OnnxTransfer.WakeWords;
 /// rate and false accepts per hour, the missed positive clips at that threshold and the false accepts at the operating
 /// threshold, the worst of them as short embedded audio.
 /// </summary>
-public static class WakeWordReportPage
+internal static class WakeWordReportPage
 {
     /// <summary>Clips of each kind (false accepts; lowest-scoring positives) embedded per model: bounds the file size.</summary>
     public const int MaxClips = 20;

@@ -88,13 +88,13 @@ public static class WakeWordTrainer
     /// <summary>Input of an exported wake-word model: [N,16,96] speech embeddings.</summary>
     public const string InputName = "embeddings";
     /// <summary>Output: [N,1] sigmoid probability of the wake word.</summary>
-    public const string ScoreName = "score";
+    public const string ScoreName = ModelMetadata.WakeWordScoreOutput;
     /// <summary>Output: [N,2] probabilities [not the wake word, the wake word].</summary>
     public const string ProbabilitiesName = "probabilities";
     /// <summary>Metadata key holding the wake word's name.</summary>
-    public const string WakeWordKey = "onnxtransfer.wake_word";
+    public const string WakeWordKey = ModelMetadata.WakeWordKey;
     /// <summary>Metadata key holding the calibrated threshold (invariant-culture number).</summary>
-    public const string ThresholdKey = "onnxtransfer.wake_word.threshold";
+    public const string ThresholdKey = ModelMetadata.WakeWordThresholdKey;
     /// <summary>Metadata key holding the calibration as JSON.</summary>
     public const string CalibrationKey = "onnxtransfer.wake_word.calibration";
     /// <summary>The front end the models read.</summary>

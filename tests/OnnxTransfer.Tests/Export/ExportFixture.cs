@@ -53,7 +53,7 @@ public sealed class ExportFixture : IDisposable
     public BackboneRegistry Registry { get; }
     public ResolvedBackbone Backbone { get; }
     public ImagePreprocessing Preprocessing { get; }
-    public ImageEncoder Encoder { get; }
+    internal ImageEncoder Encoder { get; }
     public OnnxModel CutModel { get; }
     public InferenceSession CutSession { get; }
     public string HeadDir { get; }

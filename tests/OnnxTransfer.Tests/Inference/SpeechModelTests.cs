@@ -1,3 +1,4 @@
+using OnnxTransfer.Audio;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -39,7 +40,7 @@ public class SpeechModelTests
         Assert.Equal("openwakeword", meta.FrontEnd);
         Assert.Equal(Enumerable.Range(0, 10).Select(d => d.ToString()), meta.Labels);
 
-        using var model = TransferModel.Load(fit.ModelPath, registry);
+        using var model = TransferModel.Load(fit.ModelPath, frontEnds: registry.SpeechFrontEnd);
         Assert.Null(model.Preprocessing);
         Assert.Contains(".wav", model.InputExtensions);
         var dataset = DatasetLoader.Load(dir.File("digits.csv"), new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = true });
@@ -68,7 +69,22 @@ public class SpeechModelTests
         Assert.True(evaluation.Metrics.Accuracy > 0.4, $"held-out speaker accuracy {evaluation.Metrics.Accuracy}");
         Assert.Equal(fit.Report!.Accuracy, evaluation.Metrics.Accuracy, 6);
 
-        var e = Assert.Throws<OnnxTransferException>(() => model.Predict(new byte[] { 1, 2, 3 }));
+        // WAV bytes and streams (a request body, a non-seekable stream included) label like the file.
+        var wav = byId[features.Paths[0]];
+        var fromFile = model.Predict(wav);
+        Assert.Equal(fromFile.Values, model.Predict(File.ReadAllBytes(wav), "clip.wav").Values);
+        using (var stream = new ForwardOnlyStream(File.ReadAllBytes(wav)))
+            Assert.Equal(fromFile.Values, model.Predict(stream, "clip.wav").Values);
+        Assert.Equal(fromFile.Values, model.PredictBatch([File.ReadAllBytes(wav), File.ReadAllBytes(byId[features.Paths[1]])])[0].Values);
+
+        var e = Assert.Throws<AudioFormatException>(() => model.Predict(new byte[] { 1, 2, 3 }, "upload.wav"));
+        Assert.StartsWith("upload.wav: ", e.Message);
         Assert.Contains("WAV", e.Message);
     }
+}
+
+/// <summary>A stream that cannot seek, like a request body.</summary>
+internal sealed class ForwardOnlyStream(byte[] bytes) : MemoryStream(bytes)
+{
+    public override bool CanSeek => false;
 }

@@ -67,10 +67,14 @@ public class DeviceReachTests
     public void No_session_is_built_outside_the_session_factory(string folder)
     {
         // Runtime/ is where sessions are made (SessionFactory, and CudaSupport's probe of the provider).
-        var root = Path.Combine(SharedAssets.RepoRoot, "src", "OnnxTransfer", folder);
-        var offenders = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+        // The folder may live in any of the library projects (src/OnnxTransfer, src/OnnxTransfer.Inference, ...).
+        var src = Path.Combine(SharedAssets.RepoRoot, "src");
+        var roots = Directory.GetDirectories(src).Select(p => Path.Combine(p, folder)).Where(Directory.Exists).ToArray();
+        Assert.NotEmpty(roots);
+        var offenders = roots.SelectMany(root => Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"))
             .Where(f => Regex.IsMatch(File.ReadAllText(f), @"new\s+(InferenceSession|SessionOptions)\s*[({]"))
-            .Select(f => Path.GetRelativePath(root, f)).ToArray();
+            .Select(f => Path.GetRelativePath(src, f)).ToArray();
         Assert.Empty(offenders);
     }
 }

@@ -2,7 +2,7 @@
 namespace OnnxTransfer.Audio.Augmentation;
 
 /// <summary>Babble noise: several talkers speaking at once, as in a café or a room with a television.</summary>
-public static class Babble
+internal static class Babble
 {
     /// <summary>
     /// The sum of <paramref name="count"/> talkers (distinct while there are enough), each starting at a

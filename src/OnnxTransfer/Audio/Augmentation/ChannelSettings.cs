@@ -6,7 +6,7 @@ namespace OnnxTransfer.Audio.Augmentation;
 /// Compressor and clipping levels are relative to the input's peak, so their effect does not depend on how
 /// loud the clip happens to be.
 /// </summary>
-public sealed record ChannelSettings
+internal sealed record ChannelSettings
 {
     /// <summary>Microphone low-cut corner in Hz (2nd-order Butterworth), or null for none. Typical 50–400.</summary>
     public double? HighPassHz { get; init; }
@@ -54,7 +54,7 @@ public sealed record ChannelSettings
 /// <param name="Ratio">Compression ratio (≥ 1).</param>
 /// <param name="AttackSeconds">Envelope attack time.</param>
 /// <param name="ReleaseSeconds">Envelope release time.</param>
-public sealed record Compression(double ThresholdDb, double Ratio, double AttackSeconds = 0.005, double ReleaseSeconds = 0.1)
+internal sealed record Compression(double ThresholdDb, double Ratio, double AttackSeconds = 0.005, double ReleaseSeconds = 0.1)
 {
     internal void Validate()
     {
@@ -66,7 +66,7 @@ public sealed record Compression(double ThresholdDb, double Ratio, double Attack
 /// <summary>Clipping at <paramref name="Level"/> × the input's peak: hard (flat tops) or soft (tanh).</summary>
 /// <param name="Level">Where clipping starts, as a fraction of the input's peak, in (0, 1].</param>
 /// <param name="Soft">Round the tops with tanh instead of cutting them flat.</param>
-public sealed record Clipping(double Level, bool Soft = false)
+internal sealed record Clipping(double Level, bool Soft = false)
 {
     internal void Validate()
     {
@@ -77,4 +77,4 @@ public sealed record Clipping(double Level, bool Soft = false)
 
 /// <summary>A telephone line: 8 kHz sampling, 300–3400 Hz band-pass, optionally 8-bit μ-law (G.711) coding.</summary>
 /// <param name="MuLaw">Quantise to 8-bit μ-law as G.711 does.</param>
-public sealed record Telephone(bool MuLaw = false);
+internal sealed record Telephone(bool MuLaw = false);

@@ -9,7 +9,7 @@ namespace OnnxTransfer.Audio.Augmentation;
 /// Passes audio through a microphone and transmission channel (<see cref="ChannelSettings"/>), in the order
 /// sound meets them: microphone band (high-pass, low-pass), tilt, compressor, clipping, telephone line.
 /// </summary>
-public static class ChannelSimulator
+internal static class ChannelSimulator
 {
     /// <summary>Midpoint of the tilt shelves in Hz.</summary>
     public const double TiltHz = 1000;

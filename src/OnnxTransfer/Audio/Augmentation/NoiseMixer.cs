@@ -2,7 +2,7 @@
 namespace OnnxTransfer.Audio.Augmentation;
 
 /// <summary>Synthetic background noises and mixing at a signal-to-noise ratio.</summary>
-public static class NoiseMixer
+internal static class NoiseMixer
 {
     /// <summary>
     /// Adds <paramref name="noise"/> to <paramref name="signal"/> scaled so that

@@ -1,7 +1,7 @@
 namespace OnnxTransfer.Audio.Augmentation;
 
 /// <summary>A point in a room, in metres from the corner at the origin (X along the width, Y along the depth, Z up).</summary>
-public readonly record struct RoomPoint(double X, double Y, double Z)
+internal readonly record struct RoomPoint(double X, double Y, double Z)
 {
     /// <summary>Euclidean distance to <paramref name="other"/> in metres.</summary>
     public double DistanceTo(RoomPoint other)
@@ -18,7 +18,7 @@ public readonly record struct RoomPoint(double X, double Y, double Z)
 /// A shoebox room with the same absorption on every wall, a sound source (the talker) and a microphone.
 /// Validated on construction, so every <see cref="Room"/> can be simulated.
 /// </summary>
-public sealed record Room
+internal sealed record Room
 {
     /// <summary>Smallest distance (metres) the source and microphone keep from every wall and from each other.</summary>
     public const double Clearance = 0.1;

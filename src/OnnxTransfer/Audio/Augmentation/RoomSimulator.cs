@@ -7,7 +7,7 @@ namespace OnnxTransfer.Audio.Augmentation;
 /// Room acoustics for augmentation: impulse responses of shoebox rooms by the image-source method
 /// (Allen &amp; Berkley 1979), Eyring's reverberation formula, Schroeder RT60 measurement and convolution.
 /// </summary>
-public static class RoomSimulator
+internal static class RoomSimulator
 {
     /// <summary>Speed of sound in m/s (air at about 20 °C).</summary>
     public const double SpeedOfSound = 343;

@@ -16,7 +16,7 @@ namespace OnnxTransfer.Audio.Augmentation;
 /// and cached; stages 1-2 use the rounded value, so formants and duration stay exact.
 /// Output: round(N / TempoRatio) samples, 4 ms raised-cosine fades at both ends, peak equal to the input's.
 /// </remarks>
-public sealed record VoiceTransform(double PitchRatio = 1, double FormantRatio = 1, double TempoRatio = 1)
+internal sealed record VoiceTransform(double PitchRatio = 1, double FormantRatio = 1, double TempoRatio = 1)
 {
     /// <summary>Allowed pitch ratios (an octave either way).</summary>
     public const double MinPitchRatio = 0.5, MaxPitchRatio = 2;

@@ -3,7 +3,7 @@ using OnnxTransfer.Audio;
 namespace OnnxTransfer.Evaluation.Html;
 
 /// <summary>Short embedded audio clips (16 kHz 16-bit mono WAV as a data URI), so a report plays what it lists.</summary>
-public static class AudioSnippet
+internal static class AudioSnippet
 {
     /// <summary>The sample rate of embedded snippets (what the speech front end hears).</summary>
     public const int SampleRate = 16000;

@@ -23,7 +23,7 @@ public sealed record ClassificationPageOptions
 /// The <c>report.html</c> of a classification evaluation: summary, metrics, confusion matrix, ROC/PR, reliability, learning
 /// curve, a gallery of misclassified and least-confident items with previews, and (binary) a live threshold slider.
 /// </summary>
-public static class ClassificationPage
+internal static class ClassificationPage
 {
     // Above this many classes page scores are rounded (the binary slider needs exact ones; big models need small files).
     private const int ExactScoreClasses = 20;

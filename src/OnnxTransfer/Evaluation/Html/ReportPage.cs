@@ -8,7 +8,7 @@ namespace OnnxTransfer.Evaluation.Html;
 /// The shell of a report page: one self-contained HTML file (inline CSS, script and data; no network, opens from disk) whose
 /// script draws everything from a JSON block. Reports differ only in that JSON.
 /// </summary>
-public static class ReportPage
+internal static class ReportPage
 {
     /// <summary>The file name written beside report.json.</summary>
     public const string FileName = "report.html";

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace OnnxTransfer.Evaluation.Html;
 
 /// <summary>Small embedded previews of evaluated items, so a report file carries what it shows.</summary>
-public static class Thumbnail
+internal static class Thumbnail
 {
     /// <summary>File extensions previewed as images.</summary>
     public static readonly IReadOnlySet<string> ImageExtensions =

@@ -10,7 +10,7 @@ namespace OnnxTransfer.Onnx.Autodiff;
 /// <param name="Model">The forward + backward model (ai.onnx opset 17).</param>
 /// <param name="Loss">The loss tensor (a graph output).</param>
 /// <param name="Parameters">The parameters differentiated, in the order given.</param>
-public sealed record GradientGraph(OnnxModel Model, string Loss, IReadOnlyList<string> Parameters)
+internal sealed record GradientGraph(OnnxModel Model, string Loss, IReadOnlyList<string> Parameters)
 {
     /// <summary>The output holding dLoss/d<paramref name="parameter"/>.</summary>
     public static string GradientName(string parameter) => "grad." + parameter;

@@ -13,7 +13,7 @@ namespace OnnxTransfer.Onnx.Autodiff;
 /// need (broadcast axes, convolution output padding) come from <see cref="TensorShapeProbe"/> at build
 /// time; the batch dimension may stay symbolic.
 /// </summary>
-public static class GraphGradientBuilder
+internal static class GraphGradientBuilder
 {
     /// <summary>The op types that have a gradient rule (ai.onnx domain).</summary>
     public static IReadOnlyCollection<string> SupportedOps => (IReadOnlyCollection<string>)GradientRules.Table.Keys;

@@ -6,7 +6,7 @@ namespace OnnxTransfer.Training.Engine;
 /// <param name="Shape">Dimensions ([in, out] for weights, [out] for biases).</param>
 /// <param name="Init">Initialisation rule.</param>
 /// <param name="Decay">True when weight decay applies (weight matrices, not biases or LayerNorm).</param>
-public sealed record HeadParameter(string Name, int[] Shape, ParameterInit Init, bool Decay)
+internal sealed record HeadParameter(string Name, int[] Shape, ParameterInit Init, bool Decay)
 {
     /// <summary>Number of elements.</summary>
     public int Count => Shape.Aggregate(1, (a, b) => a * b);

@@ -64,7 +64,7 @@ public sealed record OptimizerSettings
 /// SGD (L2 added to the gradient, buffer = μ·buffer + g, Nesterov step g + μ·buffer) and AdamW
 /// (p ← p·(1 − lr·wd) − lr·m̂/(√v̂ + ε)).
 /// </summary>
-public static class OptimizerGraph
+internal static class OptimizerGraph
 {
     /// <summary>Input: learning rate (scalar).</summary>
     public const string LearningRate = "learning_rate";

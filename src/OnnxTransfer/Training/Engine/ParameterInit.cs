@@ -2,7 +2,7 @@
 namespace OnnxTransfer.Training.Engine;
 
 /// <summary>How a parameter tensor is initialised from the seed.</summary>
-public enum ParameterInit
+internal enum ParameterInit
 {
     /// <summary>All zeros (biases, LayerNorm shift).</summary>
     Zeros,

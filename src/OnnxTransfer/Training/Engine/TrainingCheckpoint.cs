@@ -20,7 +20,7 @@ public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccur
 /// Written atomically. Older files still load: head checkpoints "OTCKPT02" (digest) and "OTCKPT01" (no digest), and
 /// fine-tuning checkpoints "OTFTCK02" (the same layout as "OTCKPT03").
 /// </summary>
-public sealed class TrainingCheckpoint
+internal sealed class TrainingCheckpoint
 {
     private static readonly byte[] Magic = "OTCKPT03"u8.ToArray();
     private static readonly byte[] HeadMagic = "OTCKPT02"u8.ToArray();

@@ -3,7 +3,7 @@ using OnnxTransfer.Onnx.Autodiff;
 namespace OnnxTransfer.Training.Engine;
 
 /// <summary>The output names every training graph shares (head graphs and fine-tuning graphs alike).</summary>
-public static class TrainingGraph
+internal static class TrainingGraph
 {
     /// <summary>Scalar loss output.</summary>
     public const string Loss = "loss";

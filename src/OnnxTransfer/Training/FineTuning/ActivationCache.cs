@@ -12,7 +12,7 @@ namespace OnnxTransfer.Training.FineTuning;
 /// Runs a fine-tune graph's frozen prefix once per image and keeps the boundary activations: in memory
 /// (<see cref="InMemory"/>) or in a resumable Parquet feature store (<see cref="InStoreAsync"/>).
 /// </summary>
-public static class ActivationCache
+internal static class ActivationCache
 {
     /// <summary>
     /// Runs the frozen prefix once over <paramref name="items"/> and returns the boundary activations, one

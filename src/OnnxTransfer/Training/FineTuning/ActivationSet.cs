@@ -3,7 +3,7 @@ using OnnxTransfer.Data;
 namespace OnnxTransfer.Training.FineTuning;
 
 /// <summary>Cached boundary activations: one flattened slice per item, computed once by the frozen prefix.</summary>
-public sealed class ActivationSet : IActivationSource
+internal sealed class ActivationSet : IActivationSource
 {
     /// <summary>Wraps <paramref name="values"/> (items.Count × the product of <paramref name="sampleShape"/> floats).</summary>
     /// <exception cref="ArgumentException">The sizes disagree.</exception>

@@ -15,7 +15,7 @@ namespace OnnxTransfer.Training.FineTuning;
 /// augmentation. Images that cannot be read should be dropped beforehand (<see cref="FindUnreadable"/>); one that fails
 /// during training stops it with an <see cref="ImageDecodeException"/> naming the file. Dispose to free the session.
 /// </summary>
-public sealed class AugmentedActivations : IActivationSource, IDisposable
+internal sealed class AugmentedActivations : IActivationSource, IDisposable
 {
     private readonly FineTuneGraph _graph;
     private readonly AugmentedImageEncoder _encoder;

@@ -19,7 +19,7 @@ namespace OnnxTransfer.Training.FineTuning;
 /// <param name="Boundary">The tensor where the frozen prefix ends (Prefix's output, Training's input).</param>
 /// <param name="Parameters">Unfrozen backbone weights first, then the head's, in the form <see cref="OptimizerGraph.Build"/> takes.</param>
 /// <param name="BackboneValues">Starting values of the unfrozen backbone weights (float32).</param>
-public sealed record FineTuneGraph(OnnxModel Prefix, OnnxModel Training, string Boundary,
+internal sealed record FineTuneGraph(OnnxModel Prefix, OnnxModel Training, string Boundary,
     IReadOnlyList<HeadParameter> Parameters, IReadOnlyDictionary<string, float[]> BackboneValues)
 {
     /// <summary>The unfrozen layers, nearest the features first (the order gradual unfreezing releases them in).</summary>
@@ -35,7 +35,7 @@ public sealed record FineTuneGraph(OnnxModel Prefix, OnnxModel Training, string 
 /// <see cref="GraphGradientBuilder"/> differentiates as a whole: head and backbone gradients come from the same
 /// generic rules (the head's own backward is its independent check in the tests).
 /// </summary>
-public static class FineTuneGraphBuilder
+internal static class FineTuneGraphBuilder
 {
     /// <summary>Builds the prefix and training graphs (float32).</summary>
     /// <exception cref="OnnxTransferException">The backbone has no features output, the boundary does not split the graph

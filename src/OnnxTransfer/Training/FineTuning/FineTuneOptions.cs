@@ -61,17 +61,19 @@ public sealed record FineTuneOptions
 /// <param name="Model">The merged, deployable model (fine-tuned backbone + head), metadata included.</param>
 /// <param name="TunedBackbone">The cut backbone carrying the fine-tuned weights.</param>
 /// <param name="HeadEval">The head's eval graph with its kept parameters.</param>
-/// <param name="Graph">The prefix/training graphs used.</param>
 /// <param name="Classes">Class names, index order.</param>
 /// <param name="History">Per-epoch metrics.</param>
 /// <param name="CacheTime">Time to fill the activation cache: decode and run the frozen prefix once per image (near 0 when a finished store was reused).</param>
 /// <param name="PrefixRuns">Images the frozen prefix ran on in this call (0 when a finished activation store was reused).</param>
 /// <param name="EpochTime">Mean time of one training epoch on the cached activations (suffix + head forward/backward + updates).</param>
-public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, OnnxModel HeadEval, FineTuneGraph Graph,
+public sealed record FineTuneResult(OnnxModel Model, OnnxModel TunedBackbone, OnnxModel HeadEval,
     string[] Classes, IReadOnlyList<EpochMetrics> History, TimeSpan CacheTime, int PrefixRuns, TimeSpan EpochTime)
 {
     /// <summary>Epochs taken from a checkpoint rather than run in this call (0 = started fresh); <see cref="History"/> includes them.</summary>
     public int ResumedEpochs { get; init; }
+
+    /// <summary>The prefix/training graphs used.</summary>
+    internal FineTuneGraph Graph { get; init; } = null!;
 
     /// <summary>The 1-based epoch whose parameters the model carries (the best on validation; the last without it).</summary>
     public int KeptEpoch { get; init; }

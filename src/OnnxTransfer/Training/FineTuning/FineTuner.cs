@@ -124,7 +124,7 @@ public static class FineTuner
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, divergence, or a checkpoint of another run.</exception>
     /// <param name="sessions">Creates the training sessions (the device); null trains on the CPU with <see cref="TrainingOptions.Threads"/> threads.</param>
-    public static FineTuneResult Train(OnnxModel backbone, FineTuneGraph graph, IActivationSource train, IActivationSource? val,
+    internal static FineTuneResult Train(OnnxModel backbone, FineTuneGraph graph, IActivationSource train, IActivationSource? val,
         FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, SessionFactory? sessions = null)
     {
         var t = options.Training;
@@ -178,8 +178,9 @@ public static class FineTuner
         var keptStage = options.GradualUnfreezing == 0 || state.BestEpoch == 0 ? "" : FormattableString.Invariant($" (head + {StageOf(state.BestEpoch)} layer(s) trained)");
         model.SetMetadata(UnfrozenMetadataKey, FormattableString.Invariant(
             $"last {options.Unfreeze} layer(s) from '{graph.Boundary}': {string.Join(", ", graph.BackboneValues.Keys)}; backbone lr factor {options.BackboneLearningRateFactor}{gradual}; best epoch {state.BestEpoch}{keptStage}"));
-        return new FineTuneResult(model, tuned, headEval, graph, classes, state.History, TimeSpan.Zero, 0, outcome.TrainingTime / Math.Max(1, outcome.EpochsRun))
+        return new FineTuneResult(model, tuned, headEval, classes, state.History, TimeSpan.Zero, 0, outcome.TrainingTime / Math.Max(1, outcome.EpochsRun))
         {
+            Graph = graph,
             ResumedEpochs = resumedEpochs,
             KeptEpoch = state.BestParameters.Count > 0 ? state.BestEpoch : state.History.Count,
         };
@@ -257,7 +258,7 @@ public static class FineTuner
         Dequantizer.IsQuantized(cutBackbone) ? Dequantizer.Dequantize(cutBackbone).Model : cutBackbone;
 
     /// <summary>Per-sample shape of the boundary tensor (no batch dimension).</summary>
-    public static long[] BoundaryShape(FineTuneGraph graph) =>
+    internal static long[] BoundaryShape(FineTuneGraph graph) =>
         // Shape inference walks the whole prefix; callers compute it once.
         TensorShapeProbe.Infer(graph.Prefix, graph.Boundary).Shape!.Skip(1).Select(d => d.Value
             ?? throw new OnnxTransferException($"{graph.Prefix.DisplayName}: boundary '{graph.Boundary}' has a dynamic size; fix the input size of the backbone.")).ToArray();
@@ -293,5 +294,5 @@ public static class FineTuner
     }
 
     /// <summary>Per-sample element count of the boundary tensor.</summary>
-    public static int BoundarySize(FineTuneGraph graph) => checked((int)BoundaryShape(graph).Aggregate(1L, (a, d) => a * d));
+    internal static int BoundarySize(FineTuneGraph graph) => checked((int)BoundaryShape(graph).Aggregate(1L, (a, d) => a * d));
 }

@@ -6,7 +6,7 @@ namespace OnnxTransfer.Training.FineTuning;
 /// Where fine-tuning gets the frozen prefix's boundary activations for a mini-batch: a cache filled once
 /// (<see cref="ActivationSet"/>), or a source that runs the prefix per batch (needed when images are augmented).
 /// </summary>
-public interface IActivationSource
+internal interface IActivationSource
 {
     /// <summary>The labelled items, row order.</summary>
     IReadOnlyList<DatasetItem> Items { get; }

@@ -12,7 +12,7 @@ namespace OnnxTransfer.Training.FineTuning;
 /// features without a second pass through the whole network) or a fine-tuned one
 /// (<see cref="FineTuneResult.TunedBackbone"/>) to score it on cached evaluation activations.
 /// </summary>
-public sealed class SuffixModel : IDisposable
+internal sealed class SuffixModel : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly ResourceGuard _guard = new(nameof(SuffixModel));

@@ -7,10 +7,10 @@ namespace OnnxTransfer.Training.FineTuning;
 /// <summary>One layer with weights: the node and the float initializers it trains.</summary>
 /// <param name="Node">The node (Conv, ConvTranspose, Gemm, MatMul or BatchNormalization).</param>
 /// <param name="Parameters">Its trainable initializers (BatchNormalization: scale and bias; its running statistics stay frozen).</param>
-public sealed record TrainableLayer(NodeProto Node, IReadOnlyList<string> Parameters);
+internal sealed record TrainableLayer(NodeProto Node, IReadOnlyList<string> Parameters);
 
 /// <summary>Finds the layers with weights that feed a tensor, counted back from it ("unfreeze the last N layers").</summary>
-public static class TrainableLayers
+internal static class TrainableLayers
 {
     private static readonly HashSet<string> Parameterised = new(StringComparer.Ordinal) { "Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization" };
 

@@ -7,7 +7,7 @@ namespace OnnxTransfer.Training.Heads;
 /// (also "valid", "validation") and "test". A table without splits is all training data. Hold-outs and per-class
 /// limits are <see cref="Data.DataSplit"/>'s (keyed on item ids, shared by every training path).
 /// </summary>
-public sealed record FeatureSplits(FeatureTable Train, FeatureTable? Validation, FeatureTable? Test)
+internal sealed record FeatureSplits(FeatureTable Train, FeatureTable? Validation, FeatureTable? Test)
 {
     /// <summary>Splits <paramref name="table"/> by its split column.</summary>
     public static FeatureSplits From(FeatureTable table)

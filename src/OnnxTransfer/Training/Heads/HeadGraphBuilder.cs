@@ -18,7 +18,7 @@ namespace OnnxTransfer.Training.Heads;
 /// columns, [1−p, p]); parameters are graph inputs or, for an exported head, initializers.</item>
 /// </list>
 /// </summary>
-public static class HeadGraphBuilder
+internal static class HeadGraphBuilder
 {
     /// <summary>Input: feature rows [B,D].</summary>
     public const string Features = "features";
@@ -31,7 +31,7 @@ public static class HeadGraphBuilder
     /// <summary>Output: logits [B,outputs].</summary>
     public const string Logits = TrainingGraph.Logits;
     /// <summary>Eval output: class probabilities [B,C].</summary>
-    public const string Probabilities = "probabilities";
+    public const string Probabilities = Export.ModelMetadata.ProbabilitiesOutput;
 
     /// <summary>Name of the gradient output for a parameter.</summary>
     public static string GradientName(string parameter) => TrainingGraph.GradientName(parameter);

@@ -8,7 +8,7 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 /// honours both. Names outside <see cref="VoiceNames"/> (e.g. "en", "en-us+whisper") are passed to espeak-ng as
 /// they are, which refuses the ones it does not know.
 /// </summary>
-public sealed class EspeakSynthesizer : ISpeechSynthesizer
+internal sealed class EspeakSynthesizer : ISpeechSynthesizer
 {
     /// <summary>The <see cref="SynthesisVoice.Engine"/> name.</summary>
     public const string EngineName = "espeak-ng";

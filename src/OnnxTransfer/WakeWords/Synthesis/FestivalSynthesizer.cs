@@ -14,7 +14,7 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 /// engine's <c>-r</c> speed, no pitch (festival's HTS module ignores <c>-fm</c>); CG voices — rate only; other
 /// kinds (clunits) neither. 32 kHz (HTS) output is resampled to 16 kHz.
 /// </summary>
-public sealed class FestivalSynthesizer : ISpeechSynthesizer
+internal sealed class FestivalSynthesizer : ISpeechSynthesizer
 {
     /// <summary>The <see cref="SynthesisVoice.Engine"/> name.</summary>
     public const string EngineName = "festival";

@@ -9,7 +9,7 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 /// (kal16 95 Hz, awb 132 Hz, slt 172 Hz: flite's output with these set is byte-identical to its default);
 /// rms ignores the feature, so it has rate only, as does any voice not in that table.
 /// </summary>
-public sealed class FliteSynthesizer : ISpeechSynthesizer
+internal sealed class FliteSynthesizer : ISpeechSynthesizer
 {
     /// <summary>The <see cref="SynthesisVoice.Engine"/> name.</summary>
     public const string EngineName = "flite";

@@ -4,7 +4,7 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 /// A text-to-speech engine run as an external program. Output is 16 kHz mono in [-1,1]. Implementations are
 /// safe to use from several threads: every call starts its own process(es) and temp folder.
 /// </summary>
-public interface ISpeechSynthesizer
+internal interface ISpeechSynthesizer
 {
     /// <summary>The engine's name, as in <see cref="SynthesisVoice.Engine"/>.</summary>
     string Engine { get; }
@@ -27,7 +27,7 @@ public interface ISpeechSynthesizer
 }
 
 /// <summary>Conveniences over <see cref="ISpeechSynthesizer"/>.</summary>
-public static class SpeechSynthesizerExtensions
+internal static class SpeechSynthesizerExtensions
 {
     /// <summary>Speaks one <paramref name="text"/> with <paramref name="voice"/>: 16 kHz mono samples in [-1,1].</summary>
     public static float[] Synthesize(this ISpeechSynthesizer synthesizer, string text, SynthesisVoice voice, CancellationToken ct = default) =>

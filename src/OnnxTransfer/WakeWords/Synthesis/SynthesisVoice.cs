@@ -11,7 +11,7 @@ namespace OnnxTransfer.WakeWords.Synthesis;
 /// <param name="Name">The engine's voice name, e.g. "en-us+f2" (espeak-ng voice+variant), "slt", "kal_diphone".</param>
 /// <param name="Rate">Speaking-rate multiplier: 2 speaks twice as fast as the voice's default.</param>
 /// <param name="Pitch">Pitch multiplier on the voice's default base pitch.</param>
-public sealed record SynthesisVoice(string Engine, string Name, double Rate = 1, double Pitch = 1)
+internal sealed record SynthesisVoice(string Engine, string Name, double Rate = 1, double Pitch = 1)
 {
     /// <summary>
     /// Who speaks: the recorded person behind the voice when two engines ship the same one (flite slt and
@@ -32,11 +32,11 @@ public sealed record SynthesisVoice(string Engine, string Name, double Rate = 1,
 }
 
 /// <summary>One utterance to synthesize: <paramref name="Text"/> spoken by <paramref name="Voice"/>.</summary>
-public sealed record SynthesisRequest(string Text, SynthesisVoice Voice);
+internal sealed record SynthesisRequest(string Text, SynthesisVoice Voice);
 
 /// <summary>What a voice lets <see cref="SynthesisVoice.Rate"/> and <see cref="SynthesisVoice.Pitch"/> change.</summary>
 [Flags]
-public enum SynthesisControls
+internal enum SynthesisControls
 {
     /// <summary>Neither: rate and pitch must be 1.</summary>
     None = 0,

@@ -1,7 +1,7 @@
 namespace OnnxTransfer.WakeWords.Synthesis;
 
 /// <summary>The speech synthesizers OnnxTransfer can drive, and their voices.</summary>
-public static class SynthesizerCatalog
+internal static class SynthesizerCatalog
 {
     /// <summary>espeak-ng, flite and festival at their default paths (installed or not).</summary>
     public static IReadOnlyList<ISpeechSynthesizer> All { get; } =
