@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
@@ -208,11 +209,11 @@ public static class TransferCurve
         ["pixel_size"] = o.PixelSize.ToString(CultureInfo.InvariantCulture),
         ["min_steps"] = o.MinSteps.ToString(CultureInfo.InvariantCulture),
         ["max_fine_tune_steps"] = o.MaxFineTuneSteps.ToString(CultureInfo.InvariantCulture),
-        ["head_training"] = JsonSerializer.Serialize(o.Head with { FeatureSource = "" }),
-        ["fine_tune"] = JsonSerializer.Serialize(o.FineTune with
+        ["head_training"] = JsonText.Write(o.Head with { FeatureSource = "" }, HeadsJson.Default.TrainingOptions, indented: false),
+        ["fine_tune"] = JsonText.Write(o.FineTune with
         {
             ActivationStore = null, CheckpointPath = null, Unfreeze = o.Unfreeze, Training = o.FineTune.Training with { FeatureSource = "" },
-        }),
+        }, FineTuningJson.Default.FineTuneOptions, indented: false),
         ["threads"] = o.Threads.ToString(CultureInfo.InvariantCulture),
         // Subsets and the hold-out come from StratifiedSplit's seeded id ranking; runs drawn another way are not reused.
         ["subsets"] = "stratified id rank",
@@ -229,8 +230,22 @@ public static class TransferCurve
         catch (Exception e) when (e is JsonException or NotSupportedException or OnnxTransferException) { return []; }
         if (previous is null || previous.Dataset != dataset || previous.Backbone != backbone || previous.EvalName != split.EvalName
             || previous.EvalCount != split.Eval.Count || previous.Settings.Count != settings.Count
-            || settings.Any(kv => !previous.Settings.TryGetValue(kv.Key, out var v) || v != kv.Value))
+            || settings.Any(kv => !previous.Settings.TryGetValue(kv.Key, out var v) || Canonical(kv.Key, v) != kv.Value))
             return [];
         return previous.Runs.ToList();
+    }
+
+    /// <summary>A setting as this version writes it: older curve.json files hold the training settings as PascalCase JSON.</summary>
+    internal static string Canonical(string key, string value) => key switch
+    {
+        "head_training" => Rewritten(value, HeadsJson.Default.TrainingOptions),
+        "fine_tune" => Rewritten(value, FineTuningJson.Default.FineTuneOptions),
+        _ => value,
+    };
+
+    private static string Rewritten<T>(string json, JsonTypeInfo<T> info)
+    {
+        try { return JsonText.Read(json, info) is { } value ? JsonText.Write(value, info, indented: false) : json; }
+        catch (Exception e) when (e is JsonException or OnnxTransferException) { return json; }
     }
 }

@@ -233,7 +233,10 @@ public static class ModelExporter
     private static string? MetricsJson(string headDir)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(headDir, HeadInfo.FileName)));
-        return doc.RootElement.TryGetProperty("metrics", out var metrics) ? JsonSerializer.Serialize(metrics) : null;
+        if (!doc.RootElement.TryGetProperty("metrics", out var metrics)) return null;
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer)) metrics.WriteTo(w);
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static IEnumerable<ValueInfoProto> RealInputs(GraphProto graph)

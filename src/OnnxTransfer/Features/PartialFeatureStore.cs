@@ -67,7 +67,7 @@ internal sealed class PartialFeatureStore : IDisposable
             FeatureStoreMetadata stored;
             try
             {
-                var kv = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(metaPath)) ?? [];
+                var kv = JsonText.Read(File.ReadAllText(metaPath), FeaturesJson.Default.DictionaryStringString) ?? [];
                 stored = FeatureStoreMetadata.FromKeyValues(kv, metaPath);
             }
             catch (JsonException e)
@@ -78,8 +78,7 @@ internal sealed class PartialFeatureStore : IDisposable
         }
         else
         {
-            AtomicFile.WriteText(metaPath, JsonSerializer.Serialize((Metadata with { Dimension = 0 }).ToKeyValues(),
-                new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteText(metaPath, JsonText.Write((Metadata with { Dimension = 0 }).ToKeyValues(), FeaturesJson.Default.DictionaryStringString));
         }
 
         foreach (var stray in Directory.EnumerateFiles(Folder, ".*.tmp")) TryDelete(stray);

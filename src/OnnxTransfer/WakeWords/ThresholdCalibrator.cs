@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -82,7 +81,7 @@ internal static class ThresholdCalibrator
     {
         var onnx = OnnxModel.Load(modelPath);
         onnx.SetMetadata(WakeWordTrainer.ThresholdKey, calibration.Threshold.ToString("R", CultureInfo.InvariantCulture));
-        onnx.SetMetadata(WakeWordTrainer.CalibrationKey, JsonSerializer.Serialize(calibration));
+        onnx.SetMetadata(WakeWordTrainer.CalibrationKey, JsonText.Write(calibration, WakeWordsJson.Default.ThresholdCalibration, indented: false));
         onnx.Save(modelPath);
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -229,7 +228,7 @@ public static class WakeWordTrainer
             FrontEnd = FrontEndName,
             Head = head.Info.Spec,
             Task = "binary",
-            MetricsJson = JsonSerializer.Serialize(head.Info.Metrics),
+            MetricsJson = JsonText.Write(head.Info.Metrics, WakeWordsJson.Default.HeadMetrics, indented: false),
         }.WriteTo(model);
         model.SetMetadata(WakeWordKey, name);
         return model;
@@ -263,17 +262,8 @@ public static class WakeWordTrainer
     /// <summary>The phrase recorded in <paramref name="dataDir"/>/synth.json, if any.</summary>
     public static string? PhraseOf(string dataDir)
     {
-        var path = Path.Combine(dataDir, SynthesisManifest.FileName);
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty(nameof(SynthesisManifest.Phrase), out var p) ? p.GetString() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        try { return SynthesisManifest.TryRead(dataDir)?.Phrase; }
+        catch (OnnxTransferException) { return null; }
     }
 
     /// <summary>All [16,96] windows (flattened) of the given long audio files, labelled negative.</summary>

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli;
@@ -118,9 +117,9 @@ public class AugmentedActivationsTests(ITestOutputHelper log)
     {
         using var dir = new TempDir();
         string[] args = ["fit", "--data", dir.Path, "--out", dir.File("m.onnx"), "--unfreeze", unfreeze, "--augment", .. spec is null ? Array.Empty<string>() : [spec]];
-        var config = new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter(), EnableDefaultExceptionHandler = false };
-        var e = Assert.Throws<OnnxTransferException>(() => CliApp.Build().Parse(args).Invoke(config));
-        Assert.Contains(expected, e.Message);
+        var error = new StringWriter();
+        Assert.Equal(CliApp.UsageError, CliApp.Run(args, new StringWriter(), error));
+        Assert.Contains(expected, error.ToString());
     }
 
     private sealed class Progress(Action<ProgressUpdate> report) : IProgress<ProgressUpdate>

@@ -63,6 +63,22 @@ public class LinearHeadSolverTests
     }
 
     [Fact]
+    public void Head_kept_with_given_validation_rows_is_the_validated_solve()
+    {
+        // The chosen strength was judged on the path's solve; the head written must be that solve, so its loss on the
+        // validation rows (computed here in float64 from the saved weights) is the best loss on the path.
+        var train = SyntheticData.Blobs(15, 2, 40, separation: 1.5, seed: 21);
+        var val = SyntheticData.Blobs(40, 2, 40, separation: 1.5, seed: 22);
+        using var dir = new TempDir();
+        var result = Trainer.Fit(train, val, Solver, dir.Path);
+        var p = TrainingCheckpoint.Load(Path.Combine(dir.Path, Trainer.CheckpointFile)).Parameters;
+        var loss = BinaryLoss(val, p["output.weight"], p["output.bias"]);
+        var best = result.History.Min(h => h.ValLoss!.Value);
+        Assert.Equal(best, result.Info.Metrics.ValLoss!.Value, 12);
+        Assert.Equal(best, loss, 5);
+    }
+
+    [Fact]
     public void Reruns_and_resume_give_the_same_head_bit_for_bit()
     {
         var data = SyntheticData.Blobs(40, 3, 6, separation: 1.5, seed: 31);
@@ -108,6 +124,21 @@ public class LinearHeadSolverTests
         using var auto = new TempDir();
         var mlp = Trainer.Fit(SyntheticData.Blobs(10, 2, 3, 3, 3), null, new TrainingOptions { Spec = HeadSpec.Parse("mlp:8"), Epochs = 2 }, auto.Path);
         Assert.Equal(OptimizerKind.AdamW, mlp.Info.Training.Optimizer.Kind);
+    }
+
+    /// <summary>Mean logistic loss of a one-logit head on <paramref name="data"/>, in float64.</summary>
+    private static double BinaryLoss(TrainingSet data, float[] w, float[] b)
+    {
+        double sum = 0;
+        for (var i = 0; i < data.Count; i++)
+        {
+            double z = b[0];
+            for (var j = 0; j < data.Dimension; j++) z += data.Features[i * data.Dimension + j] * (double)w[j];
+            // log(1 + e^-z) for class 1, log(1 + e^z) for class 0, written to stay finite.
+            var m = data.ClassIndex![i] == 1 ? -z : z;
+            sum += Math.Max(m, 0) + Math.Log(1 + Math.Exp(-Math.Abs(m)));
+        }
+        return sum / data.Count;
     }
 
     /// <summary>

@@ -14,9 +14,11 @@ namespace OnnxTransfer.Training.Heads;
 /// The L2 strength is chosen on the validation rows: a path of strengths <c>c/N</c> (<see cref="PathScales"/>,
 /// half-decade steps), strongest first, each solve warm-started from the previous one, keeping the lowest validation
 /// loss and stopping the path after two rises in a row (the validation loss along such a path is U-shaped in practice, and
-/// the weak end is where the solves get long). Path solves stop at a looser gradient tolerance than the final one. When the validation rows were carved out of the training rows here,
-/// the head is then refitted on all of them with the chosen strength (validation metrics stay those of the fit
-/// that chose it). Without validation rows the strength is <c>1/N</c>. Features are standardised for the solve
+/// the weak end is where the solves get long). Validation judges the path's solve, stopping rule included (<see cref="PathSettings"/>),
+/// so that solve is what is kept: with given validation rows it is the head; when the validation rows were carved out
+/// of the training rows here, the head is the same solve repeated on all of them with the chosen strength, warm-started
+/// and stopped by the same rule (validation metrics stay those of the fit that chose it). Without validation rows the
+/// strength is <c>1/N</c>, solved to <see cref="FinalSettings"/>. Features are standardised for the solve
 /// (better conditioning, and the penalty then treats every feature alike) and the weights mapped back afterwards,
 /// so the exported head reads raw features. Nothing is random apart from the seeded split, so a rerun gives the
 /// same head bit for bit; <c>Resume</c> therefore simply solves again.
@@ -26,10 +28,14 @@ internal static class LinearHeadSolver
     /// <summary>The strengths tried, as multiples of 1/N (N = training rows), strongest first.</summary>
     internal static readonly double[] PathScales = [100, 30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001];
 
-    /// <summary>Stopping rule of the solves along the path: choosing a strength needs only a rough optimum.</summary>
+    /// <summary>
+    /// Stopping rule of the solves along the path and of the refit: part of the estimator that validation judges. A refit
+    /// to <see cref="FinalSettings"/> changes held-out accuracy by at most one image per split on chest X-ray and
+    /// hymenoptera and takes a third more iterations.
+    /// </summary>
     internal static readonly LbfgsSettings PathSettings = new(GradientTolerance: 1e-3, MaxIterations: 300);
 
-    /// <summary>Stopping rule of the final solve with the chosen strength.</summary>
+    /// <summary>Stopping rule of the one solve when there are no validation rows to choose a strength.</summary>
     internal static readonly LbfgsSettings FinalSettings = new(GradientTolerance: 1e-4, MaxIterations: 500);
 
     /// <summary>Solves, writes the head files into <paramref name="work"/> and returns the result.</summary>
@@ -102,21 +108,15 @@ internal static class LinearHeadSolver
             }
             chosenL2 = scales[state.BestEpoch - 1] / train.Count;
             Array.Copy(best!, x, x.Length);
-            if (!ownSplit && val is not null)
-            {
-                objective.L2 = chosenL2;
-                iterations += Lbfgs.Minimize(objective.Evaluate, x, FinalSettings, ct).Iterations;
-                state.Step = iterations;
-            }
         }
 
         var refitRows = 0;
         if (ownSplit)
         {
-            // The hold-out was only for choosing L2: refit on every row, same strength per row (c/N).
+            // The hold-out was only for choosing L2: refit on every row, same strength per row (c/N), same stopping rule.
             using var objective = Objective(options, task, all, scaling, sessionFactory);
             objective.L2 = chosenL2 * train.Count / all.Count;
-            var solved = Lbfgs.Minimize(objective.Evaluate, x, FinalSettings, ct);
+            var solved = Lbfgs.Minimize(objective.Evaluate, x, PathSettings, ct);
             iterations += solved.Iterations;
             state.Step = iterations;
             refitRows = all.Count;
