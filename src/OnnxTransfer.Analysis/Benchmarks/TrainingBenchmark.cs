@@ -107,7 +107,7 @@ public static class TrainingBenchmark
                 var head = Path.Combine(work, $"head-{r}");
                 GC.Collect();
                 var clock = Stopwatch.StartNew();
-                var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct);
+                var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct).ConfigureAwait(false);
                 seconds.Add(clock.Elapsed.TotalSeconds);
                 using var model = HeadModel.Load(head);
                 var metrics = HeadEvaluation.Evaluate(model, test);
@@ -129,7 +129,7 @@ public static class TrainingBenchmark
                 {
                     Step("build MlNetTrainerPeer");
                     var peer = PeerProgram.In(options.BenchFolder!, "MlNetTrainerPeer");
-                    var assembly = await peer.BuildAsync(ct);
+                    var assembly = await peer.BuildAsync(ct).ConfigureAwait(false);
                     Step("write CSVs");
                     var trainCsv = Path.Combine(work, "train.csv");
                     var testCsv = Path.Combine(work, "test.csv");
@@ -139,7 +139,7 @@ public static class TrainingBenchmark
                     for (var r = 0; r < options.Repeat; r++)
                     {
                         Step($"ML.NET {r + 1}/{options.Repeat}");
-                        var lines = await peer.RunAsync(assembly, [trainCsv, testCsv, "--trainers", string.Join(',', options.PeerTrainers)], ct);
+                        var lines = await peer.RunAsync(assembly, [trainCsv, testCsv, "--trainers", string.Join(',', options.PeerTrainers)], ct).ConfigureAwait(false);
                         foreach (var line in lines)
                         {
                             var name = line.GetProperty("trainer").GetString()!;

@@ -70,7 +70,7 @@ internal static class EvaluateCommand
 
     private static EvaluationReport EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, bool allowOutsidePaths, CancellationToken ct)
     {
-        using var model = TransferModel.Load(modelPath, frontEnds: Backbones.BackboneRegistry.Default.SpeechFrontEnd);
+        using var model = TransferModel.Load(modelPath, frontEnds: PredictCommand.PullFrontEnd);
         var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = allowOutsidePaths });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);

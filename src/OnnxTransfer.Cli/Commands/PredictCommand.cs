@@ -12,6 +12,13 @@ namespace OnnxTransfer.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
+    /// <summary>
+    /// A speech model's front end, pulled when it is missing. The library loads models synchronously from the cache or
+    /// a mirror; the command (no synchronization context) may wait for the pull.
+    /// </summary>
+    public static Audio.SpeechFrontEndFiles PullFrontEnd(string name) =>
+        BackboneRegistry.Default.SpeechFrontEndAsync(name).GetAwaiter().GetResult();
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -35,7 +42,7 @@ internal static class PredictCommand
             if (batchSize < 1) throw new UsageException($"--batch {batchSize}: give 1 or more.");
             var output = pr.InvocationConfiguration.Output;
             var error = pr.InvocationConfiguration.Error;
-            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr), frontEnds: BackboneRegistry.Default.SpeechFrontEnd);
+            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr), frontEnds: PullFrontEnd);
             if (classifier.DeviceWarning is { } warning) CliConsole.Warning(warning);
             k = Math.Min(k, classifier.Labels.Count);
 
