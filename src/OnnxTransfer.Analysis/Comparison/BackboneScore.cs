@@ -40,5 +40,6 @@ internal sealed record ComparisonResult(string Dataset, string Probe, int Folds,
     BackboneScore[] Scores, SkippedBackbone[] Skipped, string Chosen, string Reason)
 {
     /// <summary>The winner's row.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public BackboneScore Winner => Scores.First(s => s.Backbone == Chosen);
 }
