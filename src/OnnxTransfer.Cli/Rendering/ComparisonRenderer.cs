@@ -17,7 +17,7 @@ internal static class ComparisonRenderer
         foreach (var score in result.Scores)
         {
             var cells = ComparisonReport.Cells(score).Select(Markup.Escape).ToArray();
-            if (score.Backbone == result.Chosen) cells[0] = $"[bold]{cells[0]}[/] (chosen)";
+            if (score.Backbone == result.Chosen) cells[0] += " (chosen)";
             table.AddRow(cells);
         }
         console.Write(table);
