@@ -13,7 +13,7 @@ internal static class BackboneChoice
     /// <exception cref="OnnxTransferException">No scores.</exception>
     public static (BackboneScore Winner, string Reason) Choose(IReadOnlyList<BackboneScore> scores)
     {
-        if (scores.Count == 0) throw new OnnxTransferException("compare: no backbone could be compared; see the skipped ones above.");
+        if (scores.Count == 0) throw new OnnxTransferException("compare: no backbone scores to choose from.");
         var best = scores.MaxBy(s => s.BalancedAccuracy)!;
         if (scores.Count == 1) return (best, Text($"{best.Backbone}: the only backbone compared (balanced accuracy {Pct(best.BalancedAccuracy)})"));
         var tied = scores.Where(s => s.BalancedAccuracy >= best.BalancedAccuracy - best.BalancedAccuracySd).ToArray();

@@ -46,7 +46,7 @@ internal static class BackboneComparison
             try { backbone = await FeatureBackbone.LoadAsync(name, options.Backbone, progress, ct, resolver); }
             catch (OnnxTransferException e)
             {
-                skipped.Add(new SkippedBackbone(name, candidates is null ? NotOffline : e.Message));
+                skipped.Add(new SkippedBackbone(name, candidates is null ? NotOffline : WithoutName(e.Message, name)));
                 continue;
             }
             using (backbone)
@@ -59,6 +59,8 @@ internal static class BackboneComparison
                     scores.Add(await ScoreAsync(backbone, name, plan, cacheDir, options, progress, ct));
             }
         }
+        if (scores.Count == 0)
+            throw new OnnxTransferException($"compare: no backbone could be compared ({string.Join("; ", skipped.Select(s => $"{s.Backbone}: {s.Reason}"))}); name backbones that resolve with --backbones, or set {BackboneLocations.MirrorVariable}.");
         var (winner, reason) = BackboneChoice.Choose(scores);
         var result = new ComparisonResult(dataset.Root, plan.Description, plan.Folds, plan.Items.Select(i => i.Id).ToArray(), plan.FoldOf,
             scores.ToArray(), skipped.ToArray(), winner.Backbone, reason);
@@ -160,6 +162,10 @@ internal static class BackboneComparison
             if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
         }
     }
+
+    // Load errors start with the file they name; the skipped line already shows it.
+    private static string WithoutName(string message, string name) =>
+        message.StartsWith(name + ": ", StringComparison.Ordinal) ? message[(name.Length + 2)..] : message;
 
     private static double Mean(double[] x) => x.Average();
 

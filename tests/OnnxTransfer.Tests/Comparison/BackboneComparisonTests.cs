@@ -71,4 +71,16 @@ public class BackboneComparisonTests
         Assert.Equal(8, limited.ProbeItems.Length);
         Assert.Equal(4, limited.Folds); // 4 per class: one fold per image of a class
     }
+
+    [Fact]
+    public async Task When_no_candidate_loads_the_error_names_each_with_its_reason()
+    {
+        using var dir = new TempDir();
+        var data = SharedAssets.SmallHymenoptera(dir, train: 3, val: 1);
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => BackboneComparison.RunAsync(data, [dir.File("a.onnx"), dir.File("b.onnx")], dir.File("cmp")));
+        Assert.Contains("no backbone could be compared", e.Message);
+        Assert.Contains($"{dir.File("a.onnx")}: file not found", e.Message);
+        Assert.Contains(dir.File("b.onnx"), e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
 }
