@@ -42,11 +42,16 @@ internal static class BackboneComparison
         var skipped = new List<SkippedBackbone>();
         foreach (var name in names)
         {
+            if (candidates is null && !await ResolvesAsync(resolver, name, ct))
+            {
+                skipped.Add(new SkippedBackbone(name, NotOffline));
+                continue;
+            }
             FeatureBackbone backbone;
             try { backbone = await FeatureBackbone.LoadAsync(name, options.Backbone, progress, ct, resolver); }
             catch (OnnxTransferException e)
             {
-                skipped.Add(new SkippedBackbone(name, candidates is null ? NotOffline : WithoutName(e.Message, name)));
+                skipped.Add(new SkippedBackbone(name, WithoutName(e.Message, name)));
                 continue;
             }
             using (backbone)
@@ -161,6 +166,12 @@ internal static class BackboneComparison
         {
             if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    private static async Task<bool> ResolvesAsync(BackboneRegistry registry, string name, CancellationToken ct)
+    {
+        try { await registry.ResolveAsync(name, null, ct); return true; }
+        catch (OnnxTransferException) { return false; }
     }
 
     // Load errors start with the file they name; the skipped line already shows it.
