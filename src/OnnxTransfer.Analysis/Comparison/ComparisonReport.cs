@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace OnnxTransfer.Comparison;
 
@@ -16,17 +15,18 @@ internal static class ComparisonReport
     /// <summary>Column headers of the table, in <see cref="Cells"/> order.</summary>
     public static readonly string[] Columns = ["backbone", "features", "accuracy", "balanced accuracy", "features/s", "latency (ms/image)", "model size"];
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     /// <summary>Writes both files into <paramref name="folder"/>.</summary>
     public static void Write(ComparisonResult result, string folder)
     {
-        AtomicFile.WriteText(Path.Combine(folder, JsonFileName), JsonSerializer.Serialize(result, Json));
+        AtomicFile.WriteText(Path.Combine(folder, JsonFileName), Json(result));
         AtomicFile.WriteText(Path.Combine(folder, MarkdownFileName), Markdown(result));
     }
 
+    /// <summary>The result as JSON text (what compare.json holds and `compare --json` prints).</summary>
+    public static string Json(ComparisonResult result) => JsonText.Write(result, ComparisonJson.Default.ComparisonResult);
+
     /// <summary>Reads a compare.json.</summary>
-    public static ComparisonResult? ReadJson(string path) => JsonSerializer.Deserialize<ComparisonResult>(File.ReadAllText(path), Json);
+    public static ComparisonResult? ReadJson(string path) => JsonText.Read(File.ReadAllText(path), ComparisonJson.Default.ComparisonResult);
 
     /// <summary>One row of the table: mean ± sd over the folds in percent, speed, size.</summary>
     public static string[] Cells(BackboneScore s) =>

@@ -28,13 +28,15 @@ internal static class CompareCommand
         var batch = new Option<int>("--batch") { Description = "Images per backbone run during extraction.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "Decode workers during extraction.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var outside = new Option<bool>("--allow-outside-paths") { Description = "Read dataset items that resolve outside the dataset folder." };
+        var json = JsonOutput.Option();
         var command = new Command("compare", "Which backbone? Extract features with each candidate (cached), cross-validate a linear probe on the training side, measure features/s, latency and size, and pick the best (ties within 1 sd go to the faster).")
         {
-            data, backbones, output, folds, seed, perClass, holdout, groupBy, batch, threads, outside,
+            data, backbones, output, folds, seed, perClass, holdout, groupBy, batch, threads, outside, json,
         };
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
+            var candidates = ParseCandidates(pr.GetValue(backbones));
             var dataPath = pr.GetValue(data)!;
             var folder = Path.GetFullPath(pr.GetValue(output) ?? DefaultFolder(dataPath));
             OutputPaths.RefuseOverlap([("--data", dataPath)], [("--out", folder)]);
@@ -46,9 +48,9 @@ internal static class CompareCommand
                 Backbone = new Backbones.FeatureBackboneOptions { Device = device.Read(pr) },
                 Extraction = new FeatureExtractionOptions { BatchSize = pr.GetValue(batch), Threads = pr.GetValue(threads) },
             };
-            var candidates = ParseCandidates(pr.GetValue(backbones));
             var result = await ProgressRenderer.RunAsync("compare", p => BackboneComparison.RunAsync(dataPath, candidates, folder, options, progress: p, ct: ct));
-            ComparisonRenderer.Show(pr.InvocationConfiguration.Output, result, folder);
+            if (pr.GetValue(json)) JsonOutput.Write(pr, ComparisonReport.Json(result));
+            else ComparisonRenderer.Show(pr.InvocationConfiguration.Output, result, folder);
             return 0;
         });
         return command;
@@ -59,7 +61,7 @@ internal static class CompareCommand
     {
         if (text is null) return null;
         var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return names.Length > 0 ? names : throw new OnnxTransferException($"--backbones '{text}': give one or more backbone names or .onnx paths, comma-separated.");
+        return names.Length > 0 ? names : throw new UsageException($"--backbones '{text}': give one or more backbone names or .onnx paths, comma-separated.");
     }
 
     private static string DefaultFolder(string dataPath)

@@ -94,7 +94,9 @@ internal static class FitCommand
             if (auto)
             {
                 var comparison = await ProgressRenderer.RunAsync("compare", p => AutoBackbone.ChooseForFitAsync(pr.GetValue(data)!, pr.GetValue(output)!, options, progress: p, ct: ct));
-                ComparisonRenderer.Show(pr.InvocationConfiguration.Output, comparison, AutoBackbone.CacheFolder(pr.GetValue(output)!));
+                // With --json stdout holds the fit's one object; the choice then goes to stderr with the other notes.
+                if (pr.GetValue(json)) CliConsole.Note($"backbone: {comparison.Reason} (table: {Path.Combine(AutoBackbone.CacheFolder(pr.GetValue(output)!), ComparisonReport.MarkdownFileName)})");
+                else ComparisonRenderer.Show(pr.InvocationConfiguration.Output, comparison, AutoBackbone.CacheFolder(pr.GetValue(output)!));
                 backboneName = comparison.Winner.Candidate;
             }
             using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(backboneName, options, p, ct));

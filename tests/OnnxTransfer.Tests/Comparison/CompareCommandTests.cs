@@ -28,6 +28,15 @@ public class CompareCommandTests
         Assert.StartsWith($"choice: {chosen}: ", choice);
         Assert.Single(lines, l => l.Contains($"{chosen} (chosen)"));
         Assert.Contains("never probed", Assert.Single(lines, l => l.StartsWith("probe: 5-fold", StringComparison.Ordinal)));
+
+        // --json prints compare.json's object and nothing else on stdout (the features are cached by now).
+        var (jsonCode, json, _) = RunCli("compare", "--data", data, "--out", dir.File("cmp"), "--json",
+            "--backbones", $"{SharedAssets.MobileNetV2Int8},{dir.File("twin.onnx")}");
+        Assert.Equal(0, jsonCode);
+        using var parsed = System.Text.Json.JsonDocument.Parse(json);
+        Assert.Equal(chosen, parsed.RootElement.GetProperty("chosen").GetString());
+        Assert.Equal(2, parsed.RootElement.GetProperty("scores").GetArrayLength());
+        Assert.Equal(20, parsed.RootElement.GetProperty("probe_items").GetArrayLength());
     }
 
     /// <summary>
