@@ -36,6 +36,7 @@ internal static class CliApp
         // One line per command; keep alphabetical.
         yield return BackbonesCommand.Create();
         yield return BenchCommand.Create();
+        yield return CompareCommand.Create();
         yield return CurveCommand.Create();
         yield return CutCommand.Create();
         yield return DequantizeCommand.Create();

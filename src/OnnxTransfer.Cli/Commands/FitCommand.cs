@@ -1,6 +1,7 @@
 using System.CommandLine;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli.Rendering;
+using OnnxTransfer.Comparison;
 using OnnxTransfer.Features;
 using OnnxTransfer.Imaging;
 using OnnxTransfer.Training.FineTuning;
@@ -13,7 +14,7 @@ internal static class FitCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", DefaultValueFactory = _ => "mobilenetv2-12-int8" };
+        var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`), .onnx path, or auto: compare the image backbones available offline with a cross-validated linear probe on the training side (`onnxtransfer compare`, cached in MODEL.compare/) and fit the best.", DefaultValueFactory = _ => "mobilenetv2-12-int8" };
         var data = new Option<string>("--data", "-d") { Description = "Dataset: class folders, train/val/test split folders, or a CSV manifest.", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "The model to write (.onnx); features, head and report go beside it.", Required = true };
         var perClass = new Option<int?>("--per-class") { Description = "Train on at most N examples per class (few-shot; the early-stopping carve comes out of them): the same items with or without --unfreeze (and, at the default --seed 1, the items `curve` trains on at size N, seed 1); evaluation still uses every held-out example." }.AtLeast(1);
@@ -58,7 +59,9 @@ internal static class FitCommand
         var device = new DeviceOptions().AddTo(command);
         command.SetAction(async (pr, ct) =>
         {
-            OutputPaths.RefuseOverlap([("--data", pr.GetValue(data)), ("--backbone", pr.GetValue(backbone))], [("--out", pr.GetValue(output))]);
+            var backboneName = pr.GetValue(backbone)!;
+            var auto = AutoBackbone.IsAuto(backboneName);
+            OutputPaths.RefuseOverlap([("--data", pr.GetValue(data)), ("--backbone", auto ? null : backboneName)], [("--out", pr.GetValue(output))]);
             var unfreezeLayers = ParseUnfreeze(pr.GetValue(unfreeze)!);
             var augmentation = pr.GetResult(augment) is null ? null : ImageAugmentation.Parse(pr.GetValue(augment) ?? "light");
             if (augmentation is not null && unfreezeLayers == 0)
@@ -88,7 +91,15 @@ internal static class FitCommand
                 HoldoutFraction = pr.GetValue(holdout),
                 Grouping = pr.GetValue(groupBy) is { } pattern ? OnnxTransfer.Data.ItemGrouping.FileNamePattern(pattern) : null,
             };
-            using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(pr.GetValue(backbone)!, options, p, ct));
+            if (auto)
+            {
+                var comparison = await ProgressRenderer.RunAsync("compare", p => AutoBackbone.ChooseForFitAsync(pr.GetValue(data)!, pr.GetValue(output)!, options, progress: p, ct: ct));
+                // With --json stdout holds the fit's one object; the choice then goes to stderr with the other notes.
+                if (pr.GetValue(json)) CliConsole.Note($"backbone: {comparison.Reason} (table: {Path.Combine(AutoBackbone.CacheFolder(pr.GetValue(output)!), ComparisonReport.MarkdownFileName)})");
+                else ComparisonRenderer.Show(pr.InvocationConfiguration.Output, comparison, AutoBackbone.CacheFolder(pr.GetValue(output)!));
+                backboneName = comparison.Winner.Candidate;
+            }
+            using var learner = await ProgressRenderer.RunAsync("pull", p => Learner.CreateAsync(backboneName, options, p, ct));
             if (learner.Backbone.DeviceWarning is { } warning) CliConsole.Warning(warning);
             CliConsole.Note($"{learner.Backbone.Name}: {learner.Backbone.FeatureTensor} → {learner.Backbone.Dimension}-d features on {learner.Backbone.Provider}");
             // Head only (the default) goes straight to the feature path below, unchanged.

@@ -28,6 +28,7 @@ public class ExitCodeTests
     [InlineData("conflicting options", "fit", "-d", "data", "-o", "m.onnx", "--augment")]
     [InlineData("missing companion option", "evaluate", "--model", "m.onnx")]
     [InlineData("quiet and verbose", "doctor", "--quiet", "--verbose")]
+    [InlineData("empty backbone list", "compare", "-d", "data", "--backbones", ",")]
     public void Usage_errors_exit_2_with_error_lines_on_stderr(string why, params string[] args)
     {
         var (code, output, error) = Run(args);

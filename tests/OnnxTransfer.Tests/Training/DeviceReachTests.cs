@@ -55,6 +55,7 @@ public class DeviceReachTests
     [InlineData("Training")]
     [InlineData("Onnx/Autodiff")]
     [InlineData("Curves")]
+    [InlineData("Comparison")]
     [InlineData("Evaluation")]
     [InlineData("Inference")]
     [InlineData("Features")]
