@@ -26,7 +26,7 @@ internal static class AutoBackbone
     public static async Task<ComparisonResult> ChooseForFitAsync(string dataPath, string modelPath, LearnerOptions options,
         IReadOnlyList<string>? candidates = null, BackboneRegistry? registry = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var result = await BackboneComparison.RunAsync(dataPath, candidates, CacheFolder(modelPath), ComparisonOptions.From(options), registry, progress, ct);
+        var result = await BackboneComparison.RunAsync(dataPath, candidates, CacheFolder(modelPath), ComparisonOptions.From(options), registry, progress, ct).ConfigureAwait(false);
         var winner = result.Winner;
         var features = Stem(modelPath) + ".features.parquet";
         if (winner.WholeDataset && !File.Exists(features) && !Directory.Exists(FeatureStore.PartialPath(features)))

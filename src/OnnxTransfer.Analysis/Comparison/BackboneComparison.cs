@@ -42,13 +42,13 @@ internal static class BackboneComparison
         var skipped = new List<SkippedBackbone>();
         foreach (var name in names)
         {
-            if (candidates is null && !await ResolvesAsync(resolver, name, ct))
+            if (candidates is null && !await ResolvesAsync(resolver, name, ct).ConfigureAwait(false))
             {
                 skipped.Add(new SkippedBackbone(name, NotOffline));
                 continue;
             }
             FeatureBackbone backbone;
-            try { backbone = await FeatureBackbone.LoadAsync(name, options.Backbone, progress, ct, resolver); }
+            try { backbone = await FeatureBackbone.LoadAsync(name, options.Backbone, progress, ct, resolver).ConfigureAwait(false); }
             catch (OnnxTransferException e)
             {
                 skipped.Add(new SkippedBackbone(name, WithoutName(e.Message, name)));
@@ -61,7 +61,7 @@ internal static class BackboneComparison
                 else if (scores.Any(s => s.Backbone == backbone.Name))
                     skipped.Add(new SkippedBackbone(name, $"a second backbone named '{backbone.Name}'"));
                 else
-                    scores.Add(await ScoreAsync(backbone, name, plan, cacheDir, options, progress, ct));
+                    scores.Add(await ScoreAsync(backbone, name, plan, cacheDir, options, progress, ct).ConfigureAwait(false));
             }
         }
         if (scores.Count == 0)
@@ -77,19 +77,19 @@ internal static class BackboneComparison
         IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var extraction = await backbone.ExtractAsync(plan.Extract, plan.StorePath(cacheDir, backbone.Name),
-            options.Extraction with { Shard = null, ErrorsPath = null }, progress, ct);
-        var table = await FeatureStore.ReadAsync(extraction.Output, ct);
+            options.Extraction with { Shard = null, ErrorsPath = null }, progress, ct).ConfigureAwait(false);
+        var table = await FeatureStore.ReadAsync(extraction.Output, ct).ConfigureAwait(false);
         var foldOf = plan.Items.Select((item, i) => (item.Id, Fold: plan.FoldOf[i])).ToDictionary(p => p.Id, p => p.Fold, StringComparer.Ordinal);
         var rows = table.Where(i => foldOf.ContainsKey(table.Paths[i]));
         if (rows.Count == 0)
             throw new OnnxTransferException($"{backbone.Name}: no training item could be read (see {extraction.ErrorsFile}).");
         var clock = Stopwatch.StartNew();
-        var (accuracy, balanced) = await Task.Run(() => Probe(backbone, rows, rows.Paths.Select(p => foldOf[p]).ToArray(), plan.Folds, cacheDir, options, progress, ct), ct);
+        var (accuracy, balanced) = await Task.Run(() => Probe(backbone, rows, rows.Paths.Select(p => foldOf[p]).ToArray(), plan.Folds, cacheDir, options, progress, ct), ct).ConfigureAwait(false);
         var probeSeconds = clock.Elapsed.TotalSeconds;
         var stored = rows.Paths.ToHashSet(StringComparer.Ordinal);
         var readable = plan.Items.Where(i => stored.Contains(i.Id)).ToArray();
         var latency = Latency(backbone, readable[0], options);
-        var speed = await SpeedAsync(backbone, readable.Take(options.SpeedItems).ToArray(), cacheDir, options, ct);
+        var speed = await SpeedAsync(backbone, readable.Take(options.SpeedItems).ToArray(), cacheDir, options, ct).ConfigureAwait(false);
         return new BackboneScore(backbone.Name, candidate, backbone.Dimension, Mean(accuracy), Sd(accuracy), Mean(balanced), Sd(balanced), balanced,
             rows.Count, speed, latency, new FileInfo(backbone.Source.ModelPath).Length, extraction.Output, plan.WholeDataset,
             extraction.Seconds, probeSeconds);
@@ -159,7 +159,7 @@ internal static class BackboneComparison
         var scratch = Path.Combine(cacheDir, $".speed-{Environment.ProcessId}");
         try
         {
-            var summary = await backbone.ExtractAsync(items, Path.Combine(scratch, "sample.parquet"), options.Extraction with { Shard = null, ErrorsPath = null, MaxErrors = null }, null, ct);
+            var summary = await backbone.ExtractAsync(items, Path.Combine(scratch, "sample.parquet"), options.Extraction with { Shard = null, ErrorsPath = null, MaxErrors = null }, null, ct).ConfigureAwait(false);
             return summary.ItemsPerSecond;
         }
         finally
@@ -170,7 +170,7 @@ internal static class BackboneComparison
 
     private static async Task<bool> ResolvesAsync(BackboneRegistry registry, string name, CancellationToken ct)
     {
-        try { await registry.ResolveAsync(name, null, ct); return true; }
+        try { await registry.ResolveAsync(name, null, ct).ConfigureAwait(false); return true; }
         catch (OnnxTransferException) { return false; }
     }
 

@@ -41,7 +41,7 @@ public class BackboneComparisonTests
             Assert.Equal(new FileInfo(SharedAssets.MobileNetV2Int8).Length, s.ModelBytes);
             // The whole dataset is cached (what fit would extract), though only the training side is probed.
             Assert.True(s.WholeDataset);
-            Assert.Equal(28, FeatureStore.Read(s.FeaturesPath).Count);
+            Assert.Equal(28, (await FeatureStore.ReadAsync(s.FeaturesPath)).Count);
         }
         // The same model under two names scores the same: the probe depends on the features and the seed only.
         Assert.Equal(result.Scores[0].FoldBalancedAccuracy, result.Scores[1].FoldBalancedAccuracy);
@@ -67,7 +67,7 @@ public class BackboneComparisonTests
         var score = limited.Scores.Single();
         Assert.False(score.WholeDataset);
         Assert.NotEqual(first.FeaturesPath, score.FeaturesPath);
-        Assert.Equal(limited.ProbeItems.Order(StringComparer.Ordinal), FeatureStore.Read(score.FeaturesPath).Paths.Order(StringComparer.Ordinal));
+        Assert.Equal(limited.ProbeItems.Order(StringComparer.Ordinal), (await FeatureStore.ReadAsync(score.FeaturesPath)).Paths.Order(StringComparer.Ordinal));
         Assert.Equal(8, limited.ProbeItems.Length);
         Assert.Equal(4, limited.Folds); // 4 per class: one fold per image of a class
     }
