@@ -39,6 +39,32 @@ internal static class AtomicFile
         }
     }
 
+    /// <summary>Writes <paramref name="path"/> with the asynchronous <paramref name="write"/>; on failure or cancellation the temp file is removed.</summary>
+    public static async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken ct = default)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var temp = TempSibling(full, "tmp");
+        try
+        {
+            var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            await using (fs.ConfigureAwait(false))
+            {
+                var target = DiskFullAfterBytes is null ? (Stream)fs : new DiskFullStream(fs);
+                await write(target, ct).ConfigureAwait(false);
+                await target.FlushAsync(ct).ConfigureAwait(false);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (e is IOException io) throw WriteFailed(path, io);
+            throw;
+        }
+    }
+
     /// <summary>Writes text atomically (UTF-8, no BOM).</summary>
     public static void WriteText(string path, string text) =>
         Write(path, s => { var b = new System.Text.UTF8Encoding(false).GetBytes(text); s.Write(b); });

@@ -92,7 +92,7 @@ internal static class FileDigest
         {
             Hash.AppendData(buffer.Span);
             _captured?.Write(buffer.Span);
-            await inner.WriteAsync(buffer, ct);
+            await inner.WriteAsync(buffer, ct).ConfigureAwait(false);
             _written += buffer.Length;
         }
 

@@ -70,7 +70,7 @@ public sealed record FitResult(string ModelPath, string HeadDirectory, string Fe
 /// <summary>
 /// Transfer learning in one object, fastai-style: pick a backbone, then <see cref="FitAsync"/> does
 /// extract → train → evaluate → export with good defaults. Every step is also a public method
-/// (<see cref="ExtractAsync"/>, <see cref="Train"/>, <see cref="Evaluate"/>, <see cref="Export"/>), and each
+/// (<see cref="ExtractAsync"/>, <see cref="Train"/>, <see cref="Evaluate"/>, <see cref="ExportAsync"/>), and each
 /// uses the public types of its own folder, so any step can be replaced.
 /// </summary>
 /// <example>
@@ -82,6 +82,8 @@ public sealed record FitResult(string ModelPath, string HeadDirectory, string Fe
 /// </example>
 public sealed class Learner : IDisposable
 {
+    private readonly ResourceGuard _guard = new(nameof(Learner));
+
     private Learner(FeatureBackbone backbone, LearnerOptions options)
     {
         Backbone = backbone;
@@ -102,12 +104,17 @@ public sealed class Learner : IDisposable
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new LearnerOptions();
-        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry);
+        var fb = await FeatureBackbone.LoadAsync(backbone, options.Backbone, progress, ct, registry).ConfigureAwait(false);
         return new Learner(fb, options);
     }
 
     /// <summary>Loads a dataset (class folders, split folders or CSV) with the file types the backbone reads.</summary>
-    public Dataset LoadDataset(string path) => Backbone.LoadDataset(path, Options.AllowOutsidePaths);
+    public Dataset LoadDataset(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _guard.ThrowIfClosed();
+        return Backbone.LoadDataset(path, Options.AllowOutsidePaths);
+    }
 
     // Checked before extraction, which can take minutes: a dataset fit cannot train and evaluate on.
     private Dataset LoadFitDataset(string path)
@@ -126,8 +133,11 @@ public sealed class Learner : IDisposable
     public async Task<(FeatureTable Table, FeatureExtractionSummary Summary)> ExtractAsync(Dataset dataset, string featuresPath,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
-        var summary = await Backbone.ExtractAsync(dataset.Items, featuresPath, Options.Extraction, progress, ct);
-        var table = await FeatureStore.ReadAsync(summary.Output, ct);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentException.ThrowIfNullOrEmpty(featuresPath);
+        using var lease = _guard.Enter();
+        var summary = await Backbone.ExtractAsync(dataset.Items, featuresPath, Options.Extraction, progress, ct).ConfigureAwait(false);
+        var table = await FeatureStore.ReadAsync(summary.Output, ct).ConfigureAwait(false);
         return (table, summary);
     }
 
@@ -148,6 +158,7 @@ public sealed class Learner : IDisposable
     public (TrainingResult Result, DataSplit Split) Train(FeatureTable features, string headDir,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(features);
         var items = Enumerable.Range(0, features.Count).Select(i => new DatasetItem(features.Paths[i], features.Paths[i], features.Labels[i], features.Splits[i])).ToArray();
         var split = Split(items, Options.Training);
         return (Train(features, split, headDir, progress, ct), split);
@@ -160,6 +171,10 @@ public sealed class Learner : IDisposable
     public TrainingResult Train(FeatureTable features, DataSplit split, string headDir,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(split);
+        ArgumentException.ThrowIfNullOrEmpty(headDir);
+        using var lease = _guard.Enter();
         var val = Rows(features, split.Validation);
         // The split already chose the early-stopping rows; the trainer must not carve its own out of the training rows.
         var training = Options.Training with { FeatureSource = $"{Backbone.Name}:{Backbone.FeatureTensor}", ValidationFraction = 0 };
@@ -189,14 +204,17 @@ public sealed class Learner : IDisposable
     /// preprocessing in its metadata) and writes it atomically to <paramref name="modelPath"/>. A speech backbone gives
     /// a model on front-end embeddings [N,16,96] (<see cref="ModelExporter.ExportSpeech"/>), run on WAV files by Inference.TransferModel.
     /// </summary>
-    public OnnxTransfer.Onnx.OnnxModel Export(string headDir, string modelPath, bool embedPreprocessing = false)
+    public async Task<OnnxTransfer.Onnx.OnnxModel> ExportAsync(string headDir, string modelPath, bool embedPreprocessing = false, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(headDir);
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        using var lease = _guard.Enter();
         var model = Backbone.Kind == BackboneKind.Speech
             ? ModelExporter.ExportSpeech(Backbone.Source.Manifest!, headDir)
-            : ModelExporter.Export(Backbone.Source, headDir, new ExportOptions
+            : await ModelExporter.ExportAsync(Backbone.Source, headDir, new ExportOptions
         {
             EmbedPreprocessing = embedPreprocessing, CutAt = Options.Backbone.CutAt, Pool = Options.Backbone.Pool,
-        });
+        }, ct).ConfigureAwait(false);
         model.Save(modelPath);
         return model;
     }
@@ -206,14 +224,25 @@ public sealed class Learner : IDisposable
     /// <c>MODEL.features.parquet</c>), train a head (<c>MODEL.head/</c>), evaluate it on the held-out rows
     /// (<c>MODEL.report/</c>) and export the merged model to <paramref name="modelPath"/>.
     /// </summary>
-    public async Task<FitResult> FitAsync(string dataPath, string modelPath, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    /// <remarks>Runs on the thread pool (the caller's thread, e.g. a UI thread, stays free); <paramref name="ct"/> stops extraction
+    /// between batches and inside a session run, and training between batches.</remarks>
+    public Task<FitResult> FitAsync(string dataPath, string modelPath, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(dataPath);
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => FitCoreAsync(dataPath, modelPath, progress, ct), ct);
+    }
+
+    private async Task<FitResult> FitCoreAsync(string dataPath, string modelPath, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        using var lease = _guard.Enter();
         var stem = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, Path.GetFileNameWithoutExtension(modelPath));
         var dataset = LoadFitDataset(dataPath);
         // Planned on the dataset's items (not the readable rows) so fine-tuning with the same seed holds out the same items,
         // and before extraction so a grouping that cannot place a file fails in seconds, not after minutes.
         var split = Split(dataset.Items, Options.Training);
-        var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct);
+        var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct).ConfigureAwait(false);
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");
         var headDir = stem + ".head";
@@ -240,7 +269,7 @@ public sealed class Learner : IDisposable
                 LearningCurve = new LearningCurve(training.History, m.BestEpoch, m.L2 is null ? "epoch" : "L2 strength tried"),
             }).Write(reportPath);
         }
-        Export(headDir, modelPath);
+        await ExportAsync(headDir, modelPath, ct: ct).ConfigureAwait(false);
         return new FitResult(Path.GetFullPath(modelPath), headDir, extraction.Output, training, report, reportPath, extraction, split);
     }
 
@@ -250,6 +279,8 @@ public sealed class Learner : IDisposable
     /// </summary>
     public (int Layers, string Reason) ChooseUnfreeze(Dataset dataset)
     {
+        ArgumentNullException.ThrowIfNull(dataset);
+        using var lease = _guard.Enter();
         if (Options.Unfreeze != LearnerOptions.AutoUnfreeze)
             return (Options.Unfreeze, Options.Unfreeze == 0 ? "head only (asked)" : $"last {Options.Unfreeze} layer(s) (asked)");
         // The training side before the early-stopping carve (per-class limit applied): the examples the user gives to learn from.
@@ -293,8 +324,18 @@ public sealed class Learner : IDisposable
     /// deleted); the checkpoint is deleted once the model is saved.
     /// </summary>
     public Task<FineTuneFitResult> FineTuneAsync(string dataPath, string modelPath, int layers,
-        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) => Task.Run(() =>
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(dataPath);
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        ArgumentOutOfRangeException.ThrowIfNegative(layers);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => FineTuneCoreAsync(dataPath, modelPath, layers, progress, ct), ct);
+    }
+
+    private async Task<FineTuneFitResult> FineTuneCoreAsync(string dataPath, string modelPath, int layers, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        using var lease = _guard.Enter();
         if (Backbone.Kind != BackboneKind.Image)
             throw new OnnxTransferException($"backbone '{Backbone.Name}' is a speech backbone; fine-tuning its layers is only supported for image backbones.");
         var dataset = LoadFitDataset(dataPath);
@@ -320,7 +361,8 @@ public sealed class Learner : IDisposable
         };
         FineTuneResult result;
         using (var sessions = Backbone.TrainingSessions(Options.Training.Threads))
-            result = FineTuner.Fit(cut, Backbone.Source.Preprocessing, train, val.Count > 0 ? val : null, options, metadata, progress, ct, sessions);
+            result = await FineTuner.FitAsync(cut, Backbone.Source.Preprocessing, train, val.Count > 0 ? val : null, options, metadata, progress, ct, sessions)
+                .ConfigureAwait(false);
         result.Model.Save(modelPath);
         File.Delete(options.CheckpointPath);
 
@@ -342,7 +384,7 @@ public sealed class Learner : IDisposable
             }).Write(reportPath);
         }
         return new FineTuneFitResult(Path.GetFullPath(modelPath), result, train.Count, report, reportPath, split);
-    }, ct);
+    }
 
     // What the report records about the data: which items it scores and which drove early stopping, so a reader can
     // tell that the score comes from items neither training nor early stopping saw.
@@ -359,6 +401,9 @@ public sealed class Learner : IDisposable
         return context;
     }
 
-    /// <inheritdoc />
-    public void Dispose() => Backbone.Dispose();
+    /// <summary>Waits for calls still running on other threads (cancel long ones first), then frees the backbone; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (_guard.Close()) Backbone.Dispose();
+    }
 }

@@ -14,7 +14,7 @@ public static class TestProgram
         Hardening.PreemptionTests.ChildMode => Hardening.PreemptionTests.Child(args[1..]),
         Runtime.OnnxRuntimeLogTests.ChildMode => Runtime.OnnxRuntimeLogTests.Child(args[1..]),
         Runtime.OnnxRuntimeLogTests.PlainOrtChildMode => Runtime.OnnxRuntimeLogTests.PlainOrtChild(args[1..]),
-        "cli" => Cli.CliApp.Run(args[1..]),
+        "cli" => global::OnnxTransfer.Cli.CliApp.Run(args[1..]),
         _ => 2,
     };
 }

@@ -154,7 +154,7 @@ public static class ExtractionBenchmark
             try
             {
                 peer = PeerProgram.In(options.BenchFolder!, "MlNetImagePeer");
-                peerAssembly = await peer.BuildAsync(ct);
+                peerAssembly = await peer.BuildAsync(ct).ConfigureAwait(false);
             }
             catch (PeerException e) { peerError = e.Message; }
         }
@@ -190,7 +190,7 @@ public static class ExtractionBenchmark
             // Warm-up (untimed): JIT (until the hot loops reach tier 1) and ORT's first runs stay out of the figures,
             // as they do for the peer's "after the first image" figure. 2 batches left the first repeat ~30 % slow.
             Step("warm-up");
-            await backbone.ExtractAsync(items.Take(Math.Min(items.Count, Math.Max(128, 4 * batch))).ToArray(), Path.Combine(work, "warm-up.parquet"), pipeline, null, ct);
+            await backbone.ExtractAsync(items.Take(Math.Min(items.Count, Math.Max(128, 4 * batch))).ToArray(), Path.Combine(work, "warm-up.parquet"), pipeline, null, ct).ConfigureAwait(false);
             for (var r = 0; r < options.Repeat; r++)
             {
                 var of = $"{r + 1}/{options.Repeat}";
@@ -200,7 +200,7 @@ public static class ExtractionBenchmark
                 Settle();
                 var oursCpuStart = CpuSeconds();
                 var clock = Stopwatch.StartNew();
-                var summary = await backbone.ExtractAsync(items, store, pipeline, null, ct);
+                var summary = await backbone.ExtractAsync(items, store, pipeline, null, ct).ConfigureAwait(false);
                 var seconds = clock.Elapsed.TotalSeconds;
                 oursItems = summary.Written;
                 ours.Add(summary.Written / seconds);
@@ -282,7 +282,7 @@ public static class ExtractionBenchmark
                     {
                         var (input, output) = OriginalNames(backbone.Source.ModelPath);
                         clock.Restart();
-                        var lines = await peer.RunAsync(peerAssembly, [backbone.Source.ModelPath, datasetFolder, "--input", input, "--output", output], ct);
+                        var lines = await peer.RunAsync(peerAssembly, [backbone.Source.ModelPath, datasetFolder, "--input", input, "--output", output], ct).ConfigureAwait(false);
                         peerSeconds.Add(clock.Elapsed.TotalSeconds);
                         var json = lines[0];
                         if (json.TryGetProperty("failed", out var failed) && failed.GetArrayLength() > 0)

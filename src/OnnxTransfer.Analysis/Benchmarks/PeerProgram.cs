@@ -55,7 +55,7 @@ public sealed class PeerProgram
     /// <exception cref="PeerException">The build failed (the message carries the first error lines).</exception>
     public async Task<string> BuildAsync(CancellationToken ct = default)
     {
-        var (code, stdout, stderr) = await ExecuteAsync(["build", ProjectFile, "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly"], ct);
+        var (code, stdout, stderr) = await ExecuteAsync(["build", ProjectFile, "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly"], ct).ConfigureAwait(false);
         if (code != 0)
             throw new PeerException($"{Name}: `dotnet build -c Release` failed (exit {code}): {FirstLines(stdout + stderr, 3)}");
         var dll = Directory.Exists(Path.Combine(ProjectDirectory, "bin", "Release"))
@@ -72,7 +72,7 @@ public sealed class PeerProgram
     /// </summary>
     public async Task<IReadOnlyList<JsonElement>> RunAsync(string assembly, IEnumerable<string> arguments, CancellationToken ct = default)
     {
-        var (code, stdout, stderr) = await ExecuteAsync([assembly, .. arguments], ct);
+        var (code, stdout, stderr) = await ExecuteAsync([assembly, .. arguments], ct).ConfigureAwait(false);
         var lines = ParseLines(stdout);
         if (lines.Count == 0)
             throw new PeerException($"{Name}: exit {code} without a JSON line: {FirstLines(stderr.Length > 0 ? stderr : stdout, 3)}");
@@ -118,14 +118,14 @@ public sealed class PeerProgram
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
-            await process.WaitForExitAsync(ct);
+            await process.WaitForExitAsync(ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             throw;
         }
-        return (process.ExitCode, await stdout, await stderr);
+        return (process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
     }
 
     private static string FirstLines(string text, int count) =>

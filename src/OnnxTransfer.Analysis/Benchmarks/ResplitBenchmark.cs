@@ -71,7 +71,7 @@ public static class ResplitBenchmark
         var splits = Splits(pool, options.HoldoutFraction, options.SplitSeed, count);
         var steps = new BenchmarkSteps(progress, count * TrainingBenchmark.StepsPerSplit(options) + (TrainingBenchmark.PeerWanted(options) ? 1 : 0));
         using var work = new WorkFolder(options.WorkDirectory);
-        var peer = await TrainerPeer.BuildAsync(options, steps, ct);
+        var peer = await TrainerPeer.BuildAsync(options, steps, ct).ConfigureAwait(false);
         var runs = new List<ResplitRun>();
         foreach (var split in splits)
         {
@@ -81,7 +81,7 @@ public static class ResplitBenchmark
             var description = FormattableString.Invariant(
                 $"stratified {100 * (1 - options.HoldoutFraction):0}/{100 * options.HoldoutFraction:0} split of all {pool.Count} labelled rows (seed {split.Seed})");
             var result = await TrainingBenchmark.RunSplitAsync(pool.Where(i => !test[i]), pool.Where(i => test[i]), description,
-                options, peer, Path.Combine(work.Path, $"split-{split.Seed}"), steps, ct);
+                options, peer, Path.Combine(work.Path, $"split-{split.Seed}"), steps, ct).ConfigureAwait(false);
             runs.Add(new ResplitRun(split.Seed, result));
         }
         steps.Finish();

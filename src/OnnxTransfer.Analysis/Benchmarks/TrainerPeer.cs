@@ -23,7 +23,7 @@ internal static class TrainerPeer
         {
             steps.Next("build MlNetTrainerPeer");
             var peer = PeerProgram.In(options.BenchFolder, "MlNetTrainerPeer");
-            return new Build(peer, await peer.BuildAsync(ct), null);
+            return new Build(peer, await peer.BuildAsync(ct).ConfigureAwait(false), null);
         }
         catch (Exception e) when (e is PeerException or InvalidOperationException)
         {
@@ -46,7 +46,7 @@ internal static class TrainerPeer
             for (var r = 0; r < options.Repeat; r++)
             {
                 steps.Next($"ML.NET {r + 1}/{options.Repeat}");
-                var lines = await peer.Program!.RunAsync(peer.Assembly!, [trainCsv, testCsv, "--trainers", string.Join(',', options.PeerTrainers)], ct);
+                var lines = await peer.Program!.RunAsync(peer.Assembly!, [trainCsv, testCsv, "--trainers", string.Join(',', options.PeerTrainers)], ct).ConfigureAwait(false);
                 foreach (var line in lines)
                 {
                     var name = line.GetProperty("trainer").GetString()!;

@@ -91,8 +91,8 @@ public static class TrainingBenchmark
         var (train, test, description) = Holdout(table, options.HoldoutFraction, options.SplitSeed);
         var steps = new BenchmarkSteps(progress, StepsPerSplit(options) + (PeerWanted(options) ? 1 : 0));
         using var work = new WorkFolder(options.WorkDirectory);
-        var peer = await TrainerPeer.BuildAsync(options, steps, ct);
-        var result = await RunSplitAsync(train, test, description, options, peer, work.Path, steps, ct);
+        var peer = await TrainerPeer.BuildAsync(options, steps, ct).ConfigureAwait(false);
+        var result = await RunSplitAsync(train, test, description, options, peer, work.Path, steps, ct).ConfigureAwait(false);
         steps.Finish();
         return result;
     }
@@ -117,9 +117,9 @@ public static class TrainingBenchmark
         TrainingBenchmarkOptions options, TrainerPeer.Build peer, string work, BenchmarkSteps steps, CancellationToken ct)
     {
         Directory.CreateDirectory(work);
-        var (ours, chosen) = await RunOursAsync(train, test, options, work, steps, ct);
+        var (ours, chosen) = await RunOursAsync(train, test, options, work, steps, ct).ConfigureAwait(false);
         var (peers, peerError) = peer.Program is null ? ([], peer.Error)
-            : await TrainerPeer.RunAsync(peer, train, test, options, work, steps, ct);
+            : await TrainerPeer.RunAsync(peer, train, test, options, work, steps, ct).ConfigureAwait(false);
         return new TrainingBenchmarkResult(description + chosen, train.Count, test.Count, train.Dimension, train.Classes(), ours, peers, peerError);
     }
 
@@ -137,7 +137,7 @@ public static class TrainingBenchmark
             var head = Path.Combine(work, $"head-{r}");
             GC.Collect();
             var clock = Stopwatch.StartNew();
-            var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct);
+            var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct).ConfigureAwait(false);
             seconds.Add(clock.Elapsed.TotalSeconds);
             using var model = HeadModel.Load(head);
             var metrics = HeadEvaluation.Evaluate(model, test);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using ScottPlot;
 
 namespace OnnxTransfer.Curves;
@@ -25,13 +24,6 @@ public static class CurveReport
     /// <summary>Balanced-accuracy plot file name.</summary>
     public const string BalancedPlotFileName = "curve-balanced.png";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     /// <summary>The file curve.json holds: the result and its summary points.</summary>
     /// <param name="Curve">The result.</param>
     /// <param name="Points">Mean and sd per method and size.</param>
@@ -52,7 +44,7 @@ public static class CurveReport
 
     /// <summary>Writes curve.json only (after each run, so an interrupted curve resumes).</summary>
     public static void WriteJson(CurveResult result, string path) =>
-        AtomicFile.WriteText(path, JsonSerializer.Serialize(new CurveFile(result, result.Points()), Json));
+        AtomicFile.WriteText(path, JsonText.Write(new CurveFile(result, result.Points()), CurvesJson.Default.CurveFile));
 
     /// <summary>Reads curve.json back.</summary>
     /// <exception cref="OnnxTransferException">The file is not a curve.json.</exception>
@@ -60,7 +52,7 @@ public static class CurveReport
     {
         try
         {
-            return JsonSerializer.Deserialize<CurveFile>(File.ReadAllText(path), Json)?.Curve
+            return JsonText.Read(File.ReadAllText(path), CurvesJson.Default.CurveFile)?.Curve
                 ?? throw new OnnxTransferException($"{path}: empty; delete it to start the curve afresh.");
         }
         catch (JsonException e)

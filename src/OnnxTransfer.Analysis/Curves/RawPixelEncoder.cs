@@ -50,7 +50,7 @@ public sealed class RawPixelEncoder : ISampleEncoder
     /// Encodes <paramref name="items"/> into a Parquet feature store at <paramref name="storePath"/> (resumable, reused by
     /// a re-run; unreadable images are logged and skipped) and returns the store's rows.
     /// </summary>
-    public FeatureTable Store(IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 32, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    public async Task<FeatureTable> StoreAsync(IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 32, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         // The store runs an ONNX model per batch; here it only flattens [N,3,S,S] to [N,3·S·S].
         var model = OnnxModel.Create("raw_pixels");
@@ -61,8 +61,8 @@ public sealed class RawPixelEncoder : ISampleEncoder
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
         using var session = sessions.CreateSession(model.ToBytes());
         var description = new FeatureStoreMetadata("raw-pixels", "", $"pixels{Size}x{Size}", Preprocessing(Size).ToString(), Dimension);
-        var summary = new FeatureExtractor(session, this, description)
-            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize }, progress, ct).GetAwaiter().GetResult();
-        return FeatureStore.Read(summary.Output);
+        var summary = await new FeatureExtractor(session, this, description)
+            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize }, progress, ct).ConfigureAwait(false);
+        return await FeatureStore.ReadAsync(summary.Output, ct).ConfigureAwait(false);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Data;
@@ -23,7 +24,7 @@ namespace OnnxTransfer.Curves;
 /// </summary>
 /// <remarks>
 /// Everything expensive runs once, into the output directory (resumable Parquet stores): the frozen prefix of the float
-/// backbone up to the fine-tuning boundary over every image (<see cref="ActivationCache.InStore"/>), and the raw pixels.
+/// backbone up to the fine-tuning boundary over every image (<see cref="ActivationCache.InStoreAsync"/>), and the raw pixels.
 /// Frozen features are the untouched suffix run on those activations (<see cref="SuffixModel"/>), so methods (a) and (b)
 /// start from the very same network and differ only in what trains. Each run then only trains: no validation split
 /// and no early stopping (with 5 examples per class a split is meaningless, and the curve must not depend on it), a
@@ -40,7 +41,7 @@ public static class TransferCurve
     /// the report (<see cref="CurveReport"/>) into <paramref name="outDir"/>.
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, a speech backbone, a dataset with fewer than two classes, or unreadable data.</exception>
-    public static CurveResult Run(FeatureBackbone backbone, Dataset dataset, string outDir, CurveOptions? options = null,
+    public static async Task<CurveResult> RunAsync(FeatureBackbone backbone, Dataset dataset, string outDir, CurveOptions? options = null,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         options ??= new CurveOptions();
@@ -56,14 +57,15 @@ public static class TransferCurve
         var task = split.Classes.Length == 2 ? HeadTask.Binary : HeadTask.MultiClass;
         using var sessions = backbone.TrainingSessions(options.Threads);
         var cached = options.Methods.Any(m => m is CurveMethod.Frozen or CurveMethod.Unfrozen or CurveMethod.Gradual)
-            ? CacheBackbone(backbone, preprocessing, task, split.Classes.Length, all, outDir, options, sessions, progress, ct)
+            ? await CacheBackboneAsync(backbone, preprocessing, task, split.Classes.Length, all, outDir, options, sessions, progress, ct).ConfigureAwait(false)
             : null;
         Features.FeatureTable? pixels = null;
         Dictionary<string, int>? pixelRow = null;
         if (options.Methods.Contains(CurveMethod.Pixels))
         {
             var encoder = new RawPixelEncoder(options.PixelSize);
-            pixels = encoder.Store(all, Path.Combine(outDir, FormattableString.Invariant($"pixels-{options.PixelSize}.parquet")), options.BatchSize, progress, ct);
+            pixels = await encoder.StoreAsync(all, Path.Combine(outDir, FormattableString.Invariant($"pixels-{options.PixelSize}.parquet")), options.BatchSize, progress, ct)
+                .ConfigureAwait(false);
             pixelRow = Index(pixels.Paths); // the store's path column holds item ids
         }
         var cacheSeconds = cacheClock.Elapsed.TotalSeconds;
@@ -115,7 +117,7 @@ public static class TransferCurve
         float[] Features, int Dimension);
 
     /// <summary>Runs the frozen prefix once over every image (resumable store in <paramref name="outDir"/>) and the untouched suffix over the activations.</summary>
-    private static BackboneCache CacheBackbone(FeatureBackbone backbone, ImagePreprocessing preprocessing, HeadTask task, int classes,
+    private static async Task<BackboneCache> CacheBackboneAsync(FeatureBackbone backbone, ImagePreprocessing preprocessing, HeadTask task, int classes,
         IReadOnlyList<DatasetItem> all, string outDir, CurveOptions options, SessionFactory sessions, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var floatBackbone = FineTuner.FloatBackbone(backbone.FeatureModel);
@@ -123,7 +125,8 @@ public static class TransferCurve
         var graph = FineTuneGraphBuilder.Build(floatBackbone, t.Spec, task, classes, options.Unfreeze, t.LabelSmoothing);
         var shape = FineTuner.BoundaryShape(graph);
         var store = Path.Combine(outDir, string.Format(CultureInfo.InvariantCulture, ActivationStoreName, options.Unfreeze));
-        var (cache, kept, _) = ActivationCache.InStore(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct, sessions);
+        var (cache, kept, _) = await ActivationCache.InStoreAsync(graph, new ImageEncoder(preprocessing), preprocessing, all, store, options.BatchSize, progress, ct, sessions)
+            .ConfigureAwait(false);
         using var suffix = new SuffixModel(floatBackbone, graph.Boundary, shape, sessions);
         return new BackboneCache(floatBackbone, graph, new ActivationSet(cache, shape, kept), Index(kept.Select(i => i.Id)), suffix.Features(cache), suffix.Dimension);
     }
@@ -206,11 +209,11 @@ public static class TransferCurve
         ["pixel_size"] = o.PixelSize.ToString(CultureInfo.InvariantCulture),
         ["min_steps"] = o.MinSteps.ToString(CultureInfo.InvariantCulture),
         ["max_fine_tune_steps"] = o.MaxFineTuneSteps.ToString(CultureInfo.InvariantCulture),
-        ["head_training"] = JsonSerializer.Serialize(o.Head with { FeatureSource = "" }),
-        ["fine_tune"] = JsonSerializer.Serialize(o.FineTune with
+        ["head_training"] = JsonText.Write(o.Head with { FeatureSource = "" }, HeadsJson.Default.TrainingOptions, indented: false),
+        ["fine_tune"] = JsonText.Write(o.FineTune with
         {
             ActivationStore = null, CheckpointPath = null, Unfreeze = o.Unfreeze, Training = o.FineTune.Training with { FeatureSource = "" },
-        }),
+        }, FineTuningJson.Default.FineTuneOptions, indented: false),
         ["threads"] = o.Threads.ToString(CultureInfo.InvariantCulture),
         // Subsets and the hold-out come from StratifiedSplit's seeded id ranking; runs drawn another way are not reused.
         ["subsets"] = "stratified id rank",
@@ -227,8 +230,22 @@ public static class TransferCurve
         catch (Exception e) when (e is JsonException or NotSupportedException or OnnxTransferException) { return []; }
         if (previous is null || previous.Dataset != dataset || previous.Backbone != backbone || previous.EvalName != split.EvalName
             || previous.EvalCount != split.Eval.Count || previous.Settings.Count != settings.Count
-            || settings.Any(kv => !previous.Settings.TryGetValue(kv.Key, out var v) || v != kv.Value))
+            || settings.Any(kv => !previous.Settings.TryGetValue(kv.Key, out var v) || Canonical(kv.Key, v) != kv.Value))
             return [];
         return previous.Runs.ToList();
+    }
+
+    /// <summary>A setting as this version writes it: older curve.json files hold the training settings as PascalCase JSON.</summary>
+    internal static string Canonical(string key, string value) => key switch
+    {
+        "head_training" => Rewritten(value, HeadsJson.Default.TrainingOptions),
+        "fine_tune" => Rewritten(value, FineTuningJson.Default.FineTuneOptions),
+        _ => value,
+    };
+
+    private static string Rewritten<T>(string json, JsonTypeInfo<T> info)
+    {
+        try { return JsonText.Read(json, info) is { } value ? JsonText.Write(value, info, indented: false) : json; }
+        catch (Exception e) when (e is JsonException or OnnxTransferException) { return json; }
     }
 }

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Benchmarks;
 using OnnxTransfer.Cli.Rendering;
@@ -12,14 +10,6 @@ namespace OnnxTransfer.Cli.Commands;
 /// <summary>`onnxtransfer bench extract|train|finetune`: measure our pipeline against naive code, ML.NET peers and the machine's limit.</summary>
 internal static class BenchCommand
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     /// <summary>Builds the command.</summary>
     public static Command Create() => new("bench", "Benchmarks: feature extraction and head training against naive code and ML.NET (bench/ peers), fine-tuning with and without the activation cache, with ratios.")
     {
@@ -76,7 +66,7 @@ internal static class BenchCommand
                 BenchFolder = BenchFolder(pr, peers, noPeer),
             };
             var result = await ProgressRenderer.RunAsync("bench", p => ExtractionBenchmark.RunAsync(fb, dataset.Items, dataset.Root, options, p, ct));
-            if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
+            if (pr.GetValue(json)) JsonOutput.Write(pr, result, CliJson.Default.ExtractionBenchmarkResult);
             else BenchmarkRenderer.Extraction(result);
             return 0;
         });
@@ -119,12 +109,12 @@ internal static class BenchCommand
             if (pr.GetValue(resplits) is > 0 and var count)
             {
                 var over = await ProgressRenderer.RunAsync("bench", p => ResplitBenchmark.RunAsync(table, count, options, p, ct));
-                if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(over, Json));
+                if (pr.GetValue(json)) JsonOutput.Write(pr, over, CliJson.Default.ResplitBenchmarkResult);
                 else BenchmarkRenderer.Resplits(over, pr.GetValue(features)!);
                 return 0;
             }
             var result = await ProgressRenderer.RunAsync("bench", p => TrainingBenchmark.RunAsync(table, options, p, ct));
-            if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
+            if (pr.GetValue(json)) JsonOutput.Write(pr, result, CliJson.Default.TrainingBenchmarkResult);
             else BenchmarkRenderer.Training(result, pr.GetValue(features)!);
             return 0;
         });
@@ -152,7 +142,7 @@ internal static class BenchCommand
             var items = dataset.InSplit("train").Items is { Count: > 0 } train ? train : dataset.Items;
             var options = new FineTuneBenchmarkOptions { Unfreeze = pr.GetValue(unfreeze), Epochs = pr.GetValue(epochs), Repeat = pr.GetValue(repeat) };
             var result = await ProgressRenderer.RunAsync("bench", p => Task.Run(() => FineTuneBenchmark.Run(fb, items, options, p, ct), ct));
-            if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(result, Json));
+            if (pr.GetValue(json)) JsonOutput.Write(pr, result, CliJson.Default.FineTuneBenchmarkResult);
             else BenchmarkRenderer.FineTune(result, fb.Name);
             return 0;
         });

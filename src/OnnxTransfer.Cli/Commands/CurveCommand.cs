@@ -56,9 +56,9 @@ internal static class CurveCommand
             options.Validate();
             var outDir = Path.GetFullPath(pr.GetValue(output)!);
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!, new FeatureBackboneOptions { Device = device.Read(pr) }, p, ct));
-            if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
+            if (fb.DeviceWarning is { } warning) CliConsole.Warning(warning);
             var dataset = fb.LoadDataset(pr.GetValue(data)!);
-            var result = await ProgressRenderer.RunAsync("curve", p => Task.Run(() => TransferCurve.Run(fb, dataset, outDir, options, p, ct), ct));
+            var result = await ProgressRenderer.RunAsync("curve", p => Task.Run(() => TransferCurve.RunAsync(fb, dataset, outDir, options, p, ct), ct));
             CurveReport.Write(result, outDir);
             Show(result);
             Console.WriteLine($"table: {Path.Combine(outDir, CurveReport.MarkdownFileName)}");

@@ -18,7 +18,7 @@ internal static class DoctorCommand
             var report = Doctor.Run(BackboneRegistry.Default);
             if (parseResult.GetValue(json))
             {
-                Console.Out.WriteLine(report.ToJson());
+                JsonOutput.Write(parseResult, report.ToJson());
                 return 0;
             }
             var c = AnsiConsole.Console;

@@ -21,9 +21,10 @@ internal static class EvaluateCommand
         var model = new Option<string?>("--model", "-m") { Description = "An exported model (.onnx) to evaluate on --data instead of a head on --features." };
         var data = new Option<string?>("--data", "-d") { Description = "Labelled images, or WAV files for a speech model (class folders, split folders or CSV) for --model; class names must be the model's labels. With --features: the dataset folder the features came from, so report.html shows its images." };
         var outside = new Option<bool>("--allow-outside-paths") { Description = "With --data: read items that resolve outside the dataset folder (manifest paths with .. or absolute, symlinks)." };
+        var json = new Option<bool>("--json") { Description = "Print the report as one JSON object on stdout (the report.json format) and nothing else there; progress and notes go to stderr." };
         var command = new Command("evaluate", "Evaluate a head on stored features, or an exported model on labelled images: accuracy, balanced accuracy, per-class P/R/F1, ROC-AUC, log-loss, confusion matrix.")
         {
-            features, head, model, data, split, report, outside,
+            features, head, model, data, split, report, outside, json,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -32,10 +33,14 @@ internal static class EvaluateCommand
             OutputPaths.RefuseOverlap([("--features", pr.GetValue(features)), ("--model", pr.GetValue(model)), ("--data", pr.GetValue(data))],
                 reportFiles.Select(f => ("--report", (string?)f)));
             if (pr.GetValue(model) is { } modelPath)
-                return EvaluateModel(modelPath, pr.GetValue(data) ?? throw new OnnxTransferException("evaluate --model needs --data DIR|CSV (labelled images)."),
+            {
+                var modelReport = EvaluateModel(modelPath, pr.GetValue(data) ?? throw new UsageException("evaluate --model needs --data DIR|CSV (labelled images)."),
                     pr.GetValue(split), pr.GetValue(report), pr.GetValue(outside), ct);
-            var featuresPath = pr.GetValue(features) ?? throw new OnnxTransferException("evaluate needs --features FILE.parquet and --head DIR.");
-            var headDir = pr.GetValue(head) ?? throw new OnnxTransferException("evaluate needs --head DIR (from `onnxtransfer train`).");
+                Show(pr, pr.GetValue(json), modelReport, pr.GetValue(report));
+                return 0;
+            }
+            var featuresPath = pr.GetValue(features) ?? throw new UsageException("evaluate needs --features FILE.parquet and --head DIR (or --model and --data).");
+            var headDir = pr.GetValue(head) ?? throw new UsageException("evaluate needs --head DIR (from `onnxtransfer train`).");
             var table = await FeatureStore.ReadAsync(featuresPath, ct);
             var (rows, splitName) = pr.GetValue(split) is { } s
                 ? (FeatureSplits.Select(table, s), s)
@@ -51,28 +56,32 @@ internal static class EvaluateCommand
                 ["head"] = Path.GetFullPath(headDir), ["features"] = Path.GetFullPath(featuresPath), ["split"] = splitName,
             }, predictions);
             if (pr.GetValue(report) is { } reportTarget) result = result.Write(reportTarget);
-            ReportRenderer.Show(result, pr.GetValue(report));
+            Show(pr, pr.GetValue(json), result, pr.GetValue(report));
             return 0;
         });
         return command;
     }
 
-    private static int EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, bool allowOutsidePaths, CancellationToken ct)
+    private static void Show(ParseResult pr, bool json, EvaluationReport report, string? writtenTo)
     {
-        using var model = TransferModel.Load(modelPath, frontEnds: Backbones.BackboneRegistry.Default.SpeechFrontEnd);
+        if (json) JsonOutput.Write(pr, report.ToJson());
+        else ReportRenderer.Show(report, writtenTo);
+    }
+
+    private static EvaluationReport EvaluateModel(string modelPath, string dataPath, string? split, string? reportPath, bool allowOutsidePaths, CancellationToken ct)
+    {
+        using var model = TransferModel.Load(modelPath, frontEnds: PredictCommand.PullFrontEnd);
         var dataset = DatasetLoader.Load(dataPath, new DatasetLoadOptions { Extensions = model.InputExtensions, AllowOutsidePaths = allowOutsidePaths });
         if (split is not null) dataset = dataset.InSplit(split);
         DatasetRenderer.Summarize(dataset);
         var evaluation = ProgressRenderer.RunAsync("evaluate", p => Task.Run(() => ModelEvaluation.Evaluate(model, dataset.Items, progress: p, ct: ct), ct))
             .GetAwaiter().GetResult();
-        foreach (var (path, reason) in evaluation.Errors) Console.Error.WriteLine($"skipped {path}: {reason}");
+        foreach (var (path, reason) in evaluation.Errors) CliConsole.Note($"skipped {path}: {reason}");
         var result = EvaluationReport.From(evaluation.Metrics, new Dictionary<string, string>
         {
             ["model"] = Path.GetFullPath(modelPath), ["dataset"] = dataset.Root, ["split"] = split ?? "all",
             ["unreadable_files"] = evaluation.Errors.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, evaluation.Predictions);
-        if (reportPath is not null) result = result.Write(reportPath);
-        ReportRenderer.Show(result, reportPath);
-        return 0;
+        return reportPath is null ? result : result.Write(reportPath);
     }
 }

@@ -19,10 +19,11 @@ internal static class ExportCommand
         var pool = new Option<string?>("--pool") { Description = "Pooling at the cut (none or avg), if the features were extracted with one (default: what the tensor needs)." };
         pool.AcceptOnlyFromAmong("none", "avg");
         var ignoreSource = new Option<bool>("--ignore-feature-source") { Description = "Export even if the head's features came from another backbone file or tensor (e.g. a quantized twin)." };
+        var json = JsonOutput.Option();
         var command = new Command("export",
             "Merge a backbone and a trained head into ONE self-contained ONNX classifier: outputs 'probabilities' [N,C] and 'label' [N]; labels and preprocessing in its metadata.")
         {
-            backbone, head, output, embed, at, pool, ignoreSource,
+            backbone, head, output, embed, at, pool, ignoreSource, json,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -39,7 +40,8 @@ internal static class ExportCommand
             var model = await ProgressRenderer.RunAsync("pull", p => ModelExporter.ExportAsync(pr.GetValue(backbone)!, pr.GetValue(head)!, options, p, ct));
             var path = pr.GetValue(output)!;
             model.Save(path);
-            PredictionRenderer.WriteExport(pr.InvocationConfiguration.Output, model, path);
+            if (pr.GetValue(json)) JsonOutput.Write(pr, ExportOutput.From(model, path), CliJson.Default.ExportOutput);
+            else PredictionRenderer.WriteExport(pr.InvocationConfiguration.Output, model, path);
             return 0;
         });
         return command;

@@ -34,7 +34,7 @@ internal static class ExtractCommand
             OutputPaths.RefuseOverlap([("--data", pr.GetValue(data)), ("--backbone", pr.GetValue(backbone))], [("--out", pr.GetValue(output)), ("--errors", pr.GetValue(errors))]);
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
                 new FeatureBackboneOptions { Device = device.Read(pr), CutAt = pr.GetValue(at), MaxPixels = pr.GetValue(maxPixels) }, p, ct));
-            if (fb.DeviceWarning is { } warning) Console.Error.WriteLine($"warning: {warning}");
+            if (fb.DeviceWarning is { } warning) CliConsole.Warning(warning);
             var dataset = fb.LoadDataset(pr.GetValue(data)!, pr.GetValue(outside));
             DatasetRenderer.Summarize(dataset);
             var options = new FeatureExtractionOptions
@@ -46,7 +46,7 @@ internal static class ExtractCommand
                 Overwrite = pr.GetValue(overwrite),
                 Shard = pr.GetValue(shard) is { } s ? Shard.Parse(s) : null,
             };
-            Console.Error.WriteLine($"{fb.Name}: {fb.FeatureTensor} → {fb.Dimension}-d features on {fb.Provider}");
+            CliConsole.Note($"{fb.Name}: {fb.FeatureTensor} → {fb.Dimension}-d features on {fb.Provider}");
             var summary = await ProgressRenderer.RunAsync("extract", p => fb.ExtractAsync(dataset.Items, pr.GetValue(output)!, options, p, ct));
             Console.WriteLine($"{summary.Output}: {summary.Written} new rows, {summary.Skipped} already stored, {summary.Errors} errors " +
                               $"({summary.ItemsPerSecond:F1} items/s, {summary.Seconds:F1} s)");

@@ -25,7 +25,7 @@ internal static class MergeCommand
         {
             var files = pr.GetValue(parts)!;
             var outPath = pr.GetValue(output)!;
-            var summary = await ProgressRenderer.RunAsync("merge", progress => Task.Run(() => FeatureStore.Merge(files, outPath, progress, ct), ct));
+            var summary = await ProgressRenderer.RunAsync("merge", progress => FeatureStore.MergeAsync(files, outPath, progress, ct));
             Console.WriteLine($"merged {summary.Parts} parts, {summary.Rows} rows -> {summary.Output}");
             return 0;
         });

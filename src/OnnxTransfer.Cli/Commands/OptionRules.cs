@@ -29,14 +29,40 @@ internal static class OptionRules
     public static Option<double> OpenFraction(this Option<double> option) =>
         Check(option, v => v is > 0 and < 1, "must be a fraction between 0 and 1 (exclusive)");
 
+    /// <summary>Refuses a value <paramref name="parse"/> rejects; its one-line message is the error. An absent value is fine.</summary>
+    public static Option<T> Parses<T>(this Option<T> option, Action<T> parse)
+    {
+        option.Validators.Add(result =>
+        {
+            if (!TryGetValue(result, out T value) || value is null) return;
+            try { parse(value); }
+            catch (OnnxTransferException e) { result.AddError(e.Message); }
+        });
+        return option;
+    }
+
     private static Option<T> Check<T>(Option<T> option, Func<T, bool> valid, string rule)
     {
         option.Validators.Add(result =>
         {
-            var value = result.GetValueOrDefault<T>();
-            if (!valid(value))
+            if (TryGetValue(result, out T value) && !valid(value))
                 result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option.Name} {value}: {rule}."));
         });
         return option;
+    }
+
+    // A value that is not even of the option's type (--epochs abc) already carries the parser's own error.
+    private static bool TryGetValue<T>(System.CommandLine.Parsing.OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 }

@@ -12,6 +12,13 @@ namespace OnnxTransfer.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
+    /// <summary>
+    /// A speech model's front end, pulled when it is missing. The library loads models synchronously from the cache or
+    /// a mirror; the command (no synchronization context) may wait for the pull.
+    /// </summary>
+    public static Audio.SpeechFrontEndFiles PullFrontEnd(string name) =>
+        BackboneRegistry.Default.SpeechFrontEndAsync(name).GetAwaiter().GetResult();
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
@@ -31,12 +38,12 @@ internal static class PredictCommand
         {
             var k = pr.GetValue(top);
             var batchSize = pr.GetValue(batch);
-            if (k < 1) throw new OnnxTransferException($"--top {k}: give 1 or more.");
-            if (batchSize < 1) throw new OnnxTransferException($"--batch {batchSize}: give 1 or more.");
+            if (k < 1) throw new UsageException($"--top {k}: give 1 or more.");
+            if (batchSize < 1) throw new UsageException($"--batch {batchSize}: give 1 or more.");
             var output = pr.InvocationConfiguration.Output;
             var error = pr.InvocationConfiguration.Error;
-            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr), frontEnds: BackboneRegistry.Default.SpeechFrontEnd);
-            if (classifier.DeviceWarning is { } warning) error.WriteLine($"warning: {warning}");
+            using var classifier = TransferModel.Load(pr.GetValue(model)!, device.Read(pr), frontEnds: PullFrontEnd);
+            if (classifier.DeviceWarning is { } warning) CliConsole.Warning(warning);
             k = Math.Min(k, classifier.Labels.Count);
 
             var inputs = InputFiles.Expand(pr.GetValue(paths)!, classifier.InputExtensions);

@@ -24,7 +24,7 @@ internal static class WakeWordCalibrateCommand
             var path = pr.GetValue(model)!;
             var cache = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path) + ".features");
             var cal = await ProgressRenderer.RunAsync("calibrate", progress => Task.Run(() =>
-                ThresholdCalibrator.Calibrate(path, pr.GetValue(data)!, frontEnd, pr.GetValue(target), pr.GetValue(minutes), cacheDir: cache, progress: progress, ct: ct), ct));
+                ThresholdCalibrator.CalibrateAsync(path, pr.GetValue(data)!, frontEnd, pr.GetValue(target), pr.GetValue(minutes), cacheDir: cache, progress: progress, ct: ct), ct));
             Console.WriteLine(WakeWordTrainCommand.Describe(cal));
             return 0;
         });

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using OnnxTransfer.Audio;
+using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.WakeWords;
 
 namespace OnnxTransfer.Cli.Commands;
@@ -54,7 +54,7 @@ internal static class WakeWordDetectCommand
                     foreach (var d in found)
                     {
                         Console.WriteLine(asJson
-                            ? JsonSerializer.Serialize(new { file, wake_word = d.WakeWord, time = Math.Round(d.Time, 3), score = Math.Round(d.Score, 4) })
+                            ? JsonText.Write(new DetectionLine(file, d.WakeWord, Math.Round(d.Time, 3), Math.Round(d.Score, 4)), CliJson.Default.DetectionLine, indented: false)
                             : $"{file}\t{d.Time,8:F2} s\t{d.WakeWord}\t{d.Score:F3}");
                     }
                     if (!asJson && found.Count == 0) Console.WriteLine($"{file}\t(no detection in {detector.Time:F2} s)");

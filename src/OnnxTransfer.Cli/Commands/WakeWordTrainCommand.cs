@@ -54,7 +54,7 @@ internal static class WakeWordTrainCommand
                 Seed = pr.GetValue(seed),
             };
             var result = await ProgressRenderer.RunAsync("wakeword train", progress =>
-                Task.Run(() => WakeWordTrainer.Train(pr.GetValue(data)!, pr.GetValue(output)!, frontEnd, options, null, progress, ct), ct));
+                Task.Run(() => WakeWordTrainer.TrainAsync(pr.GetValue(data)!, pr.GetValue(output)!, frontEnd, options, null, progress, ct), ct));
             var m = result.Training.Info.Metrics;
             Console.WriteLine($"wake word '{result.Name}': {result.Positives} positive, {result.Negatives} negative clips; mined per round: [{string.Join(", ", result.Mined)}]");
             Console.WriteLine($"final head: {m.EpochsRun} epochs (best {m.BestEpoch}), train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P1}, val loss {m.ValLoss:F4} acc {m.ValAccuracy:P1}");

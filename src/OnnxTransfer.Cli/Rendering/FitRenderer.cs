@@ -3,13 +3,13 @@ namespace OnnxTransfer.Cli.Rendering;
 /// <summary>Prints what `fit` did and where everything is.</summary>
 internal static class FitRenderer
 {
-    /// <summary>Extraction counts, training summary, the held-out report, and the files written.</summary>
-    public static void Summarize(FitResult result)
+    /// <summary>Extraction counts, training summary, the held-out report, and the files written (<paramref name="curves"/>: the learning-curve plot, if drawn).</summary>
+    public static void Summarize(FitResult result, string? curves)
     {
         var x = result.Extraction;
         Console.WriteLine($"features: {x.Output} ({x.Written} extracted, {x.Skipped} cached, {x.Errors} unreadable{(x.Errors > 0 ? $", see {x.ErrorsFile}" : "")})");
         Console.WriteLine(result.Split.Describe());
-        TrainingRenderer.Summarize(result.Training);
+        TrainingRenderer.Summarize(result.Training, curves);
         if (result.Report is { } report)
         {
             Console.WriteLine(Heading(report));

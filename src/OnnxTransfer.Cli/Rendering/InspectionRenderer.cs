@@ -63,31 +63,31 @@ internal static class InspectionRenderer
             ["model"] = summary.Name,
             ["path"] = model.SourcePath,
             ["producer"] = summary.Producer,
-            ["irVersion"] = summary.IrVersion,
+            ["ir_version"] = summary.IrVersion,
             ["opsets"] = opsets,
             ["inputs"] = new JsonArray(summary.Inputs.Select(Tensor).ToArray<JsonNode?>()),
             ["outputs"] = new JsonArray(summary.Outputs.Select(Tensor).ToArray<JsonNode?>()),
-            ["nodeCount"] = summary.NodeCount,
-            ["initializerCount"] = summary.InitializerCount,
-            ["parameterCount"] = summary.ParameterCount,
+            ["node_count"] = summary.NodeCount,
+            ["initializer_count"] = summary.InitializerCount,
+            ["parameter_count"] = summary.ParameterCount,
             ["quantized"] = summary.IsQuantized,
-            ["quantizedOps"] = new JsonArray(summary.QuantizedOps.Select(o => (JsonNode?)o).ToArray()),
+            ["quantized_ops"] = new JsonArray(summary.QuantizedOps.Select(o => (JsonNode?)o).ToArray()),
             ["ops"] = histogram,
-            ["featureCandidates"] = new JsonArray(candidates.Select((c, k) => (JsonNode?)new JsonObject
+            ["feature_candidates"] = new JsonArray(candidates.Select((c, k) => (JsonNode?)new JsonObject
             {
                 ["rank"] = k + 1,
                 ["tensor"] = c.Tensor,
-                ["elementType"] = c.Info.ElementTypeName,
-                ["shape"] = Shape(c.Info),
+                ["element_type"] = c.Info.ElementTypeName,
+                ["shape"] = TensorEntry.ShapeOf(c.Info),
                 ["dimension"] = c.Dimension,
                 ["pool"] = c.Pool == FeaturePool.Avg ? "avg" : "none",
                 ["quantized"] = c.IsQuantized,
                 ["scale"] = c.Quantization?.Scale,
-                ["zeroPoint"] = c.Quantization?.ZeroPoint,
+                ["zero_point"] = c.Quantization?.ZeroPoint,
                 ["reason"] = c.Reason,
             }).ToArray()),
         };
-        output.WriteLine(doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        output.WriteLine(JsonText.Write(doc, CliJson.Default.JsonObject));
     }
 
     /// <summary>What a cut picked and what it wrote.</summary>
@@ -108,14 +108,9 @@ internal static class InspectionRenderer
     private static JsonNode Tensor(TensorInfo t) => new JsonObject
     {
         ["name"] = t.Name,
-        ["elementType"] = t.ElementTypeName,
-        ["shape"] = Shape(t),
+        ["element_type"] = t.ElementTypeName,
+        ["shape"] = TensorEntry.ShapeOf(t),
     };
-
-    /// <summary>Dimensions as numbers, symbolic ones as their names; null when the rank is unknown.</summary>
-    private static JsonNode? Shape(TensorInfo t) => t.Shape is null
-        ? null
-        : new JsonArray(t.Shape.Select(d => d.Value is { } v ? JsonValue.Create(v) : (JsonNode?)JsonValue.Create(d.ToString())).ToArray());
 
     private static string Opsets(ModelSummary s) =>
         string.Join(", ", s.Opsets.Select(kv => $"{(kv.Key.Length == 0 ? "ai.onnx" : kv.Key)} {kv.Value}"));

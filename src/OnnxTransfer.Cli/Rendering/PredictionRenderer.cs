@@ -11,8 +11,6 @@ namespace OnnxTransfer.Cli.Rendering;
 /// <summary>Prints predictions: one JSON object per line (scripts) or a table (people); and what `export` wrote.</summary>
 internal static class PredictionRenderer
 {
-    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>
     /// <c>{"file":...,"label":...,"score":...,"top":[{"label":...,"score":...},...]}</c>, or
     /// <c>{"file":...,"error":...}</c> for a file that failed.
@@ -30,7 +28,7 @@ internal static class PredictionRenderer
         {
             line["error"] = result.Error;
         }
-        output.WriteLine(line.ToJsonString(Json));
+        output.WriteLine(JsonText.Write(line, CliJson.Default.JsonObject, indented: false));
     }
 
     /// <summary>A table of every result (errors in red), then a count line.</summary>

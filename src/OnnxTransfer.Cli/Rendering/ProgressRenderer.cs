@@ -16,12 +16,13 @@ internal static class ProgressRenderer
     internal static string FormatBytes(double bytes) =>
         bytes >= 1e9 ? $"{bytes / 1e9:F2} GB" : bytes >= 1e6 ? $"{bytes / 1e6:F1} MB" : bytes >= 1e3 ? $"{bytes / 1e3:F0} kB" : $"{bytes:F0} B";
 
-    /// <summary>Runs <paramref name="work"/>, rendering the progress it reports.</summary>
+    /// <summary>Runs <paramref name="work"/>, rendering the progress it reports (nothing with --quiet).</summary>
     public static async Task<T> RunAsync<T>(string title, Func<IProgress<ProgressUpdate>, Task<T>> work)
     {
+        if (CliConsole.Verbosity == Verbosity.Quiet) return await work(new Progress<ProgressUpdate>());
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        if (!console.Profile.Capabilities.Interactive || Console.IsErrorRedirected)
-            return await work(new PlainProgress(title));
+        if (!console.Profile.Capabilities.Interactive || Console.IsErrorRedirected || !CliConsole.IsProcessError)
+            return await work(new PlainProgress(title, CliConsole.Error));
         T result = default!;
         await console.Progress()
             .AutoClear(false)
@@ -54,7 +55,7 @@ internal static class ProgressRenderer
         public void Report(ProgressUpdate value) { lock (_gate) report(value); }
     }
 
-    private sealed class PlainProgress(string title) : IProgress<ProgressUpdate>
+    private sealed class PlainProgress(string title, TextWriter error) : IProgress<ProgressUpdate>
     {
         private readonly object _gate = new();
         private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
@@ -71,13 +72,13 @@ internal static class ProgressRenderer
                 if (u.Unit == "bytes")
                 {
                     var of = u.Total is { } tb ? $" of {FormatBytes(tb)}" : "";
-                    Console.Error.WriteLine($"{title}: {u.Stage} {FormatBytes(u.Done)}{of} ({FormatBytes(rate)}/s){(u.Message is null ? "" : $" — {u.Message}")}");
+                    error.WriteLine($"{title}: {u.Stage} {FormatBytes(u.Done)}{of} ({FormatBytes(rate)}/s){(u.Message is null ? "" : $" — {u.Message}")}");
                     return;
                 }
                 var total = u.Total is { } tt ? $"/{tt}" : "";
                 var eta = u.Total is { } t2 && rate > 0 && !finished ? $", eta {TimeSpan.FromSeconds((t2 - u.Done) / rate):hh\\:mm\\:ss}" : "";
                 var msg = u.Message is null ? "" : $" — {u.Message}";
-                Console.Error.WriteLine($"{title}: {u.Stage} {u.Done}{total} {u.Unit} ({rate:F1}/s{eta}){msg}");
+                error.WriteLine($"{title}: {u.Stage} {u.Done}{total} {u.Unit} ({rate:F1}/s{eta}){msg}");
             }
         }
     }

@@ -66,6 +66,7 @@ public sealed class SpeechFrontEnd : IDisposable
     private readonly InferenceSession _embedding;
     private readonly string _melInput, _melOutput, _embInput, _embOutput;
     private readonly RunOptions _runOptions = new(); // read-only after creation; shared by concurrent runs
+    private readonly ResourceGuard _guard = new(nameof(SpeechFrontEnd));
 
     /// <summary>
     /// Loads openWakeWord's <c>melspectrogram.onnx</c> and <c>embedding_model.onnx</c>; sessions run single-threaded on
@@ -76,6 +77,8 @@ public sealed class SpeechFrontEnd : IDisposable
     /// <summary>As the public constructor, with the sessions made by <paramref name="sessions"/> (owned by the caller) when given.</summary>
     internal SpeechFrontEnd(string melModelPath, string embeddingModelPath, SessionFactory? sessions)
     {
+        ArgumentException.ThrowIfNullOrEmpty(melModelPath);
+        ArgumentException.ThrowIfNullOrEmpty(embeddingModelPath);
         using var defaults = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
         var opts = sessions ?? defaults!;
         _mel = Load(melModelPath, opts);
@@ -174,11 +177,16 @@ public sealed class SpeechFrontEnd : IDisposable
 
     /// <summary>A streaming state for one audio source (see <see cref="SpeechStream"/>).</summary>
     /// <param name="history">Embeddings kept for <see cref="SpeechStream.TryGetLatest"/> (16 for an openWakeWord head).</param>
-    public SpeechStream CreateStream(int history = 16) => new(this, history);
+    public SpeechStream CreateStream(int history = 16)
+    {
+        _guard.ThrowIfClosed();
+        return new(this, history);
+    }
 
     /// <summary>Runs the mel model on <paramref name="samples"/> and writes transformed frames to <paramref name="destination"/>.</summary>
     internal void MelInto(ReadOnlySpan<float> samples, Span<float> destination)
     {
+        using var lease = _guard.Enter();
         var input = new float[samples.Length];
         for (var i = 0; i < input.Length; i++) input[i] = samples[i] * PcmScale;
         using var value = OrtValue.CreateTensorValueFromMemory(input, [1, input.Length]);
@@ -196,6 +204,7 @@ public sealed class SpeechFrontEnd : IDisposable
     /// </summary>
     internal void EmbedWindows(ReadOnlySpan<float> mel, ReadOnlySpan<int> windowEnds, Span<float> destination)
     {
+        using var lease = _guard.Enter();
         const int windowValues = WindowFrames * MelBins;
         for (var start = 0; start < windowEnds.Length; start += MaxEmbeddingBatch)
         {
@@ -212,9 +221,10 @@ public sealed class SpeechFrontEnd : IDisposable
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Waits for runs still in progress on other threads, then frees the sessions; later calls (and streams) throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (!_guard.Close()) return;
         _mel?.Dispose();
         _embedding?.Dispose();
         _runOptions.Dispose();

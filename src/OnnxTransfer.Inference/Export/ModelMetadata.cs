@@ -98,14 +98,37 @@ public sealed record ModelMetadata
     }
 
     // A non-empty JSON array of non-empty strings; anything else ([null], numbers, an object) is a damaged or foreign file.
+    // Read and written with JsonDocument and Utf8JsonWriter, which need no reflection, so a trimmed or AOT app can load models.
     private static string[] ReadLabels(string json, string modelName)
     {
-        string?[]? labels;
-        try { labels = JsonSerializer.Deserialize<string?[]>(json); }
-        catch (JsonException) { labels = null; }
+        var labels = ParseStrings(json);
         if (labels is not { Length: > 0 } || labels.Any(string.IsNullOrWhiteSpace))
             throw new OnnxFormatException($"{modelName}: the '{Prefix}labels' metadata is not a non-empty JSON array of non-empty strings; re-export the model with `onnxtransfer export`.");
-        return labels!;
+        return labels;
+    }
+
+    private static string[]? ParseStrings(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array) return null;
+            var items = doc.RootElement.EnumerateArray().ToArray();
+            return items.All(e => e.ValueKind == JsonValueKind.String) ? items.Select(e => e.GetString()!).ToArray() : null;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    private static string WriteStrings(IEnumerable<string> values)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartArray();
+            foreach (var v in values) w.WriteStringValue(v);
+            w.WriteEndArray();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     // Absent: older exports, which were all float image models. Present but unknown: written by another tool or a newer version.
@@ -119,7 +142,7 @@ public sealed record ModelMetadata
 
     private IEnumerable<(string Key, string? Value)> Entries()
     {
-        yield return ("labels", JsonSerializer.Serialize(Labels));
+        yield return ("labels", WriteStrings(Labels));
         yield return ("input_kind", InputKind.ToString());
         yield return ("preprocessing", Preprocessing);
         yield return ("front_end", FrontEnd);

@@ -28,13 +28,14 @@ namespace OnnxTransfer.Inference;
 /// decoder and preprocessor keep no per-call state. Load once and share (e.g. a singleton in a web app) — creating a
 /// session per request is far slower. Each session run uses the session's intra-op threads
 /// (<see cref="SessionSettings.IntraOpThreads"/>, default one per core); with many concurrent requests, fewer
-/// intra-op threads (1–2) usually give better total throughput. <see cref="Dispose"/> must not race with calls
-/// still running.</para>
-/// <para><b>Batching.</b> <c>PredictBatch</c> decodes its items in parallel and runs them in one session run
-/// (models with a fixed batch size run in chunks of that size). The caller chooses the batch size by what it passes.</para>
+/// intra-op threads (1–2) usually give better total throughput. <see cref="Dispose"/> waits for calls still running
+/// on other threads, then frees the session; calls made after it throw <see cref="ObjectDisposedException"/>.</para>
+/// <para><b>Batching.</b> <c>PredictBatch</c> decodes its items in parallel and runs them in session runs of at most
+/// <see cref="MaxRunBatch"/> items (models with a fixed batch size run in chunks of that size).</para>
 /// <para><b>Devices.</b> CPU unless a device is given (<see cref="ExecutionDevice.Auto"/> tries CUDA first).</para>
 /// <para><b>Async.</b> The <c>…Async</c> methods run the CPU-bound work on the thread pool so UI and request threads
-/// stay free; they do not make a single prediction faster.</para>
+/// stay free; they do not make a single prediction faster. Their token stops decoding between items and a session
+/// run under way (ONNX Runtime's terminate flag), so a cancelled call ends promptly with <see cref="OperationCanceledException"/>.</para>
 /// <para><b>Logging.</b> Given an <see cref="ILogger"/> at load, the model logs its load, a device fallback and
 /// each file <see cref="PredictFiles"/> skips (warnings); nothing is written to the console.</para>
 /// </remarks>
@@ -61,6 +62,7 @@ public sealed class TransferModel : ITransferModel, IDisposable
     private readonly SpeechFrontEnd? _frontEnd;
     private readonly AudioClipEncoder? _audio;
     private ILogger _logger = NullLogger.Instance;
+    private readonly ResourceGuard _guard = new(nameof(TransferModel));
 
     private TransferModel(string name, ModelMetadata metadata, SessionFactory sessions, InferenceSession session,
         string inputName, SpeechFrontEnd frontEnd, int window, int? fixedBatch)
@@ -97,6 +99,13 @@ public sealed class TransferModel : ITransferModel, IDisposable
         _sampleShape = _preprocessor.SampleShape.ToArray();
         _sampleLength = _preprocessor.SampleLength;
     }
+
+    /// <summary>
+    /// Most items in one session run. A larger batch is no faster on a CPU, takes memory in proportion, and makes a
+    /// cancelled call wait longer: ONNX Runtime checks the terminate flag between nodes, and one node of a 240-image
+    /// batch took about 0.5 s on 2 cores.
+    /// </summary>
+    public const int MaxRunBatch = 32;
 
     /// <summary>The model file's name (for messages).</summary>
     public string Name { get; }
@@ -175,57 +184,73 @@ public sealed class TransferModel : ITransferModel, IDisposable
     }
 
     /// <summary>Labels an image file (JPEG, PNG, BMP, GIF, WebP; EXIF orientation applied), or a WAV file for a speech model.</summary>
-    public Prediction Predict(string path) => Run([(inputs, slot) => EncodeFile(path, inputs, slot)])[0];
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ObjectDisposedException">The model was disposed.</exception>
+    public Prediction Predict(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Run([FileEncoder(path)], default)[0];
+    }
 
     /// <summary>Labels an encoded image (file contents) held in memory, or WAV bytes for a speech model.</summary>
-    public Prediction Predict(byte[] encoded, string name = "image") =>
-        RunEncoded([(() => _decoder.Decode(encoded, name, _decodeTarget), () => ReadWav(encoded, name), name)])[0];
+    public Prediction Predict(byte[] encoded, string name = "image")
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        ArgumentNullException.ThrowIfNull(name);
+        return RunEncoded([BytesInput(encoded, name)], default)[0];
+    }
 
     /// <summary>Labels an encoded image (or WAV clip for a speech model) read from <paramref name="stream"/> (read to its end, not closed).</summary>
-    public Prediction Predict(Stream stream, string name = "image") =>
-        RunEncoded([(() => _decoder.Decode(stream, name, _decodeTarget), () => ReadWav(stream, name), name)])[0];
+    public Prediction Predict(Stream stream, string name = "image")
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(name);
+        return RunEncoded([StreamInput(stream, name)], default)[0];
+    }
 
     /// <summary>Labels a bitmap as displayed (no EXIF orientation; alpha composited on white).</summary>
-    public Prediction Predict(SKBitmap bitmap, string name = "bitmap") => RunImages([() => _decoder.FromBitmap(bitmap, name)])[0];
+    public Prediction Predict(SKBitmap bitmap, string name = "bitmap")
+    {
+        ArgumentNullException.ThrowIfNull(bitmap);
+        ArgumentNullException.ThrowIfNull(name);
+        return RunImages([() => _decoder.FromBitmap(bitmap, name)], default)[0];
+    }
 
     /// <summary>Labels image (or, for a speech model, WAV) files in one batch; a file that cannot be read throws (use <see cref="PredictFiles"/> to go on past bad files).</summary>
-    public IReadOnlyList<Prediction> PredictBatch(IEnumerable<string> paths) =>
-        Run(paths.Select(p => (Action<Input, int>)((inputs, slot) => EncodeFile(p, inputs, slot))).ToArray());
+    public IReadOnlyList<Prediction> PredictBatch(IEnumerable<string> paths) => Run(FileEncoders(paths), default);
 
     /// <summary>Labels encoded images (or WAV clips for a speech model) in memory in one batch.</summary>
-    public IReadOnlyList<Prediction> PredictBatch(IEnumerable<byte[]> encoded) =>
-        RunEncoded(encoded.Select((b, i) => EncodedInput(() => _decoder.Decode(b, $"image[{i}]", _decodeTarget), () => ReadWav(b, $"image[{i}]"), $"image[{i}]")).ToArray());
+    public IReadOnlyList<Prediction> PredictBatch(IEnumerable<byte[]> encoded) => RunEncoded(BytesInputs(encoded), default);
 
     /// <summary>Labels encoded images (or WAV clips for a speech model) from streams in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<Stream> streams) =>
-        RunEncoded(streams.Select((s, i) => EncodedInput(() => _decoder.Decode(s, $"stream[{i}]", _decodeTarget), () => ReadWav(s, $"stream[{i}]"), $"stream[{i}]")).ToArray());
+        RunEncoded(NonNull(streams).Select((s, i) => StreamInput(s, $"stream[{i}]")).ToArray(), default);
 
     /// <summary>Labels bitmaps in one batch.</summary>
     public IReadOnlyList<Prediction> PredictBatch(IEnumerable<SKBitmap> bitmaps) =>
-        RunImages(bitmaps.Select((b, i) => (Func<DecodedImage>)(() => _decoder.FromBitmap(b, $"bitmap[{i}]"))).ToArray());
+        RunImages(NonNull(bitmaps).Select((b, i) => (Func<DecodedImage>)(() => _decoder.FromBitmap(b, $"bitmap[{i}]"))).ToArray(), default);
 
     /// <summary>
     /// Labels many files, <paramref name="batchSize"/> per session run, in input order. A file that cannot be read
     /// (missing, corrupt, not an image) gives a <see cref="FilePrediction"/> with <see cref="FilePrediction.Error"/>
-    /// and the rest go on. Results stream out batch by batch.
+    /// and the rest go on. Results stream out batch by batch; <paramref name="ct"/> also stops a session run under way.
     /// </summary>
     public IEnumerable<FilePrediction> PredictFiles(IEnumerable<string> paths, int batchSize = 32, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(paths);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        _guard.ThrowIfClosed();
+        return PredictChunks(paths, batchSize, ct);
+    }
+
+    private IEnumerable<FilePrediction> PredictChunks(IEnumerable<string> paths, int batchSize, CancellationToken ct)
+    {
         foreach (var chunk in paths.Chunk(batchSize))
         {
             ct.ThrowIfCancellationRequested();
-            var inputs = new Input(chunk.Length, _sampleLength, _bytes);
-            var errors = new string?[chunk.Length];
-            Parallel.For(0, chunk.Length, new ParallelOptions { CancellationToken = ct }, i =>
-            {
-                try { EncodeFile(chunk[i], inputs, i); }
-                catch (OnnxTransferException e) { errors[i] = e.Message; }
-            });
-            var good = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
+            var (predictions, errors) = PredictChunk(chunk, ct);
             foreach (var error in errors.Where(e => e is not null))
                 _logger.LogWarning("{Model}: skipped a file: {Error}", Name, error);
-            var predictions = good.Length == 0 ? [] : Infer(good.Length == chunk.Length ? inputs : inputs.Select(good));
             for (int i = 0, k = 0; i < chunk.Length; i++)
                 yield return errors[i] is { } error
                     ? new FilePrediction(chunk[i], null, error)
@@ -233,31 +258,81 @@ public sealed class TransferModel : ITransferModel, IDisposable
         }
     }
 
-    /// <summary>Labels an image file on the thread pool.</summary>
-    public Task<Prediction> PredictAsync(string path, CancellationToken ct = default) => Task.Run(() => Predict(path), ct);
+    // The guard is held for one chunk, not across the yields: a caller may dispose the model while enumerating.
+    private (Prediction[] Predictions, string?[] Errors) PredictChunk(string[] chunk, CancellationToken ct)
+    {
+        using var lease = _guard.Enter();
+        var inputs = new Input(chunk.Length, _sampleLength, _bytes);
+        var errors = new string?[chunk.Length];
+        Parallel.For(0, chunk.Length, new ParallelOptions { CancellationToken = ct }, i =>
+        {
+            if (chunk[i] is null) { errors[i] = "no path (null)"; return; }
+            try { EncodeFile(chunk[i], inputs, i); }
+            catch (OnnxTransferException e) { errors[i] = e.Message; }
+        });
+        var good = Enumerable.Range(0, chunk.Length).Where(i => errors[i] is null).ToArray();
+        var predictions = good.Length == 0 ? [] : Infer(good.Length == chunk.Length ? inputs : inputs.Select(good), ct);
+        return (predictions, errors);
+    }
 
-    /// <summary>Labels encoded image bytes on the thread pool.</summary>
-    public Task<Prediction> PredictAsync(byte[] encoded, string name = "image", CancellationToken ct = default) => Task.Run(() => Predict(encoded, name), ct);
+    /// <summary>Labels an image file on the thread pool; <paramref name="ct"/> also stops the session run under way.</summary>
+    public Task<Prediction> PredictAsync(string path, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => Run([FileEncoder(path)], ct)[0], ct);
+    }
+
+    /// <summary>Labels encoded image (or WAV) bytes on the thread pool.</summary>
+    public Task<Prediction> PredictAsync(byte[] encoded, string name = "image", CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        ArgumentNullException.ThrowIfNull(name);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => RunEncoded([BytesInput(encoded, name)], ct)[0], ct);
+    }
 
     /// <summary>Reads <paramref name="stream"/> asynchronously (e.g. a request body), then labels it on the thread pool.</summary>
-    public async Task<Prediction> PredictAsync(Stream stream, string name = "image", CancellationToken ct = default)
+    public Task<Prediction> PredictAsync(Stream stream, string name = "image", CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(name);
+        _guard.ThrowIfClosed();
+        return ReadThenPredictAsync(stream, name, ct);
+    }
+
+    private async Task<Prediction> ReadThenPredictAsync(Stream stream, string name, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
         var bytes = buffer.ToArray();
-        return await Task.Run(() => Predict(bytes, name), ct).ConfigureAwait(false);
+        return await Task.Run(() => RunEncoded([BytesInput(bytes, name)], ct)[0], ct).ConfigureAwait(false);
     }
 
     /// <summary>Labels a bitmap on the thread pool.</summary>
-    public Task<Prediction> PredictAsync(SKBitmap bitmap, string name = "bitmap", CancellationToken ct = default) => Task.Run(() => Predict(bitmap, name), ct);
+    public Task<Prediction> PredictAsync(SKBitmap bitmap, string name = "bitmap", CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(bitmap);
+        ArgumentNullException.ThrowIfNull(name);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => RunImages([() => _decoder.FromBitmap(bitmap, name)], ct)[0], ct);
+    }
 
-    /// <summary>Labels image files in one batch on the thread pool.</summary>
-    public Task<IReadOnlyList<Prediction>> PredictBatchAsync(IEnumerable<string> paths, CancellationToken ct = default) =>
-        Task.Run(() => PredictBatch(paths), ct);
+    /// <summary>Labels image files in one batch on the thread pool; <paramref name="ct"/> stops decoding and the session run under way.</summary>
+    public Task<IReadOnlyList<Prediction>> PredictBatchAsync(IEnumerable<string> paths, CancellationToken ct = default)
+    {
+        var encoders = FileEncoders(paths);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => (IReadOnlyList<Prediction>)Run(encoders, ct), ct);
+    }
 
-    /// <summary>Labels encoded images in one batch on the thread pool.</summary>
-    public Task<IReadOnlyList<Prediction>> PredictBatchAsync(IEnumerable<byte[]> encoded, CancellationToken ct = default) =>
-        Task.Run(() => PredictBatch(encoded), ct);
+    /// <summary>Labels encoded images (or WAV clips) in one batch on the thread pool; <paramref name="ct"/> stops decoding and the session run under way.</summary>
+    public Task<IReadOnlyList<Prediction>> PredictBatchAsync(IEnumerable<byte[]> encoded, CancellationToken ct = default)
+    {
+        var inputs = BytesInputs(encoded);
+        _guard.ThrowIfClosed();
+        return Task.Run(() => (IReadOnlyList<Prediction>)RunEncoded(inputs, ct), ct);
+    }
 
     /// <summary>
     /// The exact input one image becomes: float values in the model's layout (<see cref="ModelInputKind.ImageTensor"/>),
@@ -266,34 +341,60 @@ public sealed class TransferModel : ITransferModel, IDisposable
     /// </summary>
     public float[] PreprocessFile(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var lease = _guard.Enter();
         var input = new Input(1, _sampleLength, _bytes);
         EncodeFile(path, input, 0);
         return _bytes ? input.Bytes!.Select(b => (float)b).ToArray() : input.Floats!;
     }
 
-    /// <inheritdoc />
+    /// <summary>Waits for predictions still running on other threads, then frees the session; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (!_guard.Close()) return;
         _session.Dispose();
         _frontEnd?.Dispose();
         _sessions.Dispose();
     }
 
-    private Prediction[] RunImages(IReadOnlyList<Func<DecodedImage>> decoders)
+    private static T[] NonNull<T>(IEnumerable<T> items, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(items))] string? name = null)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(items, name);
+        var array = items.ToArray();
+        for (var i = 0; i < array.Length; i++)
+            if (array[i] is null) throw new ArgumentException($"{name}[{i}] is null.", name);
+        return array;
+    }
+
+    private Action<Input, int> FileEncoder(string path) => (inputs, slot) => EncodeFile(path, inputs, slot);
+
+    private Action<Input, int>[] FileEncoders(IEnumerable<string> paths) => NonNull(paths).Select(FileEncoder).ToArray();
+
+    private (Func<DecodedImage> Image, Func<AudioClip> Clip, string Name) BytesInput(byte[] encoded, string name) =>
+        EncodedInput(() => _decoder.Decode(encoded, name, _decodeTarget), () => ReadWav(encoded, name), name);
+
+    private (Func<DecodedImage> Image, Func<AudioClip> Clip, string Name) StreamInput(Stream stream, string name) =>
+        EncodedInput(() => _decoder.Decode(stream, name, _decodeTarget), () => ReadWav(stream, name), name);
+
+    private (Func<DecodedImage> Image, Func<AudioClip> Clip, string Name)[] BytesInputs(IEnumerable<byte[]> encoded) =>
+        NonNull(encoded).Select((b, i) => BytesInput(b, $"image[{i}]")).ToArray();
+
+    private Prediction[] RunImages(IReadOnlyList<Func<DecodedImage>> decoders, CancellationToken ct)
     {
         if (_audio is not null)
             throw new OnnxTransferException($"{Name}: a speech model labels WAV audio, not bitmaps; pass a file path, WAV bytes or a stream.");
-        return Run(decoders.Select(d => (Action<Input, int>)((inputs, slot) => Encode(d, inputs, slot))).ToArray());
+        return Run(decoders.Select(d => (Action<Input, int>)((inputs, slot) => Encode(d, inputs, slot))).ToArray(), ct);
     }
 
     private static (Func<DecodedImage> Image, Func<AudioClip> Clip, string Name) EncodedInput(Func<DecodedImage> image, Func<AudioClip> clip, string name) =>
         (image, clip, name);
 
     /// <summary>Encoded inputs in memory: decoded as images, or as WAV clips by a speech model.</summary>
-    private Prediction[] RunEncoded(IReadOnlyList<(Func<DecodedImage> Image, Func<AudioClip> Clip, string Name)> inputs) =>
+    private Prediction[] RunEncoded(IReadOnlyList<(Func<DecodedImage> Image, Func<AudioClip> Clip, string Name)> inputs, CancellationToken ct) =>
         Run(inputs.Select(x => _audio is null
             ? (Action<Input, int>)((batch, slot) => Encode(x.Image, batch, slot))
-            : (batch, slot) => _audio.Encode(x.Clip(), x.Name, batch.Floats.AsSpan(slot * _sampleLength, _sampleLength))).ToArray());
+            : (batch, slot) => _audio.Encode(x.Clip(), x.Name, batch.Floats.AsSpan(slot * _sampleLength, _sampleLength))).ToArray(), ct);
 
     private static AudioClip ReadWav(byte[] encoded, string name) => WavReader.Read(new MemoryStream(encoded, writable: false), name);
 
@@ -316,25 +417,26 @@ public sealed class TransferModel : ITransferModel, IDisposable
             _audio.Encode(new DatasetItem(path, path, "", ""), inputs.Floats.AsSpan(slot * _sampleLength, _sampleLength));
     }
 
-    private Prediction[] Run(IReadOnlyList<Action<Input, int>> encoders)
+    private Prediction[] Run(IReadOnlyList<Action<Input, int>> encoders, CancellationToken ct)
     {
+        using var lease = _guard.Enter();
         if (encoders.Count == 0) return [];
         var inputs = new Input(encoders.Count, _sampleLength, _bytes);
         if (encoders.Count == 1)
         {
             encoders[0](inputs, 0);
-            return Infer(inputs);
+            return Infer(inputs, ct);
         }
         // The first bad item (in input order) is thrown as itself, not wrapped in an AggregateException.
         var errors = new Exception?[encoders.Count];
-        Parallel.For(0, encoders.Count, i =>
+        Parallel.For(0, encoders.Count, new ParallelOptions { CancellationToken = ct }, i =>
         {
             try { encoders[i](inputs, i); }
             catch (Exception e) { errors[i] = e; }
         });
         if (errors.FirstOrDefault(e => e is not null) is { } first)
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-        return Infer(inputs);
+        return Infer(inputs, ct);
     }
 
     private void Encode(Func<DecodedImage> decode, Input inputs, int slot)
@@ -363,22 +465,23 @@ public sealed class TransferModel : ITransferModel, IDisposable
     /// <summary>Rounds a resampled pixel value to the nearest byte (halves away from zero), clamped to 0..255.</summary>
     internal static byte ToByte(float v) => v <= 0 ? (byte)0 : v >= 255 ? (byte)255 : (byte)MathF.Round(v, MidpointRounding.AwayFromZero);
 
-    private Prediction[] Infer(Input inputs)
+    private Prediction[] Infer(Input inputs, CancellationToken ct)
     {
-        var step = _fixedBatch ?? inputs.Count;
+        var step = _fixedBatch ?? Math.Min(inputs.Count, MaxRunBatch);
         var result = new Prediction[inputs.Count];
         for (var start = 0; start < inputs.Count; start += step)
         {
             var n = Math.Min(step, inputs.Count - start);
             // A fixed batch dimension larger than what is left is padded with zeros; the padding rows are dropped.
             var chunk = start == 0 && n == inputs.Count && step == n ? inputs : inputs.Slice(start, n, step);
-            RunSession(chunk, result, start, n);
+            RunSession(chunk, result, start, n, ct);
         }
         return result;
     }
 
-    private void RunSession(Input input, Prediction[] result, int offset, int count)
+    private void RunSession(Input input, Prediction[] result, int offset, int count, CancellationToken ct)
     {
+        ct.ThrowIfCancellationRequested();
         long[] shape = [input.Count, .. _sampleShape];
         try
         {
@@ -386,6 +489,8 @@ public sealed class TransferModel : ITransferModel, IDisposable
                 ? OrtValue.CreateTensorValueFromMemory(b, shape)
                 : OrtValue.CreateTensorValueFromMemory(input.Floats!, shape);
             using var runOptions = new RunOptions();
+            // ONNX Runtime checks the flag between nodes, so a cancelled call ends within one node, not one batch.
+            using var terminate = ct.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
             using var outputs = _session.Run(runOptions, [_inputName], [value], [ModelMetadata.ProbabilitiesOutput, ModelMetadata.LabelOutput]);
             var probabilities = outputs[0].GetTensorDataAsSpan<float>();
             var labels = outputs[1].GetTensorDataAsSpan<long>();
@@ -394,6 +499,10 @@ public sealed class TransferModel : ITransferModel, IDisposable
                 throw new OnnxFormatException($"{Name}: the model gave {probabilities.Length} probabilities for {input.Count} images of {c} labels; the file does not match its metadata — re-export it.");
             for (var i = 0; i < count; i++)
                 result[offset + i] = new Prediction(Metadata.Labels, probabilities.Slice(i * c, c).ToArray(), checked((int)labels[i]));
+        }
+        catch (OnnxRuntimeException) when (ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(ct);
         }
         catch (OnnxRuntimeException e)
         {

@@ -45,7 +45,14 @@ public sealed class SessionFactory : IDisposable
     public string? Warning { get; private set; }
 
     /// <summary>The options sessions are created with (owned by this factory).</summary>
-    public SessionOptions Options => _options;
+    public SessionOptions Options
+    {
+        get
+        {
+            _guard.ThrowIfClosed();
+            return _options;
+        }
+    }
 
     /// <summary>Prepares session options for <paramref name="device"/>; a fallback to CPU is logged to <paramref name="logger"/>.</summary>
     /// <exception cref="OnnxTransferException">An explicit device or provider that cannot be used here.</exception>
@@ -125,6 +132,7 @@ public sealed class SessionFactory : IDisposable
 
     private InferenceSession CreateSession(Func<SessionOptions, InferenceSession> create, string name)
     {
+        using var lease = _guard.Enter();
         Interlocked.Increment(ref _created);
         try
         {
@@ -146,8 +154,13 @@ public sealed class SessionFactory : IDisposable
         }
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _options.Dispose();
+    private readonly ResourceGuard _guard = new(nameof(SessionFactory));
+
+    /// <summary>Waits for sessions being created on other threads, then frees the options (sessions already created live on).</summary>
+    public void Dispose()
+    {
+        if (_guard.Close()) _options.Dispose();
+    }
 
     private void LogFallback(string warning) =>
         _logger.LogWarning("Device {Device} fell back to {Provider}: {Warning}", Device, Provider, warning);

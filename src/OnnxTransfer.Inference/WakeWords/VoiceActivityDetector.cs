@@ -16,6 +16,7 @@ public sealed class VoiceActivityDetector : IDisposable
 
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
+    private readonly ResourceGuard _guard = new(nameof(VoiceActivityDetector));
     private float[] _h = new float[2 * 64], _c = new float[2 * 64];
     private readonly float[] _pending = new float[FrameSamples];
     private int _pendingCount;
@@ -23,6 +24,7 @@ public sealed class VoiceActivityDetector : IDisposable
     /// <summary>Loads silero_vad.onnx from <paramref name="path"/>.</summary>
     public VoiceActivityDetector(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new OnnxTransferException($"{path}: Silero VAD model not found; pass the path of silero_vad.onnx.");
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
         _session = sessions.CreateSession(path);
@@ -66,6 +68,7 @@ public sealed class VoiceActivityDetector : IDisposable
 
     private float RunFrame(float[] frame)
     {
+        using var lease = _guard.Enter();
         using var input = OrtValue.CreateTensorValueFromMemory((float[])frame.Clone(), [1, FrameSamples]);
         using var sr = OrtValue.CreateTensorValueFromMemory(new long[] { SpeechFrontEnd.SampleRate }, []);
         using var h = OrtValue.CreateTensorValueFromMemory(_h, [2, 1, 64]);
@@ -77,9 +80,10 @@ public sealed class VoiceActivityDetector : IDisposable
         return Last;
     }
 
-    /// <inheritdoc />
+    /// <summary>Frees the session (after a run in progress on another thread); later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (!_guard.Close()) return;
         _session.Dispose();
         _runOptions.Dispose();
     }

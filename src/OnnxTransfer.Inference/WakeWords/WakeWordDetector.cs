@@ -100,7 +100,10 @@ public sealed class WakeWordDetector
     public WakeWordDetector(SpeechFrontEnd frontEnd, IReadOnlyList<IWakeWordScorer> heads, DetectionSettings? settings = null,
         VoiceActivityDetector? vad = null)
     {
+        ArgumentNullException.ThrowIfNull(frontEnd);
+        ArgumentNullException.ThrowIfNull(heads);
         if (heads.Count == 0) throw new OnnxTransferException("wake-word detector: no wake-word model given; pass at least one --model.");
+        if (heads.Any(h => h is null)) throw new ArgumentException("a head is null.", nameof(heads));
         _settings = settings ?? new DetectionSettings();
         _settings.Validate();
         if (_settings.VadThreshold is not null && vad is null)

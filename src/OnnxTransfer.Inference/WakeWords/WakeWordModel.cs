@@ -25,7 +25,7 @@ public interface IWakeWordScorer
 }
 
 /// <summary>
-/// A wake-word model file on ONNX Runtime: either one exported by <see cref="WakeWordTrainer"/> (input
+/// A wake-word model file on ONNX Runtime: either one exported by `onnxtransfer wakeword train` (input
 /// [N,16,96], output <c>score</c>) or an openWakeWord pretrained head (one input [1,16,96] with any name,
 /// one [1,1] sigmoid output; batch fixed at 1, so windows run one at a time). Safe to call from several
 /// threads (ONNX Runtime sessions allow concurrent runs).
@@ -36,10 +36,12 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string _input, _output;
     private readonly bool _batched;
+    private readonly ResourceGuard _guard = new(nameof(WakeWordModel));
 
     /// <summary>Loads <paramref name="path"/>; <paramref name="name"/> overrides the wake word's name.</summary>
     public WakeWordModel(string path, string? name = null, int threads = 1)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path) && !Directory.Exists(path)) throw new OnnxTransferException($"{path}: wake-word model not found; pass a model from `onnxtransfer wakeword train` or an openWakeWord head.");
         InputFile.EnsureReadable(path);
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, threads);
@@ -109,6 +111,7 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
         var size = WindowEmbeddings * SpeechFrontEnd.EmbeddingSize;
         if (windows.Length != scores.Length * size)
             throw new ArgumentException($"{windows.Length} values are not {scores.Length} windows of {size}", nameof(windows));
+        using var lease = _guard.Enter();
         var step = _batched ? Math.Max(1, Math.Min(scores.Length, 256)) : 1;
         for (var start = 0; start < scores.Length; start += step)
         {
@@ -120,9 +123,10 @@ public sealed class WakeWordModel : IWakeWordScorer, IDisposable
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Waits for scoring still running on other threads, then frees the session; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (!_guard.Close()) return;
         _session?.Dispose();
         _runOptions.Dispose();
     }

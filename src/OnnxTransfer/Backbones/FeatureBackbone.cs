@@ -54,6 +54,8 @@ public sealed class FeatureBackbone : IDisposable
 {
     private readonly SessionFactory _sessions;
     private readonly SpeechFrontEnd? _frontEnd;
+    private readonly InferenceSession _session;
+    private readonly ResourceGuard _guard = new(nameof(FeatureBackbone));
     private ILogger? _logger;
 
     private FeatureBackbone(ResolvedBackbone source, BackboneKind kind, OnnxModel featureModel, string featureTensor,
@@ -66,7 +68,7 @@ public sealed class FeatureBackbone : IDisposable
         Dimension = dimension;
         Sha256 = sha256;
         _sessions = sessions;
-        Session = session;
+        _session = session;
         Encoder = encoder;
         _frontEnd = frontEnd;
     }
@@ -95,8 +97,15 @@ public sealed class FeatureBackbone : IDisposable
     /// <summary>Image preprocessing (image backbones), else null.</summary>
     public ImagePreprocessing? Preprocessing => Kind == BackboneKind.Image ? Source.Preprocessing : null;
 
-    /// <summary>The session running <see cref="FeatureModel"/>.</summary>
-    public InferenceSession Session { get; }
+    /// <summary>The session running <see cref="FeatureModel"/> (freed by <see cref="Dispose"/>; do not use it after).</summary>
+    public InferenceSession Session
+    {
+        get
+        {
+            _guard.ThrowIfClosed();
+            return _session;
+        }
+    }
 
     /// <summary>Turns a dataset item into one input sample (thread-safe).</summary>
     internal ISampleEncoder Encoder { get; }
@@ -125,7 +134,7 @@ public sealed class FeatureBackbone : IDisposable
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, BackboneRegistry? registry = null)
     {
         options ??= new FeatureBackboneOptions();
-        var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct);
+        var source = await (registry ?? BackboneRegistry.Default).ResolveAsync(nameOrPath, progress, ct).ConfigureAwait(false);
         // Through the settings, so a CUDA → CPU fallback (which recreates the options) keeps it.
         var sessions = SessionFactory.Create(options.Device, (options.Settings ?? SessionSettings.Default) with { IntraOpSpinning = options.IntraOpSpinning }, options.Logger);
         try
@@ -191,14 +200,23 @@ public sealed class FeatureBackbone : IDisposable
         DatasetLoader.Load(path, new DatasetLoadOptions { Extensions = DatasetExtensions, AllowOutsidePaths = allowOutsidePaths });
 
     /// <summary>Extracts features of <paramref name="items"/> into a Parquet feature store (resumable).</summary>
-    public Task<FeatureExtractionSummary> ExtractAsync(IReadOnlyList<DatasetItem> items, string outPath,
-        FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default) =>
-        new FeatureExtractor(Session, Encoder, Describe(), _logger).RunAsync(items, outPath, options, progress, ct);
+    public async Task<FeatureExtractionSummary> ExtractAsync(IReadOnlyList<DatasetItem> items, string outPath,
+        FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentException.ThrowIfNullOrEmpty(outPath);
+        using var lease = _guard.Enter();
+        return await new FeatureExtractor(_session, Encoder, Describe(), _logger).RunAsync(items, outPath, options, progress, ct).ConfigureAwait(false);
+    }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Waits for extractions still running (cancel them first: an extraction can take minutes), then frees the sessions;
+    /// later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
     public void Dispose()
     {
-        Session.Dispose();
+        if (!_guard.Close()) return;
+        _session.Dispose();
         _frontEnd?.Dispose();
         _sessions.Dispose();
     }

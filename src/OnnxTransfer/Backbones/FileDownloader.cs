@@ -54,7 +54,7 @@ internal sealed class FileDownloader
             }
             else
             {
-                await FetchAsync(url, partial, resumeFrom, expectedSize, progress, stage, ct);
+                await FetchAsync(url, partial, resumeFrom, expectedSize, progress, stage, ct).ConfigureAwait(false);
             }
         }
         catch (HttpRequestException e)
@@ -80,7 +80,7 @@ internal sealed class FileDownloader
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (resumeFrom > 0) request.Headers.Range = new RangeHeaderValue(resumeFrom, null);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
 
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && resumeFrom > 0)
         {
@@ -94,18 +94,20 @@ internal sealed class FileDownloader
         var done = append ? resumeFrom : 0;
         var total = response.Content.Headers.ContentLength is { } len ? len + done : expectedSize;
 
-        await using var body = await response.Content.ReadAsStreamAsync(ct);
-        await using var file = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, BufferSize);
+        var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        await using var bodyScope = body.ConfigureAwait(false);
+        var file = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, BufferSize);
+        await using var fileScope = file.ConfigureAwait(false);
         var buffer = new byte[BufferSize];
         progress?.Report(new ProgressUpdate(stage, done, total, "bytes", append ? $"resuming at {done} bytes" : null));
         int read;
-        while ((read = await body.ReadAsync(buffer, ct)) > 0)
+        while ((read = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
         {
-            await file.WriteAsync(buffer.AsMemory(0, read), ct);
+            await file.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
             done += read;
             progress?.Report(new ProgressUpdate(stage, done, total, "bytes"));
         }
-        await file.FlushAsync(ct);
+        await file.FlushAsync(ct).ConfigureAwait(false);
         if (total is { } t && done < t)
             throw new IOException($"connection closed after {done} of {t} bytes");
     }

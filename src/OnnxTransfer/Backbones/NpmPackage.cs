@@ -38,11 +38,12 @@ internal sealed class NpmPackage
         var metadataUrl = $"{_registry}{Uri.EscapeDataString(package).Replace("%40", "@")}/{Uri.EscapeDataString(version)}";
         try
         {
-            using var response = await _http.GetAsync(metadataUrl, ct);
+            using var response = await _http.GetAsync(metadataUrl, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
                 throw new OnnxTransferException($"{metadataUrl}: npm registry answered HTTP {(int)response.StatusCode} {response.ReasonPhrase}.");
-            await using var stream = await response.Content.ReadAsStreamAsync(ct);
-            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: ct);
+            var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            await using var streamScope = stream.ConfigureAwait(false);
+            using var doc = await JsonDocument.ParseAsync(stream, cancellationToken: ct).ConfigureAwait(false);
             if (doc.RootElement.TryGetProperty("dist", out var dist) && dist.TryGetProperty("tarball", out var tarball) &&
                 tarball.GetString() is { Length: > 0 } url)
                 return url;
@@ -65,12 +66,12 @@ internal sealed class NpmPackage
     public async Task<IReadOnlyList<string>> ExtractAsync(string package, string version, string folder,
         IReadOnlyDictionary<string, string> wanted, IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
-        var url = await ResolveTarballUrlAsync(package, version, ct);
+        var url = await ResolveTarballUrlAsync(package, version, ct).ConfigureAwait(false);
         var temp = Path.Combine(Path.GetTempPath(), $"onnxtransfer-npm-{Environment.ProcessId}-{Guid.NewGuid():N}.tgz");
         try
         {
             await new FileDownloader(_http).DownloadAsync(url, temp, sha256: null, expectedSize: null, progress,
-                $"download {package}@{version}", ct);
+                $"download {package}@{version}", ct).ConfigureAwait(false);
             return ExtractFromTarball(temp, folder, wanted);
         }
         finally

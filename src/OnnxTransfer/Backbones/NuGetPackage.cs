@@ -82,10 +82,11 @@ internal sealed class NuGetPackage
             {
                 progress?.Report(new ProgressUpdate($"download {id} {version}", 0, null, "bytes", source.Source));
                 var repository = Repository.Factory.GetCoreV3(source);
-                var finder = await repository.GetResourceAsync<FindPackageByIdResource>(ct);
+                var finder = await repository.GetResourceAsync<FindPackageByIdResource>(ct).ConfigureAwait(false);
                 bool copied;
-                await using (var file = File.Create(temp))
-                    copied = await finder.CopyNupkgToStreamAsync(id, nugetVersion, file, cache, NullLogger.Instance, ct);
+                var file = File.Create(temp);
+                await using (file.ConfigureAwait(false))
+                    copied = await finder.CopyNupkgToStreamAsync(id, nugetVersion, file, cache, NullLogger.Instance, ct).ConfigureAwait(false);
                 if (!copied) { failures.Add($"{source.Source} (no {id} {version})"); continue; }
                 progress?.Report(new ProgressUpdate($"download {id} {version}", new FileInfo(temp).Length, new FileInfo(temp).Length, "bytes"));
                 return (ExtractFromNupkg(temp, wanted), source.Source);

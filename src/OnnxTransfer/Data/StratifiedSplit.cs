@@ -3,8 +3,8 @@ using System.Text;
 namespace OnnxTransfer.Data;
 
 /// <summary>
-/// The one seeded, stratified hold-out and the one per-class limiter behind every split in the library (fit, fine-tuning,
-/// learning curves, benchmarks, wake-word training, the trainers' own validation carve). Both rank items by a seeded
+/// The one seeded, stratified hold-out, k-fold dealer and per-class limiter behind every split in the library (fit, fine-tuning,
+/// learning curves, backbone comparison, benchmarks, wake-word training, the trainers' own validation carve). All rank items by a seeded
 /// hash of their key (the dataset item id, not the row order), so the same seed picks the same items whatever order they
 /// arrive in, and adding files moves few of the existing picks.
 /// </summary>
@@ -47,6 +47,38 @@ internal static class StratifiedSplit
         heldOut.Sort();
         var heldSet = heldOut.ToHashSet();
         return (Enumerable.Range(0, keys.Count).Where(i => !heldSet.Contains(i)).ToArray(), heldOut.ToArray());
+    }
+
+    /// <summary>
+    /// Deals the rows into <paramref name="k"/> folds for cross-validation, stratified: groups (as in <see cref="Split"/>) are
+    /// taken whole in seeded order and each goes to the fold holding the fewest rows of its classes so far (ties: the fewest
+    /// rows, then the lowest fold). Without grouping every class is dealt round-robin, so its count differs by at most one
+    /// between folds; a group never spans two folds.
+    /// </summary>
+    /// <returns>The fold (0 to k−1) of every row.</returns>
+    public static int[] Folds(IReadOnlyList<string> keys, IReadOnlyList<string> labels, int k, ulong seed, Func<int, string>? groupOf = null)
+    {
+        if (k < 2) throw new OnnxTransferException($"--folds {k}: give at least 2 folds.");
+        if (keys.Count != labels.Count) throw new ArgumentException("one label per key is needed.", nameof(labels));
+        var perClass = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var l in labels) perClass.TryAdd(l, new int[k]);
+        var total = new int[k];
+        var fold = new int[keys.Count];
+        var groups = Enumerable.Range(0, keys.Count)
+            .GroupBy(i => groupOf?.Invoke(i) ?? keys[i], StringComparer.Ordinal)
+            .OrderBy(g => Rank(seed, g.Key)).ThenBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var group in groups)
+        {
+            var classes = group.Select(i => labels[i]).Distinct(StringComparer.Ordinal).ToArray();
+            var target = Enumerable.Range(0, k).MinBy(f => ((long)classes.Sum(c => perClass[c][f]) << 32) + total[f]);
+            foreach (var i in group)
+            {
+                fold[i] = target;
+                perClass[labels[i]][target]++;
+                total[target]++;
+            }
+        }
+        return fold;
     }
 
     /// <summary>

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.ML.OnnxRuntime;
 using OnnxTransfer.Backbones;
 using OnnxTransfer.Onnx;
@@ -44,15 +42,8 @@ public sealed record DoctorReport(
     string NpmRegistry,
     IReadOnlyList<CachedBackbone> Backbones)
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-
-    /// <summary>The report as indented camelCase JSON.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    /// <summary>The report as indented snake_case JSON.</summary>
+    public string ToJson() => JsonText.Write(this, DiagnosticsJson.Default.DoctorReport);
 }
 
 /// <summary>Checks the runtime environment: ONNX Runtime, execution providers, CUDA libraries, backbone cache.</summary>

@@ -60,13 +60,18 @@ public static class ModelExporter
         // A speech model's graph needs none of the front end's files (they run before it), so nothing is pulled.
         if (registry.Find(backboneNameOrPath) is { Kind: BackboneKind.Speech } speech)
             return ExportSpeech(speech, headDir, options);
-        var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct);
-        return Export(backbone, headDir, options);
+        var backbone = await registry.ResolveAsync(backboneNameOrPath, progress, ct).ConfigureAwait(false);
+        return await ExportAsync(backbone, headDir, options, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Exports a resolved backbone with the head in <paramref name="headDir"/>.</summary>
-    public static OnnxModel Export(ResolvedBackbone backbone, string headDir, ExportOptions? options = null)
+    /// <summary>
+    /// Exports a resolved backbone with the head in <paramref name="headDir"/>. Asynchronous because it may read the
+    /// metadata of the feature store the head was trained on, to check it came from this backbone.
+    /// </summary>
+    public static async Task<OnnxModel> ExportAsync(ResolvedBackbone backbone, string headDir, ExportOptions? options = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentException.ThrowIfNullOrEmpty(headDir);
         options ??= new ExportOptions();
         if (backbone.Manifest is { Kind: BackboneKind.Speech } speech)
             return ExportSpeech(speech, headDir, options);
@@ -80,7 +85,7 @@ public static class ModelExporter
                 "export with the backbone (and --at/--pool) the features were extracted with.");
         var sha256 = backbone.ModelSha256;
         if (!options.IgnoreFeatureSource)
-            CheckFeatureSource(head, headDir, backbone.Name, sha256, plan.Tensor);
+            await CheckFeatureSourceAsync(head, headDir, backbone.Name, sha256, plan.Tensor, ct).ConfigureAwait(false);
         var cut = BackboneCutter.Cut(model, plan);
 
         var metadata = new ModelMetadata
@@ -199,7 +204,7 @@ public static class ModelExporter
     /// records it: a feature store path (its metadata has the backbone's sha256 and tensor) or <c>BACKBONE:TENSOR</c>.
     /// A source that is gone or unreadable is not checked (the dimension check still runs).
     /// </summary>
-    internal static void CheckFeatureSource(HeadInfo head, string headDir, string backbone, string sha256, string tensor)
+    internal static async Task CheckFeatureSourceAsync(HeadInfo head, string headDir, string backbone, string sha256, string tensor, CancellationToken ct)
     {
         var source = head.FeatureSource;
         string? recordedSha = null, recordedTensor = null, recordedBackbone;
@@ -207,7 +212,7 @@ public static class ModelExporter
         {
             if (!File.Exists(source)) return;
             FeatureStoreMetadata store;
-            try { store = FeatureStore.ReadMetadata(source); }
+            try { store = await FeatureStore.ReadMetadataAsync(source, ct).ConfigureAwait(false); }
             catch (Exception e) when (e is OnnxTransferException or IOException or InvalidDataException) { return; }
             (recordedBackbone, recordedSha, recordedTensor) = (store.Backbone, store.BackboneSha256, store.FeatureTensor);
         }
@@ -228,7 +233,10 @@ public static class ModelExporter
     private static string? MetricsJson(string headDir)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(headDir, HeadInfo.FileName)));
-        return doc.RootElement.TryGetProperty("metrics", out var metrics) ? JsonSerializer.Serialize(metrics) : null;
+        if (!doc.RootElement.TryGetProperty("metrics", out var metrics)) return null;
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer)) metrics.WriteTo(w);
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static IEnumerable<ValueInfoProto> RealInputs(GraphProto graph)

@@ -61,7 +61,7 @@ public sealed record FeatureExtractionSummary(string Output, string ErrorsFile, 
 
 /// <summary>
 /// Runs a (cut) backbone over a dataset and stores one feature vector per item in a <see cref="FeatureStore"/>.
-/// Decode workers encode items into pooled buffers and feed a bounded channel; one consumer batches them
+/// Decode workers encode items into pooled buffers and feed a channel (bounded by a semaphore); one consumer batches them
 /// through the model (the next batches decode meanwhile) and checkpoints rows in chunks, so an interrupted
 /// run resumes where it stopped. Items that fail to decode go to the errors file (and, as warnings, to the
 /// <see cref="ILogger"/> when one is given) and the run goes on.
@@ -82,6 +82,9 @@ public sealed class FeatureExtractor
     /// </summary>
     internal FeatureExtractor(InferenceSession session, ISampleEncoder encoder, FeatureStoreMetadata description, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(description);
         _session = session;
         _encoder = encoder;
         _description = description;
@@ -96,6 +99,8 @@ public sealed class FeatureExtractor
     public async Task<FeatureExtractionSummary> RunAsync(IReadOnlyList<DatasetItem> items, string outPath,
         FeatureExtractionOptions? options = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentException.ThrowIfNullOrEmpty(outPath);
         options ??= new FeatureExtractionOptions();
         var clock = Stopwatch.StartNew();
         var duplicate = items.GroupBy(i => i.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -122,12 +127,12 @@ public sealed class FeatureExtractor
         SortedFeatureMerge.Source? existing = null;
         if (!options.Overwrite && File.Exists(output))
         {
-            existing = await SortedFeatureMerge.ScanAsync(output, ct);
+            existing = await SortedFeatureMerge.ScanAsync(output, ct).ConfigureAwait(false);
             if (metadata.Difference(existing.Metadata) is { } diff)
                 throw new OnnxTransferException($"{output} already holds other features ({diff}); delete it, use another --out, or overwrite it.");
         }
 
-        using var partial = PartialFeatureStore.Open(output, metadata, options.Overwrite, ct);
+        using var partial = await PartialFeatureStore.OpenAsync(output, metadata, options.Overwrite, ct).ConfigureAwait(false);
         var dimension = partial.Metadata.Dimension != 0 ? partial.Metadata.Dimension : existing?.Metadata.Dimension ?? 0;
         if (existing is not null && existing.Metadata.Dimension != 0 && dimension != existing.Metadata.Dimension)
             throw new OnnxTransferException($"{output}: dimension {existing.Metadata.Dimension} differs from the unfinished run in {partial.Folder} ({dimension}); delete one of them.");
@@ -143,13 +148,14 @@ public sealed class FeatureExtractor
         int written;
         try
         {
-            written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None);
+            written = await Task.Run(() => run.ExecuteAsync(ct), CancellationToken.None).ConfigureAwait(false);
             dimension = run.Dimension;
             if (partial.Chunks.Count > 0 || existing is null)
             {
                 var sources = new List<SortedFeatureMerge.Source>(partial.Chunks);
                 if (existing is not null) sources.Insert(0, existing);
-                SortedFeatureMerge.Write(output, sources, metadata with { Dimension = dimension }, FeatureStore.RowGroupSize, progress, "write", null, ct);
+                await SortedFeatureMerge.WriteAsync(output, sources, metadata with { Dimension = dimension }, FeatureStore.RowGroupSize, progress, "write", null, ct)
+                    .ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException e) when (e is not ExtractionStoppedException)
@@ -228,7 +234,11 @@ public sealed class FeatureExtractor
             var threads = Math.Max(1, options.Threads);
             var capacity = _batchSize * 2;
             var pool = ArrayPool<float>.Create(_sampleSize, capacity + threads + 1);
-            var channel = Channel.CreateBounded<Decoded>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+            // The semaphore bounds the decoded items waiting for the model: a worker takes a slot before writing one,
+            // the consumer gives it back after reading it. Workers block on it (not on an async channel write), so no
+            // thread ever waits for a task.
+            var channel = Channel.CreateUnbounded<Decoded>(new UnboundedChannelOptions { SingleReader = true });
+            using var slots = new SemaphoreSlim(capacity, capacity);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var next = -1;
 
@@ -255,14 +265,14 @@ public sealed class FeatureExtractor
                     }
                     try
                     {
-                        if (!channel.Writer.TryWrite(decoded))
-                            channel.Writer.WriteAsync(decoded, stop.Token).AsTask().GetAwaiter().GetResult();
+                        slots.Wait(stop.Token);
                     }
                     catch (OperationCanceledException)
                     {
                         if (decoded.Buffer is not null) pool.Return(decoded.Buffer);
                         return;
                     }
+                    channel.Writer.TryWrite(decoded); // unbounded: always accepted
                 }
             }
 
@@ -278,8 +288,9 @@ public sealed class FeatureExtractor
             var completed = false;
             try
             {
-                await foreach (var d in channel.Reader.ReadAllAsync(stop.Token))
+                await foreach (var d in channel.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                 {
+                    slots.Release();
                     if (d.Error is not null)
                     {
                         var count = errors.Add(d.Item.Id, d.Item.Path, d.Error);
@@ -291,20 +302,21 @@ public sealed class FeatureExtractor
                     d.Buffer.AsSpan(0, _sampleSize).CopyTo(batchInput.AsSpan(batchItems.Count * _sampleSize, _sampleSize));
                     pool.Return(d.Buffer!);
                     batchItems.Add(d.Item);
-                    if (batchItems.Count == _batchSize) RunBatch(batchItems, batchInput, runOptions, ct);
+                    if (batchItems.Count == _batchSize) await RunBatchAsync(batchItems, batchInput, runOptions, ct).ConfigureAwait(false);
                 }
                 // Items already decoded are finished even when stopping for too many errors.
-                if (batchItems.Count > 0) RunBatch(batchItems, batchInput, runOptions, ct);
+                if (batchItems.Count > 0) await RunBatchAsync(batchItems, batchInput, runOptions, ct).ConfigureAwait(false);
                 completed = true;
             }
             finally
             {
                 stop.Cancel();
                 while (channel.Reader.TryRead(out var d)) if (d.Buffer is not null) pool.Return(d.Buffer);
-                await decoding;
-                // Keep what was extracted, also on Ctrl-C or failure, so the next run resumes from here.
-                if (completed) Checkpoint();
-                else try { Checkpoint(); } catch (OnnxTransferException) { /* the original exception matters more */ }
+                await decoding.ConfigureAwait(false);
+                // Keep what was extracted, also on Ctrl-C or failure, so the next run resumes from here (not cancellable:
+                // one chunk write, and the point of stopping cleanly).
+                if (completed) await CheckpointAsync(CancellationToken.None).ConfigureAwait(false);
+                else try { await CheckpointAsync(CancellationToken.None).ConfigureAwait(false); } catch (OnnxTransferException) { /* the original exception matters more */ }
             }
             if (tooMany)
                 throw new TooManyErrorsException($"{errors.Count} items failed, more than --max-errors {options.MaxErrors} allows (see {errors.Path}); the {_written} items extracted so far are kept in {partial.Folder}: fix the inputs or raise --max-errors and run again to resume.");
@@ -312,7 +324,7 @@ public sealed class FeatureExtractor
             return _written;
         }
 
-        private void RunBatch(List<DatasetItem> batchItems, float[] batchInput, RunOptions runOptions, CancellationToken ct)
+        private async Task RunBatchAsync(List<DatasetItem> batchItems, float[] batchInput, RunOptions runOptions, CancellationToken ct)
         {
             var n = batchItems.Count;
             var rows = fixedBatch > 0 ? fixedBatch : n;
@@ -351,18 +363,19 @@ public sealed class FeatureExtractor
             }
             _written += n;
             batchItems.Clear();
-            if (_checkpointItems.Count >= Math.Max(1, options.CheckpointRows) || _sinceCheckpoint.Elapsed >= options.CheckpointInterval) Checkpoint();
+            if (_checkpointItems.Count >= Math.Max(1, options.CheckpointRows) || _sinceCheckpoint.Elapsed >= options.CheckpointInterval)
+                await CheckpointAsync(ct).ConfigureAwait(false);
             Report();
         }
 
-        private void Checkpoint()
+        private async Task CheckpointAsync(CancellationToken ct)
         {
             if (_checkpointItems.Count == 0) return;
             var n = _checkpointItems.Count;
             var features = new float[(long)n * Dimension];
             for (var k = 0; k < n; k++) _checkpointRows[k].CopyTo(features.AsSpan(k * Dimension));
-            partial.WriteChunk(new FeatureTable(_checkpointItems.Select(i => i.Id).ToArray(), _checkpointItems.Select(i => i.Label).ToArray(),
-                _checkpointItems.Select(i => i.Split).ToArray(), features, Dimension));
+            await partial.WriteChunkAsync(new FeatureTable(_checkpointItems.Select(i => i.Id).ToArray(), _checkpointItems.Select(i => i.Label).ToArray(),
+                _checkpointItems.Select(i => i.Split).ToArray(), features, Dimension), ct).ConfigureAwait(false);
             _checkpointItems.Clear();
             _checkpointRows.Clear();
             _sinceCheckpoint.Restart();

@@ -37,10 +37,10 @@ internal static class FeatureParquet
         var rep = new int[n * dim];
         for (var i = 0; i < rep.Length; i++) rep[i] = i % dim == 0 ? 0 : 1;
         using var rg = writer.CreateRowGroup();
-        await rg.WriteAsync(PathField, table.Paths, null);
-        await rg.WriteAsync(LabelField, table.Labels, null);
-        await rg.WriteAsync(SplitField, table.Splits, null);
-        await rg.WriteAllPartsAsync<float>(ElementField, values, def, rep, ct);
+        await rg.WriteAsync(PathField, table.Paths, null).ConfigureAwait(false);
+        await rg.WriteAsync(LabelField, table.Labels, null).ConfigureAwait(false);
+        await rg.WriteAsync(SplitField, table.Splits, null).ConfigureAwait(false);
+        await rg.WriteAllPartsAsync<float>(ElementField, values, def, rep, ct).ConfigureAwait(false);
         rg.CompleteValidate();
     }
 
@@ -57,7 +57,7 @@ internal static class FeatureParquet
         ParquetReader reader;
         try
         {
-            reader = await ParquetReader.CreateAsync(path, null, ct);
+            reader = await ParquetReader.CreateAsync(path, null, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (IsDamage(e))
         {
@@ -77,12 +77,12 @@ internal static class FeatureParquet
         }
         catch (Exception e) when (IsDamage(e))
         {
-            await reader.DisposeAsync();
+            await reader.DisposeAsync().ConfigureAwait(false);
             throw new OnnxTransferException($"{path}: the Parquet footer is unreadable ({OneLine(e.Message)}); the file is damaged, re-extract it.", e);
         }
         catch
         {
-            await reader.DisposeAsync();
+            await reader.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -94,7 +94,7 @@ internal static class FeatureParquet
         if (rg.RowCount < 0 || rg.RowCount > new FileInfo(file).Length)
             throw new OnnxTransferException($"{file}: row group {index} declares {rg.RowCount} rows, impossible for the file's size; the file is damaged, re-extract it.");
         var ids = new string?[rg.RowCount];
-        await rg.ReadAsync(reader.Schema.DataFields[0], ids.AsMemory(), null, ct);
+        await rg.ReadAsync(reader.Schema.DataFields[0], ids.AsMemory(), null, ct).ConfigureAwait(false);
         return Strings(ids);
     });
 
@@ -120,10 +120,10 @@ internal static class FeatureParquet
         var values = new float[count];
         var def = new int[count];
         var rep = new int[count];
-        await rg.ReadAsync(fields[0], paths.AsMemory(), null, ct);
-        await rg.ReadAsync(fields[1], labels.AsMemory(), null, ct);
-        await rg.ReadAsync(fields[2], splits.AsMemory(), null, ct);
-        await rg.ReadRawAsync<float>(leaf, values.AsMemory(), def.AsMemory(), rep.AsMemory(), ct);
+        await rg.ReadAsync(fields[0], paths.AsMemory(), null, ct).ConfigureAwait(false);
+        await rg.ReadAsync(fields[1], labels.AsMemory(), null, ct).ConfigureAwait(false);
+        await rg.ReadAsync(fields[2], splits.AsMemory(), null, ct).ConfigureAwait(false);
+        await rg.ReadRawAsync<float>(leaf, values.AsMemory(), def.AsMemory(), rep.AsMemory(), ct).ConfigureAwait(false);
         for (var i = 0; i < rep.Length; i++)
             if ((rep[i] == 0) != (i % dimension == 0) || def[i] != leaf.MaxDefinitionLevel)
                 throw new OnnxTransferException($"{file}: row {i / dimension} of row group {index} does not hold exactly {dimension} non-null features; the file is damaged, re-extract it.");
@@ -176,7 +176,7 @@ internal static class FeatureParquet
 
     private static async Task<T> Guard<T>(string file, Func<Task<T>> read)
     {
-        try { return await read(); }
+        try { return await read().ConfigureAwait(false); }
         catch (Exception e) when (IsDamage(e))
         {
             throw new OnnxTransferException($"{file}: cannot read the feature data ({OneLine(e.Message)}); the file is damaged, re-extract it.", e);

@@ -3,7 +3,7 @@ using OnnxTransfer.Data;
 
 namespace OnnxTransfer.Features;
 
-/// <summary>What <see cref="FeatureStore.Merge"/> did.</summary>
+/// <summary>What <see cref="FeatureStore.MergeAsync"/> did.</summary>
 /// <param name="Output">The merged file.</param>
 /// <param name="Parts">Number of part files merged.</param>
 /// <param name="Rows">Rows written.</param>
@@ -25,37 +25,36 @@ public static class FeatureStore
     public static string PartialPath(string outPath) => Path.GetFullPath(outPath) + ".partial";
 
     /// <summary>Reads a whole store into memory.</summary>
-    public static FeatureTable Read(string path) => ReadAsync(path).GetAwaiter().GetResult();
-
-    /// <summary>Reads a whole store into memory.</summary>
     public static async Task<FeatureTable> ReadAsync(string path, CancellationToken ct = default)
     {
-        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct);
-        await using (reader)
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             var groups = new List<FeatureTable>();
             for (var g = 0; g < reader.RowGroupCount; g++)
-                groups.Add(await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct));
+                groups.Add(await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct).ConfigureAwait(false));
             return Concat(groups, metadata.Dimension);
         }
     }
 
     /// <summary>Reads the footer metadata (after checking the file's digest).</summary>
-    internal static FeatureStoreMetadata ReadMetadata(string path)
+    internal static async Task<FeatureStoreMetadata> ReadMetadataAsync(string path, CancellationToken ct = default)
     {
-        var (reader, metadata) = FeatureParquet.OpenAsync(path, CancellationToken.None).GetAwaiter().GetResult();
-        reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
+        await reader.DisposeAsync().ConfigureAwait(false);
         return metadata;
     }
 
     /// <summary>Streams a store one row group at a time (for stores larger than memory).</summary>
     public static async IAsyncEnumerable<FeatureTable> ReadRowGroupsAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct);
-        await using (reader)
+        var (reader, metadata) = await FeatureParquet.OpenAsync(path, ct).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             for (var g = 0; g < reader.RowGroupCount; g++)
-                yield return await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct);
+                yield return await FeatureParquet.ReadRowGroupAsync(reader, g, metadata.Dimension, path, ct).ConfigureAwait(false);
         }
     }
 
@@ -63,8 +62,11 @@ public static class FeatureStore
     /// Writes <paramref name="table"/> atomically, rows sorted by path. The metadata's dimension must match
     /// the table's; duplicate paths are an error.
     /// </summary>
-    internal static void Write(string path, FeatureTable table, FeatureStoreMetadata metadata)
+    internal static Task WriteAsync(string path, FeatureTable table, FeatureStoreMetadata metadata, CancellationToken ct = default)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(metadata);
         table.Validate();
         if (metadata.Dimension != table.Dimension)
             throw new ArgumentException($"metadata dimension {metadata.Dimension} differs from the table's {table.Dimension}.", nameof(metadata));
@@ -72,19 +74,20 @@ public static class FeatureStore
         for (var k = 1; k < order.Length; k++)
             if (table.Paths[order[k]] == table.Paths[order[k - 1]])
                 throw new OnnxTransferException($"{path}: the id '{table.Paths[order[k]]}' appears twice in the table; ids must be unique.");
-        AtomicFile.Write(path, stream => WriteSortedAsync(stream, table, order, metadata).GetAwaiter().GetResult());
+        return AtomicFile.WriteAsync(path, (stream, token) => WriteSortedAsync(stream, table, order, metadata, token), ct);
     }
 
-    private static async Task WriteSortedAsync(Stream stream, FeatureTable table, int[] order, FeatureStoreMetadata metadata)
+    private static async Task WriteSortedAsync(Stream stream, FeatureTable table, int[] order, FeatureStoreMetadata metadata, CancellationToken ct)
     {
-        await using var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, default);
+        var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, ct).ConfigureAwait(false);
+        await using var writerScope = writer.ConfigureAwait(false);
         var buffer = new SortedFeatureMerge.RowGroupBuffer(RowGroupSize, table.Dimension);
         foreach (var i in order)
         {
             buffer.Add(table, i);
-            if (buffer.Count == RowGroupSize) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
+            if (buffer.Count == RowGroupSize) await writer.WriteRowGroupAsync(buffer.TakeTable(), ct).ConfigureAwait(false);
         }
-        if (buffer.Count > 0) await writer.WriteRowGroupAsync(buffer.TakeTable(), default);
+        if (buffer.Count > 0) await writer.WriteRowGroupAsync(buffer.TakeTable(), ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -93,8 +96,10 @@ public static class FeatureStore
     /// dataset listing, that every row lies in its part's shard and that no id is stored twice. The result
     /// equals what a single unsharded run writes.
     /// </summary>
-    public static FeatureMergeSummary Merge(IReadOnlyList<string> parts, string outPath, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
+    public static async Task<FeatureMergeSummary> MergeAsync(IReadOnlyList<string> parts, string outPath, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(parts);
+        ArgumentException.ThrowIfNullOrEmpty(outPath);
         if (parts.Count == 0) throw new OnnxTransferException("merge: no part files given; pass every out.part-i-of-N.parquet.");
         var outFull = Path.GetFullPath(outPath);
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -105,7 +110,8 @@ public static class FeatureStore
             if (!seen.TryAdd(full, p)) throw new OnnxTransferException($"merge: {p} is given twice; pass each part once.");
         }
 
-        var sources = parts.Select(p => SortedFeatureMerge.ScanAsync(p, ct).GetAwaiter().GetResult()).ToArray();
+        var sources = new SortedFeatureMerge.Source[parts.Count];
+        for (var i = 0; i < sources.Length; i++) sources[i] = await SortedFeatureMerge.ScanAsync(parts[i], ct).ConfigureAwait(false);
         var first = sources[0];
         var byIndex = new Dictionary<int, SortedFeatureMerge.Source>();
         foreach (var s in sources)
@@ -127,12 +133,12 @@ public static class FeatureStore
 
         var dimension = sources.Max(s => s.Metadata.Dimension);
         var metadata = first.Metadata with { Shard = null, Dimension = dimension, Tool = ToolInfo.NameAndVersion };
-        var rows = SortedFeatureMerge.Write(outPath, sources, metadata, RowGroupSize, progress, "merge", (source, id) =>
+        var rows = await SortedFeatureMerge.WriteAsync(outPath, sources, metadata, RowGroupSize, progress, "merge", (source, id) =>
         {
             var shard = source.Metadata.Shard!;
             if (!shard.Contains(id))
                 throw new OnnxTransferException($"merge: {source.File} (shard {shard}) holds '{id}', which belongs to shard {Shard.Of(id, shard.Count)}; the part was written with a different sharding — re-extract it.");
-        }, ct);
+        }, ct).ConfigureAwait(false);
         return new FeatureMergeSummary(outPath, parts.Count, rows);
     }
 

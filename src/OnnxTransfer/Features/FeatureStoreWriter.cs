@@ -28,7 +28,7 @@ internal sealed class FeatureStoreWriter : IAsyncDisposable
     public static async Task<FeatureStoreWriter> CreateAsync(Stream output, FeatureStoreMetadata metadata, CancellationToken ct)
     {
         var stream = new FileDigest.HashingStream(output);
-        var writer = await ParquetWriter.CreateAsync(FeatureParquet.Schema, stream, null, false, ct);
+        var writer = await ParquetWriter.CreateAsync(FeatureParquet.Schema, stream, null, false, ct).ConfigureAwait(false);
         return new FeatureStoreWriter(output, stream, writer, metadata.ToKeyValues());
     }
 
@@ -38,11 +38,11 @@ internal sealed class FeatureStoreWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _writer.CustomMetadata = new Dictionary<string, string>(_metadata, StringComparer.Ordinal) { [FeatureParquet.DigestKey] = FeatureParquet.DigestPlaceholder };
-        await _stream.FlushAsync();
+        await _stream.FlushAsync().ConfigureAwait(false);
         var footerStart = _stream.Position;
         _stream.StartCapture();
-        await _writer.DisposeAsync();
-        await _stream.FlushAsync();
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        await _stream.FlushAsync().ConfigureAwait(false);
         var at = _stream.Captured.IndexOf(Encoding.ASCII.GetBytes(FeatureParquet.DigestPlaceholder));
         if (at < 0) throw new InvalidOperationException("the digest placeholder is missing from the Parquet footer");
         var digest = Convert.ToHexStringLower(_stream.Hash.GetHashAndReset());
@@ -50,6 +50,6 @@ internal sealed class FeatureStoreWriter : IAsyncDisposable
         _output.Position = footerStart + at;
         _output.Write(Encoding.ASCII.GetBytes(digest));
         _output.Position = end;
-        await _stream.DisposeAsync();
+        await _stream.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -40,7 +40,7 @@ internal sealed class PartialFeatureStore : IDisposable
     /// Opens or creates the partial folder of <paramref name="outPath"/> for a run described by <paramref name="metadata"/>;
     /// <paramref name="discard"/> drops an unfinished run's chunks (once the lock is held) to start over.
     /// </summary>
-    public static PartialFeatureStore Open(string outPath, FeatureStoreMetadata metadata, bool discard, CancellationToken ct)
+    public static async Task<PartialFeatureStore> OpenAsync(string outPath, FeatureStoreMetadata metadata, bool discard, CancellationToken ct)
     {
         var folder = FeatureStore.PartialPath(outPath);
         Directory.CreateDirectory(folder);
@@ -49,7 +49,7 @@ internal sealed class PartialFeatureStore : IDisposable
         try
         {
             if (discard) store.Discard();
-            store.Load(outPath, ct);
+            await store.LoadAsync(outPath, ct).ConfigureAwait(false);
             return store;
         }
         catch
@@ -59,7 +59,7 @@ internal sealed class PartialFeatureStore : IDisposable
         }
     }
 
-    private void Load(string outPath, CancellationToken ct)
+    private async Task LoadAsync(string outPath, CancellationToken ct)
     {
         var metaPath = Path.Combine(Folder, MetadataFile);
         if (File.Exists(metaPath))
@@ -67,7 +67,7 @@ internal sealed class PartialFeatureStore : IDisposable
             FeatureStoreMetadata stored;
             try
             {
-                var kv = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(metaPath)) ?? [];
+                var kv = JsonText.Read(File.ReadAllText(metaPath), FeaturesJson.Default.DictionaryStringString) ?? [];
                 stored = FeatureStoreMetadata.FromKeyValues(kv, metaPath);
             }
             catch (JsonException e)
@@ -78,8 +78,7 @@ internal sealed class PartialFeatureStore : IDisposable
         }
         else
         {
-            AtomicFile.WriteText(metaPath, JsonSerializer.Serialize((Metadata with { Dimension = 0 }).ToKeyValues(),
-                new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteText(metaPath, JsonText.Write((Metadata with { Dimension = 0 }).ToKeyValues(), FeaturesJson.Default.DictionaryStringString));
         }
 
         foreach (var stray in Directory.EnumerateFiles(Folder, ".*.tmp")) TryDelete(stray);
@@ -90,7 +89,7 @@ internal sealed class PartialFeatureStore : IDisposable
             SortedFeatureMerge.Source source;
             try
             {
-                source = SortedFeatureMerge.ScanAsync(chunk, ct).GetAwaiter().GetResult();
+                source = await SortedFeatureMerge.ScanAsync(chunk, ct).ConfigureAwait(false);
             }
             catch (OnnxTransferException)
             {
@@ -123,14 +122,14 @@ internal sealed class PartialFeatureStore : IDisposable
     }
 
     /// <summary>Writes <paramref name="rows"/> as the next chunk (sorted by id), atomically.</summary>
-    public void WriteChunk(FeatureTable rows)
+    public async Task WriteChunkAsync(FeatureTable rows, CancellationToken ct)
     {
         if (rows.Count == 0) return;
         if (Metadata.Dimension == 0) Metadata = Metadata with { Dimension = rows.Dimension };
         else if (Metadata.Dimension != rows.Dimension)
             throw new OnnxTransferException($"the model gives {rows.Dimension} features per item but {Folder} holds {Metadata.Dimension}; delete that folder to start over, or use another --out.");
         var path = Path.Combine(Folder, $"chunk-{++_nextChunk:D6}.parquet");
-        FeatureStore.Write(path, rows, Metadata);
+        await FeatureStore.WriteAsync(path, rows, Metadata, ct).ConfigureAwait(false);
         foreach (var id in rows.Paths) StoredIds.Add(id);
         _chunks.Add(new SortedFeatureMerge.Source(path, Metadata, rows.Paths.Order(StringComparer.Ordinal).ToArray()));
     }

@@ -33,14 +33,14 @@ internal static class SortedFeatureMerge
             var previous = _table is null ? null : _table.Paths[_row];
             if (_table is not null && ++_row < _table.Count) return Check(previous);
             if (_reader is null)
-                (_reader, _) = await FeatureParquet.OpenAsync(File, ct);
+                (_reader, _) = await FeatureParquet.OpenAsync(File, ct).ConfigureAwait(false);
             while (++_group < _reader.RowGroupCount)
             {
-                _table = await FeatureParquet.ReadRowGroupAsync(_reader, _group, dimension, File, ct);
+                _table = await FeatureParquet.ReadRowGroupAsync(_reader, _group, dimension, File, ct).ConfigureAwait(false);
                 _row = 0;
                 if (_table.Count > 0) return Check(previous);
             }
-            await _reader.DisposeAsync();
+            await _reader.DisposeAsync().ConfigureAwait(false);
             _reader = null;
             _table = null;
             return false;
@@ -55,9 +55,9 @@ internal static class SortedFeatureMerge
             return true;
         }
 
-        public void Close()
+        public async ValueTask CloseAsync()
         {
-            _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (_reader is not null) await _reader.DisposeAsync().ConfigureAwait(false);
             _reader = null;
         }
     }
@@ -65,12 +65,12 @@ internal static class SortedFeatureMerge
     /// <summary>Reads a file's metadata and ids (the <c>path</c> column only).</summary>
     public static async Task<Source> ScanAsync(string file, CancellationToken ct)
     {
-        var (reader, metadata) = await FeatureParquet.OpenAsync(file, ct);
-        await using (reader)
+        var (reader, metadata) = await FeatureParquet.OpenAsync(file, ct).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             var ids = new List<string>();
             for (var g = 0; g < reader.RowGroupCount; g++)
-                ids.AddRange(await FeatureParquet.ReadIdsAsync(reader, g, file, ct));
+                ids.AddRange(await FeatureParquet.ReadIdsAsync(reader, g, file, ct).ConfigureAwait(false));
             return new Source(file, metadata, ids.ToArray());
         }
     }
@@ -79,12 +79,13 @@ internal static class SortedFeatureMerge
     /// Writes the merged rows of <paramref name="sources"/> to <paramref name="output"/> (atomically).
     /// <paramref name="checkRow"/> may reject a row (source, id) with an exception.
     /// </summary>
-    public static long Write(string output, IReadOnlyList<Source> sources, FeatureStoreMetadata metadata, int rowGroupSize,
+    public static async Task<long> WriteAsync(string output, IReadOnlyList<Source> sources, FeatureStoreMetadata metadata, int rowGroupSize,
         IProgress<ProgressUpdate>? progress, string stage, Action<Source, string>? checkRow, CancellationToken ct)
     {
         var total = sources.Sum(s => (long)s.Ids.Length);
         long written = 0;
-        AtomicFile.Write(output, stream => written = WriteAsync(stream, sources, metadata, rowGroupSize, total, progress, stage, checkRow, ct).GetAwaiter().GetResult());
+        await AtomicFile.WriteAsync(output, async (stream, token) =>
+            written = await WriteAsync(stream, sources, metadata, rowGroupSize, total, progress, stage, checkRow, token).ConfigureAwait(false), ct).ConfigureAwait(false);
         return written;
     }
 
@@ -100,13 +101,14 @@ internal static class SortedFeatureMerge
         Source? lastSource = null;
         try
         {
-            await using var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, ct);
+            var writer = await FeatureStoreWriter.CreateAsync(stream, metadata, ct).ConfigureAwait(false);
+            await using var writerScope = writer.ConfigureAwait(false);
             while (queue.TryDequeue(out var source, out var id))
             {
                 ct.ThrowIfCancellationRequested();
                 if (!source.IsOpen)
                 {
-                    if (!await source.MoveNextAsync(dim, ct) || source.Head != id)
+                    if (!await source.MoveNextAsync(dim, ct).ConfigureAwait(false) || source.Head != id)
                         throw new OnnxTransferException($"{source.File}: changed while being merged; run the merge again.");
                 }
                 if (lastId == id)
@@ -117,10 +119,10 @@ internal static class SortedFeatureMerge
                 buffer.Add(source.Table, source.Row);
                 lastId = id;
                 lastSource = source;
-                if (await source.MoveNextAsync(dim, ct)) queue.Enqueue(source, source.Head);
+                if (await source.MoveNextAsync(dim, ct).ConfigureAwait(false)) queue.Enqueue(source, source.Head);
                 if (buffer.Count == rowGroupSize)
                 {
-                    await writer.WriteRowGroupAsync(buffer.TakeTable(), ct);
+                    await writer.WriteRowGroupAsync(buffer.TakeTable(), ct).ConfigureAwait(false);
                     written += rowGroupSize;
                     progress?.Report(new ProgressUpdate(stage, written, total, "rows"));
                 }
@@ -128,14 +130,14 @@ internal static class SortedFeatureMerge
             if (buffer.Count > 0)
             {
                 written += buffer.Count;
-                await writer.WriteRowGroupAsync(buffer.TakeTable(), ct);
+                await writer.WriteRowGroupAsync(buffer.TakeTable(), ct).ConfigureAwait(false);
             }
             progress?.Report(new ProgressUpdate(stage, written, total, "rows"));
             return written;
         }
         finally
         {
-            foreach (var s in sources) s.Close();
+            foreach (var s in sources) await s.CloseAsync().ConfigureAwait(false);
         }
     }
 

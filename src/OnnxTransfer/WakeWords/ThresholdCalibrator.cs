@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -36,7 +35,7 @@ internal static class ThresholdCalibrator
     /// Calibrates <paramref name="modelPath"/> on <paramref name="dataDir"/> (a `wakeword synth` folder) for
     /// <paramref name="targetFalseAcceptsPerHour"/> and rewrites the model with the threshold in its metadata.
     /// </summary>
-    public static ThresholdCalibration Calibrate(string modelPath, string dataDir, SpeechFrontEnd frontEnd, double targetFalseAcceptsPerHour,
+    public static async Task<ThresholdCalibration> CalibrateAsync(string modelPath, string dataDir, SpeechFrontEnd frontEnd, double targetFalseAcceptsPerHour,
         double minutes = 15, ulong seed = 1, int threads = 0, string? cacheDir = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         if (targetFalseAcceptsPerHour < 0 || double.IsNaN(targetFalseAcceptsPerHour))
@@ -54,7 +53,7 @@ internal static class ThresholdCalibrator
         }
         if (heldNegatives.Length == 0) throw new OnnxTransferException($"{dataDir}: no negative clips to calibrate the threshold on; synthesize with `wakeword synth`.");
         var examples = new WakeWordExamples(frontEnd, new WakeWordAugmenter(Conditions), seed, threads > 0 ? threads : Environment.ProcessorCount);
-        var (streams, seconds) = examples.Streams("calibration", heldNegatives, minutes, cacheDir, progress, ct);
+        var (streams, seconds) = await examples.StreamsAsync("calibration", heldNegatives, minutes, cacheDir, progress, ct).ConfigureAwait(false);
 
         using var model = new WakeWordModel(modelPath);
         var scores = Score(model, streams.Features, streams.Count);
@@ -67,7 +66,7 @@ internal static class ThresholdCalibrator
         var heldPositives = held.Where(i => i.Label == WakeWordDataGenerator.PositiveLabel).Select(i => new ExampleSource(i.Path, true, 1)).ToArray();
         if (heldPositives.Length > 0)
         {
-            var positives = examples.Build("calibration-positives", heldPositives, 0, cacheDir, progress, ct);
+            var positives = await examples.BuildAsync("calibration-positives", heldPositives, 0, cacheDir, progress, ct).ConfigureAwait(false);
             valFrr = Score(model, positives.Features, positives.Count).Count(v => v < threshold) / (double)positives.Count;
         }
         var calibration = new ThresholdCalibration(threshold, targetFalseAcceptsPerHour, det.First(p => p.Threshold == threshold).FalseAcceptsPerHour,
@@ -82,7 +81,7 @@ internal static class ThresholdCalibrator
     {
         var onnx = OnnxModel.Load(modelPath);
         onnx.SetMetadata(WakeWordTrainer.ThresholdKey, calibration.Threshold.ToString("R", CultureInfo.InvariantCulture));
-        onnx.SetMetadata(WakeWordTrainer.CalibrationKey, JsonSerializer.Serialize(calibration));
+        onnx.SetMetadata(WakeWordTrainer.CalibrationKey, JsonText.Write(calibration, WakeWordsJson.Default.ThresholdCalibration, indented: false));
         onnx.Save(modelPath);
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using OnnxTransfer.Audio;
 using OnnxTransfer.WakeWords.Synthesis;
 using OnnxTransfer.Training.Engine;
@@ -55,18 +54,16 @@ internal sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Eng
     /// <summary>File name inside the output folder.</summary>
     public const string FileName = "synth.json";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
-
     /// <summary>The manifest in <paramref name="dataDir"/>, or null when it has none.</summary>
     public static SynthesisManifest? TryRead(string dataDir)
     {
         var path = System.IO.Path.Combine(dataDir, FileName);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<SynthesisManifest>(File.ReadAllText(path), Json); }
+        try { return JsonText.Read(File.ReadAllText(path), WakeWordsJson.Default.SynthesisManifest); }
         catch (JsonException e) { throw new OnnxTransferException($"{path}: not a synth.json written by `wakeword synth` ({e.Message}); delete it or synthesize again.", e); }
     }
 
-    internal void Write(string dataDir) => AtomicFile.WriteText(System.IO.Path.Combine(dataDir, FileName), JsonSerializer.Serialize(this, Json));
+    internal void Write(string dataDir) => AtomicFile.WriteText(System.IO.Path.Combine(dataDir, FileName), JsonText.Write(this, WakeWordsJson.Default.SynthesisManifest));
 }
 
 /// <summary>

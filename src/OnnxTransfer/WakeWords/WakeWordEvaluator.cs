@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Evaluation;
 
@@ -239,22 +238,12 @@ public static class WakeWordEvaluator
     public static void WriteReport(string directory, IReadOnlyList<WakeWordEvaluation> results, WakeWordEvaluationAudio audio)
     {
         Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(new
-        {
-            positives = audio.PositiveNames.Count,
-            positive_files = audio.PositiveNames,
-            positive_speakers = audio.PositiveSpeakers,
-            negative_streams = audio.NegativeNames.Select((n, i) => new { stream = n, files = audio.NegativeFiles[i].Count }),
-            negative_speakers = audio.NegativeSpeakers,
-            negative_hours = audio.NegativeSeconds / 3600,
-            models = results.Select(r => new
-            {
-                model = r.Model, wake_word = r.WakeWord, recommended_threshold = r.RecommendedThreshold,
-                target_fa_per_hour = r.TargetFalseAcceptsPerHour,
-                at_recommended = r.AtRecommended, at_default = r.AtDefault, at_model_threshold = r.AtModelThreshold,
-                positive_scores = r.PositiveScores, false_accepts = r.FalseAccepts, det = r.Det,
-            }),
-        }, new JsonSerializerOptions { WriteIndented = true });
+        var report = new WakeWordReportFile(audio.PositiveNames.Count, audio.PositiveNames, audio.PositiveSpeakers,
+            audio.NegativeNames.Select((n, i) => new NegativeStreamEntry(n, audio.NegativeFiles[i].Count)).ToArray(), audio.NegativeSpeakers,
+            audio.NegativeSeconds / 3600,
+            results.Select(r => new WakeWordReportModel(r.Model, r.WakeWord, r.RecommendedThreshold, r.TargetFalseAcceptsPerHour,
+                r.AtRecommended, r.AtDefault, r.AtModelThreshold, r.PositiveScores, r.FalseAccepts, r.Det)).ToArray());
+        var json = JsonText.Write(report, WakeWordsJson.Default.WakeWordReportFile);
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
         AtomicFile.WriteText(Path.Combine(directory, "report.md"), Markdown(results, audio));
         Plots.Det(Path.Combine(directory, "det.png"), results.Select(r => new DetSeries($"{r.WakeWord} ({Path.GetFileName(r.Model)})", r.Det)).ToArray());

@@ -30,13 +30,13 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
     /// Augmented examples of <paramref name="sources"/> (labels "positive"/"negative", ids PATH#copy), plus
     /// <paramref name="backgrounds"/> background-only negatives; read from <paramref name="cacheDir"/> when cached.
     /// </summary>
-    public FeatureTable Build(string tag, IReadOnlyList<ExampleSource> sources, int backgrounds, string? cacheDir,
+    public Task<FeatureTable> BuildAsync(string tag, IReadOnlyList<ExampleSource> sources, int backgrounds, string? cacheDir,
         IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         var jobs = sources.SelectMany(s => Enumerable.Range(0, s.Copies).Select(c => (s.Path, s.Positive, Copy: c)))
             .Concat(Enumerable.Range(0, backgrounds).Select(b => (Path: "background", Positive: false, Copy: b))).ToArray();
         var key = CacheKey(tag, jobs.Select(j => $"{j.Path}#{j.Copy}:{j.Positive}"));
-        return Cached(cacheDir, tag, key, () =>
+        return CachedAsync(cacheDir, tag, key, () =>
         {
             var features = new float[jobs.Length * Dimension];
             var encoder = new AudioClipEncoder(frontEnd, WindowEmbeddings);
@@ -60,7 +60,7 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
             return new FeatureTable(jobs.Select(j => $"{j.Path}#{j.Copy:D3}").ToArray(),
                 jobs.Select(j => j.Positive ? WakeWordDataGenerator.PositiveLabel : WakeWordDataGenerator.NegativeLabel).ToArray(),
                 jobs.Select(_ => "train").ToArray(), features, Dimension);
-        });
+        }, ct);
     }
 
     /// <summary>
@@ -68,14 +68,14 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
     /// background between them), about <paramref name="minutes"/> minutes in all: [windows, 1536], labelled negative.
     /// Returns the table and the streams' total seconds.
     /// </summary>
-    public (FeatureTable Windows, double Seconds) Streams(string tag, IReadOnlyList<string> negatives, double minutes, string? cacheDir,
+    public async Task<(FeatureTable Windows, double Seconds)> StreamsAsync(string tag, IReadOnlyList<string> negatives, double minutes, string? cacheDir,
         IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
         const int streamSeconds = 60;
         var count = Math.Max(1, (int)Math.Ceiling(minutes * 60 / streamSeconds));
         var key = CacheKey(tag, negatives.Append($"streams={count}x{streamSeconds}"));
         var rate = SpeechFrontEnd.SampleRate;
-        var table = Cached(cacheDir, tag, key, () =>
+        var table = await CachedAsync(cacheDir, tag, key, () =>
         {
             var windows = new FeatureTable[count];
             var done = 0;
@@ -102,7 +102,7 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
                 progress?.Report(new ProgressUpdate($"{tag} streams", Interlocked.Increment(ref done), count, "min"));
             });
             return Concat(windows);
-        });
+        }, ct).ConfigureAwait(false);
         return (table, count * (double)streamSeconds);
     }
 
@@ -111,7 +111,7 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
         tables.SelectMany(t => t.Paths).ToArray(), tables.SelectMany(t => t.Labels).ToArray(), tables.SelectMany(t => t.Splits).ToArray(),
         tables.SelectMany(t => t.Features.Take(t.Count * t.Dimension)).ToArray(), Dimension);
 
-    private FeatureTable Cached(string? cacheDir, string tag, string key, Func<FeatureTable> build)
+    private static async Task<FeatureTable> CachedAsync(string? cacheDir, string tag, string key, Func<FeatureTable> build, CancellationToken ct)
     {
         // Rows come back in id order (the store sorts by id), so a fresh build is sorted the same way: a rerun
         // that reads the cache trains on exactly the rows, in exactly the order, of the run that wrote it.
@@ -119,12 +119,13 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
         var path = Path.Combine(cacheDir, $"{tag}-{key}.parquet");
         if (File.Exists(path))
         {
-            try { return FeatureStore.Read(path); }
+            try { return await FeatureStore.ReadAsync(path, ct).ConfigureAwait(false); }
             catch (OnnxTransferException) { File.Delete(path); } // a damaged cache is rebuilt, never trusted
         }
         var table = SortById(build());
         Directory.CreateDirectory(cacheDir);
-        FeatureStore.Write(path, table, new FeatureStoreMetadata(WakeWordTrainer.FrontEndName, "", "embeddings[16,96]", $"wakeword-augmented:{key}", Dimension));
+        await FeatureStore.WriteAsync(path, table, new FeatureStoreMetadata(WakeWordTrainer.FrontEndName, "", "embeddings[16,96]", $"wakeword-augmented:{key}", Dimension), ct)
+            .ConfigureAwait(false);
         return table;
     }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using OnnxTransfer.Audio;
 using OnnxTransfer.Data;
 using OnnxTransfer.Evaluation;
@@ -64,7 +63,7 @@ public sealed record WakeWordTrainingOptions
     public int Threads { get; init; } = Environment.ProcessorCount;
 }
 
-/// <summary>Outcome of <see cref="WakeWordTrainer.Train"/>.</summary>
+/// <summary>Outcome of <see cref="WakeWordTrainer.TrainAsync"/>.</summary>
 /// <param name="ModelPath">The exported wake-word model.</param>
 /// <param name="Name">Wake word name.</param>
 /// <param name="Positives">Positive training examples (augmented copies included).</param>
@@ -108,7 +107,7 @@ public static class WakeWordTrainer
     /// calibrates the threshold) and writes the model to <paramref name="outputPath"/>. The head directory and the
     /// feature cache go to <paramref name="workDir"/> (default: beside the model).
     /// </summary>
-    public static WakeWordTrainingResult Train(string dataDir, string outputPath, SpeechFrontEnd frontEnd, WakeWordTrainingOptions options,
+    public static async Task<WakeWordTrainingResult> TrainAsync(string dataDir, string outputPath, SpeechFrontEnd frontEnd, WakeWordTrainingOptions options,
         string? workDir = null, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         var dataset = DatasetLoader.Load(dataDir, new DatasetLoadOptions { Extensions = DatasetLoadOptions.AudioExtensions });
@@ -128,11 +127,11 @@ public static class WakeWordTrainer
 
         var sources = items.Select(i => new ExampleSource(i.Path, i.Label == WakeWordDataGenerator.PositiveLabel,
             i.Label == WakeWordDataGenerator.PositiveLabel ? options.PositiveCopies : options.NegativeCopies)).ToArray();
-        var table = examples.Build("train", sources, options.Backgrounds, cacheDir, progress, ct);
+        var table = await examples.BuildAsync("train", sources, options.Backgrounds, cacheDir, progress, ct).ConfigureAwait(false);
         // Real recordings are built apart, so adding or changing them reuses the synthetic examples' cache.
         var real = RealClips(options.RealPositives).Select(p => new ExampleSource(p, true, options.RealCopies)).ToArray();
-        if (real.Length > 0) table = WakeWordExamples.Concat([table, examples.Build("real", real, 0, cacheDir, progress, ct)]);
-        var (streams, _) = examples.Streams("mining", negativeFiles, options.MiningMinutes, cacheDir, progress, ct);
+        if (real.Length > 0) table = WakeWordExamples.Concat([table, await examples.BuildAsync("real", real, 0, cacheDir, progress, ct).ConfigureAwait(false)]);
+        var (streams, _) = await examples.StreamsAsync("mining", negativeFiles, options.MiningMinutes, cacheDir, progress, ct).ConfigureAwait(false);
         var mining = options.MiningAudio.Count > 0 ? WakeWordExamples.Concat([streams, AudioWindows(frontEnd, options.MiningAudio, options.Threads, ct)]) : streams;
         // A tenth of the stream windows join the first round as plain negatives (openWakeWord trains on long negative audio too).
         var current = WakeWordExamples.Concat([table, mining.Where(i => i % 10 == 0)]);
@@ -177,8 +176,8 @@ public static class WakeWordTrainer
 
         using (var head = HeadModel.Load(workDir))
             BuildModel(head, name).Save(outputPath);
-        var calibration = ThresholdCalibrator.Calibrate(outputPath, dataDir, frontEnd, options.TargetFalseAcceptsPerHour, options.CalibrationMinutes,
-            options.Seed, options.Threads, cacheDir, progress, ct);
+        var calibration = await ThresholdCalibrator.CalibrateAsync(outputPath, dataDir, frontEnd, options.TargetFalseAcceptsPerHour, options.CalibrationMinutes,
+            options.Seed, options.Threads, cacheDir, progress, ct).ConfigureAwait(false);
         var positives = current.Labels.Count(l => l == WakeWordDataGenerator.PositiveLabel);
         return new WakeWordTrainingResult(outputPath, name, positives, current.Count - positives, mined, calibration, result);
     }
@@ -229,7 +228,7 @@ public static class WakeWordTrainer
             FrontEnd = FrontEndName,
             Head = head.Info.Spec,
             Task = "binary",
-            MetricsJson = JsonSerializer.Serialize(head.Info.Metrics),
+            MetricsJson = JsonText.Write(head.Info.Metrics, WakeWordsJson.Default.HeadMetrics, indented: false),
         }.WriteTo(model);
         model.SetMetadata(WakeWordKey, name);
         return model;
@@ -263,17 +262,8 @@ public static class WakeWordTrainer
     /// <summary>The phrase recorded in <paramref name="dataDir"/>/synth.json, if any.</summary>
     public static string? PhraseOf(string dataDir)
     {
-        var path = Path.Combine(dataDir, SynthesisManifest.FileName);
-        if (!File.Exists(path)) return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty(nameof(SynthesisManifest.Phrase), out var p) ? p.GetString() : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        try { return SynthesisManifest.TryRead(dataDir)?.Phrase; }
+        catch (OnnxTransferException) { return null; }
     }
 
     /// <summary>All [16,96] windows (flattened) of the given long audio files, labelled negative.</summary>

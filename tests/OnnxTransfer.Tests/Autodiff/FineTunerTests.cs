@@ -22,7 +22,7 @@ public class FineTunerTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void Last_block_fine_tunes_on_hymenoptera_and_the_export_equals_its_parts()
+    public async Task Last_block_fine_tunes_on_hymenoptera_and_the_export_equals_its_parts()
     {
         var float32 = Dequantizer.Dequantize(OnnxModel.Load(SharedAssets.MobileNetV2Int8));
         var backbone = BackboneCutter.Cut(float32.Model, new CutOptions { At = float32.FloatTensors["472_quantized"] });
@@ -35,7 +35,7 @@ public class FineTunerTests(ITestOutputHelper log)
             Training = new TrainingOptions { Epochs = 4, BatchSize = 8, LearningRate = 1e-3, Patience = 0 },
         };
         var metadata = new ModelMetadata { Labels = [], InputKind = ModelInputKind.ImageTensor, Backbone = "mobilenetv2-12-int8 (dequantized)" };
-        var result = FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata);
+        var result = await FineTuner.FitAsync(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata);
         foreach (var m in result.History) log.WriteLine($"epoch {m.Epoch}: loss {m.TrainLoss:F4}, acc {m.TrainAccuracy:P0}, val loss {m.ValLoss:F4}, val acc {m.ValAccuracy:P0}");
 
         Assert.Equal(["ants", "bees"], result.Classes);
@@ -72,7 +72,7 @@ public class FineTunerTests(ITestOutputHelper log)
     }
 
     [Fact]
-    public void The_activation_store_holds_what_the_prefix_computes_and_is_reused()
+    public async Task The_activation_store_holds_what_the_prefix_computes_and_is_reused()
     {
         var float32 = Dequantizer.Dequantize(OnnxModel.Load(SharedAssets.MobileNetV2Int8));
         var backbone = BackboneCutter.Cut(float32.Model, new CutOptions { At = float32.FloatTensors["472_quantized"] });
@@ -83,7 +83,7 @@ public class FineTunerTests(ITestOutputHelper log)
         Assert.Empty(failed);
         using var dir = new TempDir();
         var store = dir.File("act.parquet");
-        var (stored, kept, computed) = ActivationCache.InStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var (stored, kept, computed) = await ActivationCache.InStoreAsync(graph, encoder, ImagePreprocessing.ImageNet, items, store);
         var size = FineTuner.BoundarySize(graph);
         Assert.Equal(7840, size);
         Assert.Equal(items.Count, kept.Count);
@@ -94,7 +94,7 @@ public class FineTunerTests(ITestOutputHelper log)
             for (var j = 0; j < size; j++) Assert.Equal(memory[i * size + j], stored[k * size + j], 5);
         }
         var written = File.GetLastWriteTimeUtc(store);
-        var (again, _, recomputed) = ActivationCache.InStore(graph, encoder, ImagePreprocessing.ImageNet, items, store);
+        var (again, _, recomputed) = await ActivationCache.InStoreAsync(graph, encoder, ImagePreprocessing.ImageNet, items, store);
         Assert.Equal(written, File.GetLastWriteTimeUtc(store)); // reused, not rewritten
         Assert.Equal(stored, again);
         Assert.Equal(0, recomputed);

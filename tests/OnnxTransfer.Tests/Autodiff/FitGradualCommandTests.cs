@@ -1,4 +1,3 @@
-using System.CommandLine;
 using OnnxTransfer.Cli;
 
 namespace OnnxTransfer.Tests.Autodiff;
@@ -9,9 +8,14 @@ public class FitGradualCommandTests
     public void Gradual_unfreezing_is_the_default_of_fit_unfreeze_and_too_few_epochs_name_both_fixes()
     {
         using var dir = new TempDir();
-        var config = new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter(), EnableDefaultExceptionHandler = false };
-        string Refusal(params string[] extra) => Assert.Throws<OnnxTransferException>(() => CliApp.Build().Parse(
-            ["fit", "-b", SharedAssets.MobileNetV2Int8, "-d", SharedAssets.Dataset("hymenoptera"), "-o", dir.File("x.onnx"), "--unfreeze", "4", "--epochs", "3", .. extra]).Invoke(config)).Message;
+        string Refusal(params string[] extra)
+        {
+            var error = new StringWriter();
+            var code = CliApp.Run(["fit", "-b", SharedAssets.MobileNetV2Int8, "-d", SharedAssets.Dataset("hymenoptera"), "-o", dir.File("x.onnx"),
+                "--unfreeze", "4", "--epochs", "3", .. extra], new StringWriter(), error);
+            Assert.Equal(CliApp.UsageError, code);
+            return error.ToString();
+        }
 
         // 4 layers released one per epoch after a head-only epoch: the last joins in epoch 5.
         var message = Refusal();

@@ -76,8 +76,8 @@ public class BackboneManifestTests
     [InlineData("kind", "\"video\"", "kind")]
     [InlineData("preprocessing", "\"resize=abc\"", "preprocessing")]
     [InlineData("preprocessing", "null", "preprocessing")]
-    [InlineData("featureDim", "0", "featureDim")]
-    [InlineData("featureTensor", "\"\"", "featureTensor")]
+    [InlineData("feature_dim", "0", "feature_dim")]
+    [InlineData("feature_tensor", "\"\"", "feature_tensor")]
     [InlineData("licence", "\"  \"", "licence")]
     public void Invalid_fields_give_one_line_errors_naming_file_and_field(string path, string value, string expected)
     {

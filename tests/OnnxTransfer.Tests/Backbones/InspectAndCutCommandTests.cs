@@ -26,16 +26,16 @@ public class InspectAndCutCommandTests
         Assert.True(root.GetProperty("quantized").GetBoolean());
         Assert.Equal(12, root.GetProperty("opsets").GetProperty("ai.onnx").GetInt64());
         var model = OnnxModel.Load(SharedAssets.MobileNetV2Int8);
-        Assert.Equal(model.Graph.Node.Count, root.GetProperty("nodeCount").GetInt32());
+        Assert.Equal(model.Graph.Node.Count, root.GetProperty("node_count").GetInt32());
         Assert.Equal(model.Graph.Node.Count(n => n.OpType == "QLinearConv"), root.GetProperty("ops").GetProperty("QLinearConv").GetInt32());
         var input = root.GetProperty("inputs")[0];
         Assert.Equal("input", input.GetProperty("name").GetString());
         Assert.Equal(224, input.GetProperty("shape")[3].GetInt64());
 
-        var first = root.GetProperty("featureCandidates")[0];
+        var first = root.GetProperty("feature_candidates")[0];
         Assert.Equal("472_quantized", first.GetProperty("tensor").GetString());
         Assert.Equal(1280, first.GetProperty("dimension").GetInt64());
-        Assert.Equal("uint8", first.GetProperty("elementType").GetString());
+        Assert.Equal("uint8", first.GetProperty("element_type").GetString());
         Assert.True(first.GetProperty("quantized").GetBoolean());
         Assert.Equal("464_scale", first.GetProperty("scale").GetString());
     }

@@ -87,8 +87,8 @@ public class ResNet18Tests(ResNet18Fixture fixture) : IClassFixture<ResNet18Fixt
         await backbone.ExtractAsync(items, dir.File("b16.parquet"), new FeatureExtractionOptions { BatchSize = 16, Threads = 1 });
         await backbone.ExtractAsync(items, dir.File("b1.parquet"), new FeatureExtractionOptions { BatchSize = 1, Threads = 1 });
 
-        var b16 = FeatureStore.Read(dir.File("b16.parquet"));
-        var b1 = FeatureStore.Read(dir.File("b1.parquet"));
+        var b16 = await FeatureStore.ReadAsync(dir.File("b16.parquet"));
+        var b1 = await FeatureStore.ReadAsync(dir.File("b1.parquet"));
         Assert.Equal(18, b16.Count);
         Assert.Equal(512, b16.Dimension);
         Assert.Equal(b1.Paths, b16.Paths);

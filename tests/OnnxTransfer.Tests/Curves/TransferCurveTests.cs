@@ -21,7 +21,7 @@ public class TransferCurveTests
             FineTune = new() { Training = new TrainingOptions { Epochs = 3, BatchSize = 8, LearningRate = 1e-3 } },
         };
         var outDir = Path.Combine(dir.Path, "curve");
-        var result = TransferCurve.Run(backbone, backbone.LoadDataset(data), outDir, options);
+        var result = await TransferCurve.RunAsync(backbone, backbone.LoadDataset(data), outDir, options);
 
         Assert.Equal("val", result.EvalName);
         Assert.Equal(10, result.EvalCount);
@@ -42,7 +42,7 @@ public class TransferCurveTests
         Assert.Equal([3, 3], result.Runs.Where(r => r.Method == CurveMethod.Unfrozen).Select(r => r.Epochs));
 
         // A re-run resumes: the runs come back from curve.json unchanged, nothing retrains.
-        var again = TransferCurve.Run(backbone, backbone.LoadDataset(data), outDir, options);
+        var again = await TransferCurve.RunAsync(backbone, backbone.LoadDataset(data), outDir, options);
         Assert.Equal(result.Runs, again.Runs);
     }
 }

@@ -44,9 +44,9 @@ public sealed class ExportFixture : IDisposable
             HeadDir);
 
         FloatModelPath = Path.Combine(_dir.Path, "float", "model.onnx");
-        ModelExporter.Export(Backbone, HeadDir).Save(FloatModelPath);
+        ModelExporter.ExportAsync(Backbone, HeadDir).GetAwaiter().GetResult().Save(FloatModelPath);
         BytesModelPath = Path.Combine(_dir.Path, "bytes", "model.onnx");
-        ModelExporter.Export(Backbone, HeadDir, new ExportOptions { EmbedPreprocessing = true }).Save(BytesModelPath);
+        ModelExporter.ExportAsync(Backbone, HeadDir, new ExportOptions { EmbedPreprocessing = true }).GetAwaiter().GetResult().Save(BytesModelPath);
         SetupSeconds = clock.Elapsed.TotalSeconds;
     }
 

@@ -141,20 +141,20 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
-    public void A_head_trained_on_other_features_is_refused_with_both_dimensions()
+    public async Task A_head_trained_on_other_features_is_refused_with_both_dimensions()
     {
-        var e = Assert.Throws<OnnxTransferException>(() =>
-            ModelExporter.Export(fx.Backbone, fx.HeadDir, new ExportOptions { CutAt = "627_quantized", Pool = FeaturePool.None }));
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() =>
+            ModelExporter.ExportAsync(fx.Backbone, fx.HeadDir, new ExportOptions { CutAt = "627_quantized", Pool = FeaturePool.None }));
         Assert.Contains("1280-d", e.Message);
         Assert.Contains("627_quantized", e.Message);
     }
 
     [Fact]
-    public void A_speech_backbone_refuses_an_image_head_without_loading_its_files()
+    public async Task A_speech_backbone_refuses_an_image_head_without_loading_its_files()
     {
         var manifest = fx.Registry.Get("openwakeword");
         var fake = new ResolvedBackbone(manifest, manifest.Files.Select(f => new ResolvedFile(f.Name, "/nonexistent/" + f.Name, "test")).ToArray());
-        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.Export(fake, fx.HeadDir));
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync(fake, fx.HeadDir));
         Assert.Contains("speech", e.Message);
     }
 
@@ -189,33 +189,33 @@ public class ModelExporterTests(ExportFixture fx, ITestOutputHelper log)
     }
 
     [Fact]
-    public void A_head_whose_feature_source_names_another_tensor_is_refused()
+    public async Task A_head_whose_feature_source_names_another_tensor_is_refused()
     {
         var ok = HeadWithSource("mobilenetv2-12-int8:472_quantized");
-        Assert.Equal(2, ModelExporter.Export(fx.Backbone, ok).Graph.Output.Count);
+        Assert.Equal(2, (await ModelExporter.ExportAsync(fx.Backbone, ok)).Graph.Output.Count);
 
         var other = HeadWithSource("mobilenetv2-12-int8:627_quantized");
-        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.Export(fx.Backbone, other));
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync(fx.Backbone, other));
         Assert.Contains("'627_quantized'", e.Message);
         Assert.Contains("'472_quantized'", e.Message);
         Assert.Contains("--at", e.Message);
     }
 
     [Fact]
-    public void A_head_trained_on_another_backbone_file_is_refused_unless_told_to_ignore_it()
+    public async Task A_head_trained_on_another_backbone_file_is_refused_unless_told_to_ignore_it()
     {
         var store = Path.Combine(fx.NewFolder("store"), "features.parquet");
         var table = new FeatureTable(["x.jpg"], ["ants"], ["train"], new float[1280], 1280);
-        FeatureStore.Write(store, table, new FeatureStoreMetadata("mobilenetv2-7", new string('a', 64), "472_quantized", fx.Preprocessing.ToString(), 1280));
+        await FeatureStore.WriteAsync(store, table, new FeatureStoreMetadata("mobilenetv2-7", new string('a', 64), "472_quantized", fx.Preprocessing.ToString(), 1280));
         var head = HeadWithSource(store);
-        var e = Assert.Throws<OnnxTransferException>(() => ModelExporter.Export(fx.Backbone, head));
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => ModelExporter.ExportAsync(fx.Backbone, head));
         Assert.Contains("mobilenetv2-7", e.Message);
         Assert.Contains("--ignore-feature-source", e.Message);
-        Assert.NotNull(ModelExporter.Export(fx.Backbone, head, new ExportOptions { IgnoreFeatureSource = true }));
+        Assert.NotNull(await ModelExporter.ExportAsync(fx.Backbone, head, new ExportOptions { IgnoreFeatureSource = true }));
 
         var matching = Path.Combine(fx.NewFolder("store"), "features.parquet");
-        FeatureStore.Write(matching, table, new FeatureStoreMetadata(ExportFixture.BackboneName, FileChecksum.Sha256(SharedAssets.MobileNetV2Int8), "472_quantized", fx.Preprocessing.ToString(), 1280));
-        Assert.NotNull(ModelExporter.Export(fx.Backbone, HeadWithSource(matching)));
+        await FeatureStore.WriteAsync(matching, table, new FeatureStoreMetadata(ExportFixture.BackboneName, FileChecksum.Sha256(SharedAssets.MobileNetV2Int8), "472_quantized", fx.Preprocessing.ToString(), 1280));
+        Assert.NotNull(await ModelExporter.ExportAsync(fx.Backbone, HeadWithSource(matching)));
     }
 
     private string HeadWithSource(string source)

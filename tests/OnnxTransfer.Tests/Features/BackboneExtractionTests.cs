@@ -20,7 +20,7 @@ public class BackboneExtractionTests
         using var backbone = await FeatureBackbone.LoadAsync("mobilenetv2-12-int8", registry: Registry(dir));
         var dataset = backbone.LoadDataset(SharedAssets.Dataset("hymenoptera"));
         var summary = await backbone.ExtractAsync(dataset.Items, dir.File("hym.parquet"));
-        var table = FeatureStore.Read(summary.Output);
+        var table = await FeatureStore.ReadAsync(summary.Output);
 
         Assert.Equal(0, summary.Errors);
         Assert.Equal(398, table.Count);  // 124+121 train, 70+83 val, the GIF placeholder and "ant photos.jpg" included
@@ -66,7 +66,7 @@ public class BackboneExtractionTests
         var summary = await backbone.ExtractAsync(dataset.Items, dir.File("out.parquet"));
 
         var errors = File.ReadAllLines(summary.ErrorsFile).Skip(1).ToArray();
-        Assert.Equal(2, FeatureStore.Read(summary.Output).Count);
+        Assert.Equal(2, (await FeatureStore.ReadAsync(summary.Output)).Count);
         foreach (var name in new[] { "truncated.jpg", "empty.jpg", "text.jpg", "huge.png" })
             Assert.Contains(errors, e => e.Contains(name));
         // A scrambled JPEG body may still decode (JPEG is forgiving); either way it is accounted for.
@@ -75,7 +75,7 @@ public class BackboneExtractionTests
     }
 
     [Fact]
-    public void Three_shard_processes_merge_to_exactly_the_single_process_result()
+    public async Task Three_shard_processes_merge_to_exactly_the_single_process_result()
     {
         using var dir = new TempDir();
         var source = SharedAssets.Dataset("hymenoptera");
@@ -97,8 +97,8 @@ public class BackboneExtractionTests
         merge.WaitForExit();
         Assert.Equal(0, merge.ExitCode);
 
-        Assert.Equal(18, FeatureStore.Read(dir.File("single.parquet")).Count);
-        Assert.All(parts, p => Assert.InRange(FeatureStore.Read(p).Count, 1, 17));
+        Assert.Equal(18, (await FeatureStore.ReadAsync(dir.File("single.parquet"))).Count);
+        foreach (var p in parts) Assert.InRange((await FeatureStore.ReadAsync(p)).Count, 1, 17);
         Assert.Equal(File.ReadAllBytes(dir.File("single.parquet")), File.ReadAllBytes(dir.File("merged.parquet")));
     }
 

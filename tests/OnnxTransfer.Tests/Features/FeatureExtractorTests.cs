@@ -27,7 +27,7 @@ public class FeatureExtractorTests
             .RunAsync(items, dir.File("f.parquet"), Options(), new SynchronousProgress(progress.Add));
 
         Assert.Equal((37, 35, 0, 2), (summary.Items, summary.Written, summary.Skipped, summary.Errors));
-        var table = FeatureStore.Read(dir.File("f.parquet"));
+        var table = await FeatureStore.ReadAsync(dir.File("f.parquet"));
         Assert.Equal(3, table.Dimension);
         var good = items.Where(i => File.ReadAllText(i.Path) != "bad").OrderBy(i => i.Id, StringComparer.Ordinal).ToArray();
         Assert.Equal(good.Select(i => i.Id), table.Paths);
@@ -40,7 +40,7 @@ public class FeatureExtractorTests
             for (var c = 0; c < 3; c++) Assert.Equal(expected[c], actual[c], 1e-4f);
         }
 
-        var meta = FeatureStore.ReadMetadata(dir.File("f.parquet"));
+        var meta = await FeatureStore.ReadMetadataAsync(dir.File("f.parquet"));
         Assert.Equal(("tiny", "features", 3, 37L), (meta.Backbone, meta.FeatureTensor, meta.Dimension, meta.DatasetItems));
         Assert.Equal(FeatureStoreMetadata.DatasetFingerprint(items.Select(i => i.Id)), meta.DatasetSha256);
         Assert.Null(meta.Shard);
@@ -131,7 +131,7 @@ public class FeatureExtractorTests
         // Overwrite discards the partial and starts over.
         var summary = await Extract(items, output, Options() with { Overwrite = true }, preprocessing: "other");
         Assert.Equal((30, 0), (summary.Written, summary.Skipped));
-        Assert.Equal("other", FeatureStore.ReadMetadata(output).Preprocessing);
+        Assert.Equal("other", (await FeatureStore.ReadMetadataAsync(output)).Preprocessing);
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public class FeatureExtractorTests
         Assert.True(summary.Skipped > 0);
         Assert.Equal(36, summary.Skipped + summary.Written);
         Assert.Equal(4, ErrorLog.Read(errorsFile).Count);
-        Assert.Equal(36, FeatureStore.Read(output).Count);
+        Assert.Equal(36, (await FeatureStore.ReadAsync(output)).Count);
     }
 
     [Fact]

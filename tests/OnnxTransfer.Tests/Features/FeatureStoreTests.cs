@@ -23,9 +23,9 @@ public class FeatureStoreTests
         var meta = new FeatureStoreMetadata("mobilenetv2", "ab12", "pool", "resize=256,crop=224x224", 5)
         { DatasetItems = 2600, DatasetSha256 = "ff00", Shard = new Shard(1, 4) };
         var file = dir.File("f.parquet");
-        FeatureStore.Write(file, table, meta);
+        await FeatureStore.WriteAsync(file, table, meta);
 
-        var back = FeatureStore.Read(file);
+        var back = await FeatureStore.ReadAsync(file);
         Assert.Equal(2500, back.Count);
         Assert.Equal(5, back.Dimension);
         var order = Enumerable.Range(0, table.Count).OrderBy(i => table.Paths[i], StringComparer.Ordinal).ToArray();
@@ -38,7 +38,7 @@ public class FeatureStoreTests
             Assert.Equal(table.Row(i).ToArray(), back.Row(k).ToArray());
         }
 
-        var readMeta = FeatureStore.ReadMetadata(file);
+        var readMeta = await FeatureStore.ReadMetadataAsync(file);
         Assert.Null(meta.Difference(readMeta));
         Assert.Equal(meta, readMeta);
         Assert.Equal(ToolInfo.NameAndVersion, readMeta.Tool);
@@ -49,40 +49,40 @@ public class FeatureStoreTests
     }
 
     [Fact]
-    public void Same_rows_in_any_order_give_the_same_bytes()
+    public async Task Same_rows_in_any_order_give_the_same_bytes()
     {
         using var dir = new TempDir();
         var table = RandomTable(300, 3, 2);
         var meta = new FeatureStoreMetadata("b", "s", "t", "p", 3);
-        FeatureStore.Write(dir.File("a.parquet"), table, meta);
+        await FeatureStore.WriteAsync(dir.File("a.parquet"), table, meta);
         var rev = Enumerable.Range(0, table.Count).Reverse().ToArray();
         var shuffled = new FeatureTable(rev.Select(i => table.Paths[i]).ToArray(), rev.Select(i => table.Labels[i]).ToArray(),
             rev.Select(i => table.Splits[i]).ToArray(), rev.SelectMany(i => table.Row(i).ToArray()).ToArray(), 3);
-        FeatureStore.Write(dir.File("b.parquet"), shuffled, meta);
+        await FeatureStore.WriteAsync(dir.File("b.parquet"), shuffled, meta);
         Assert.Equal(File.ReadAllBytes(dir.File("a.parquet")), File.ReadAllBytes(dir.File("b.parquet")));
     }
 
     [Fact]
-    public void Duplicate_ids_are_rejected()
+    public async Task Duplicate_ids_are_rejected()
     {
         using var dir = new TempDir();
         var t = new FeatureTable(["a", "b", "a"], ["", "", ""], ["", "", ""], new float[6], 2);
-        var e = Assert.Throws<OnnxTransferException>(() => FeatureStore.Write(dir.File("d.parquet"), t, new FeatureStoreMetadata("b", "s", "t", "p", 2)));
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.WriteAsync(dir.File("d.parquet"), t, new FeatureStoreMetadata("b", "s", "t", "p", 2)));
         Assert.Contains("'a'", e.Message);
         Assert.False(File.Exists(dir.File("d.parquet")));
     }
 
     [Fact]
-    public void Damaged_or_foreign_files_give_one_line_errors_naming_the_file()
+    public async Task Damaged_or_foreign_files_give_one_line_errors_naming_the_file()
     {
         using var dir = new TempDir();
-        FeatureStore.Write(dir.File("ok.parquet"), RandomTable(50, 4, 3), new FeatureStoreMetadata("b", "s", "t", "p", 4));
+        await FeatureStore.WriteAsync(dir.File("ok.parquet"), RandomTable(50, 4, 3), new FeatureStoreMetadata("b", "s", "t", "p", 4));
         var bytes = File.ReadAllBytes(dir.File("ok.parquet"));
         File.WriteAllBytes(dir.File("cut.parquet"), bytes[..(bytes.Length / 2)]);
         File.WriteAllText(dir.File("text.parquet"), "hello");
         foreach (var name in new[] { "cut.parquet", "text.parquet", "missing.parquet" })
         {
-            var e = Assert.Throws<OnnxTransferException>(() => FeatureStore.Read(dir.File(name)));
+            var e = await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.ReadAsync(dir.File(name)));
             Assert.Contains(name, e.Message);
             Assert.DoesNotContain('\n', e.Message);
         }

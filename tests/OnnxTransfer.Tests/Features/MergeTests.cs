@@ -33,10 +33,12 @@ public class MergeTests
         await ExtractSingle(items, dir.File("single.parquet"));
         var parts = await ExtractShards(items, dir.File("sharded.parquet"), 3);
         Assert.Equal(dir.File("sharded.part-1-of-3.parquet"), parts[1]);
-        Assert.Equal(new Shard(1, 3), FeatureStore.ReadMetadata(parts[1]).Shard);
-        Assert.Equal(44, parts.Sum(p => FeatureStore.Read(p).Count));
+        Assert.Equal(new Shard(1, 3), (await FeatureStore.ReadMetadataAsync(parts[1])).Shard);
+        var rows = 0;
+        foreach (var p in parts) rows += (await FeatureStore.ReadAsync(p)).Count;
+        Assert.Equal(44, rows);
 
-        var summary = FeatureStore.Merge(parts.Reverse().ToArray(), dir.File("merged.parquet"));
+        var summary = await FeatureStore.MergeAsync(parts.Reverse().ToArray(), dir.File("merged.parquet"));
         Assert.Equal((3, 44L), (summary.Parts, summary.Rows));
         Assert.Equal(FeatureTestKit.Bytes(dir.File("single.parquet")), FeatureTestKit.Bytes(dir.File("merged.parquet")));
     }
@@ -49,27 +51,27 @@ public class MergeTests
         var parts = await ExtractShards(items, dir.File("f.parquet"), 3);
         var output = dir.File("merged.parquet");
 
-        var missing = Assert.Throws<OnnxTransferException>(() => FeatureStore.Merge([parts[0], parts[2]], output));
+        var missing = await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.MergeAsync([parts[0], parts[2]], output));
         Assert.Contains("1 of 3 parts missing", missing.Message);
         Assert.Contains("merged.part-1-of-3.parquet", missing.Message);
 
         File.Copy(parts[1], dir.File("copy.parquet"));
-        var doubled = Assert.Throws<OnnxTransferException>(() => FeatureStore.Merge([.. parts, dir.File("copy.parquet")], output));
+        var doubled = await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.MergeAsync([.. parts, dir.File("copy.parquet")], output));
         Assert.Contains("given twice", doubled.Message);
         Assert.Contains("copy.parquet", doubled.Message);
 
         var other = await ExtractShards(items, dir.File("other.parquet"), 3, preprocessing: "other");
-        var mismatch = Assert.Throws<OnnxTransferException>(() => FeatureStore.Merge([parts[0], parts[1], other[2]], output));
+        var mismatch = await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.MergeAsync([parts[0], parts[1], other[2]], output));
         Assert.Contains("preprocessing", mismatch.Message);
 
         var fourths = await ExtractShards(items, dir.File("four.parquet"), 4);
-        Assert.Contains("same N", Assert.Throws<OnnxTransferException>(() => FeatureStore.Merge([.. parts, fourths[3]], output)).Message);
+        Assert.Contains("same N", (await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.MergeAsync([.. parts, fourths[3]], output))).Message);
 
         // A part whose rows overlap another's (relabelled as another shard) is caught by id.
-        var t = FeatureStore.Read(parts[0]);
-        var relabelled = FeatureStore.ReadMetadata(parts[1]);
-        FeatureStore.Write(dir.File("fake1.parquet"), t, relabelled);
-        var overlap = Assert.Throws<OnnxTransferException>(() => FeatureStore.Merge([parts[0], dir.File("fake1.parquet"), parts[2]], output));
+        var t = await FeatureStore.ReadAsync(parts[0]);
+        var relabelled = await FeatureStore.ReadMetadataAsync(parts[1]);
+        await FeatureStore.WriteAsync(dir.File("fake1.parquet"), t, relabelled);
+        var overlap = await Assert.ThrowsAsync<OnnxTransferException>(() => FeatureStore.MergeAsync([parts[0], dir.File("fake1.parquet"), parts[2]], output));
         Assert.Contains("fake1.parquet", overlap.Message);
         Assert.False(File.Exists(output));
     }
@@ -81,7 +83,7 @@ public class MergeTests
         var items = FeatureTestKit.Dataset(dir.File("data"), 12);
         var parts = await ExtractShards(items, dir.File("f.parquet"), 2);
         Assert.Equal(0, OnnxTransfer.Cli.CliApp.Run(["merge", .. parts, "--out", dir.File("m.parquet")]));
-        Assert.Equal(12, FeatureStore.Read(dir.File("m.parquet")).Count);
+        Assert.Equal(12, (await FeatureStore.ReadAsync(dir.File("m.parquet"))).Count);
         Assert.Equal(1, OnnxTransfer.Cli.CliApp.Run(["merge", parts[0], "--out", dir.File("m2.parquet")]));
         Assert.False(File.Exists(dir.File("m2.parquet")));
     }

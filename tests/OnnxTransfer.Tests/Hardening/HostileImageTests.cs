@@ -151,7 +151,7 @@ public class HostileImageTests
             .RunAsync(items, output, new FeatureExtractionOptions { BatchSize = 2, Threads = 2 });
         var summary = await extraction.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((5, 5), (summary.Written, summary.Errors));
-        Assert.Equal(5, FeatureStore.Read(output).Count);
+        Assert.Equal(5, (await FeatureStore.ReadAsync(output)).Count);
         var errors = File.ReadAllText(summary.ErrorsFile);
         foreach (var bad in new[] { "huge.png", "empty.png", "text.jpg", "pipe.jpg", "cut.png" }) Assert.Contains(bad, errors);
     }

@@ -11,6 +11,7 @@ public class OptionValidationTests
     private static readonly string[] Fit = ["fit", "--data", "/nonexistent/d", "--out", "/nonexistent/m.onnx"];
     private static readonly string[] Predict = ["predict", "--model", "/nonexistent/m.onnx", "/nonexistent/a.jpg"];
     private static readonly string[] Curve = ["curve", "--data", "/nonexistent/d", "--out", "/nonexistent/c"];
+    private static readonly string[] Compare = ["compare", "--data", "/nonexistent/d", "--out", "/nonexistent/c"];
 
     public static TheoryData<string, string[], string> Cases() => new()
     {
@@ -37,6 +38,9 @@ public class OptionValidationTests
         { "predict batch zero", [.. Predict, "--batch", "0"], "--batch 0" },
         { "curve max-fine-tune-steps zero", [.. Curve, "--max-fine-tune-steps", "0"], "--max-fine-tune-steps 0" },
         { "curve min-steps zero", [.. Curve, "--min-steps", "0"], "--min-steps 0" },
+        { "compare folds one", [.. Compare, "--folds", "1"], "--folds 1" },
+        { "compare per-class zero", [.. Compare, "--per-class", "0"], "--per-class 0" },
+        { "compare backbones empty", [.. Compare, "--backbones", ","], "--backbones ','" },
     };
 
     [Theory]

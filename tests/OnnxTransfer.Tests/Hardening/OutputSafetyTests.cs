@@ -267,7 +267,7 @@ public class OutputSafetyTests
         var summary = await new FeatureExtractor(session, new NumberEncoder(), FeatureTestKit.Description())
             .RunAsync(FeatureTestKit.Dataset(dir.File("data"), 12), store, new() { Overwrite = true, BatchSize = 4, Threads = 1 });
         Assert.Equal((12, 0), (summary.Written, summary.Skipped));
-        Assert.Equal(12, FeatureStore.Read(store).Count);
+        Assert.Equal(12, (await FeatureStore.ReadAsync(store)).Count);
         Assert.False(Directory.Exists(FeatureStore.PartialPath(store)));
     }
 

@@ -46,7 +46,8 @@ public class PreemptionTests
         }
         Assert.False(File.Exists(output));
         var partial = FeatureStore.PartialPath(output);
-        var kept = Directory.GetFiles(partial, "chunk-*.parquet").Sum(f => FeatureStore.Read(f).Count);
+        var kept = 0;
+        foreach (var chunk in Directory.GetFiles(partial, "chunk-*.parquet")) kept += (await FeatureStore.ReadAsync(chunk)).Count;
         if (signal == PosixSignalNumber.Kill) Assert.InRange(kept, 1, Items - 1);  // time-based chunks survived
         else
         {

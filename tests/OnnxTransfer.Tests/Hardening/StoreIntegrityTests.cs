@@ -24,7 +24,7 @@ public class StoreIntegrityTests
     private static string Store(TempDir dir, string name = "f.parquet", int rows = 3)
     {
         var path = dir.File(name);
-        FeatureStore.Write(path, Table(rows), FeatureTestKit.Description() with { Dimension = 3 });
+        FeatureStore.WriteAsync(path, Table(rows), FeatureTestKit.Description() with { Dimension = 3 }).GetAwaiter().GetResult();
         return path;
     }
 
@@ -48,6 +48,13 @@ public class StoreIntegrityTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    private static async Task AssertRefusedAsync(string path, Func<Task> read)
+    {
+        var e = await Assert.ThrowsAnyAsync<OnnxTransferException>(read);
+        Assert.Contains(path, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     public static TheoryData<string> Damages => new()
     {
         "flip in a feature value", "flip in the path column", "flip in a metadata value", "truncated", "bytes appended", "footer length changed",
@@ -55,7 +62,7 @@ public class StoreIntegrityTests
 
     [Theory]
     [MemberData(nameof(Damages))]
-    public void A_damaged_store_is_refused_naming_the_file(string damage)
+    public async Task A_damaged_store_is_refused_naming_the_file(string damage)
     {
         using var dir = new TempDir();
         var path = Store(dir, rows: 40);
@@ -70,7 +77,7 @@ public class StoreIntegrityTests
             case "bytes appended": File.WriteAllBytes(path, [.. bytes, 1, 2, 3]); break;
             case "footer length changed": Flip(path, bytes.Length - 8); break;
         }
-        AssertRefused(path, () => FeatureStore.Read(path));
+        await AssertRefusedAsync(path, () => FeatureStore.ReadAsync(path));
     }
 
     [Fact]
@@ -84,12 +91,12 @@ public class StoreIntegrityTests
     }
 
     [Fact]
-    public void Every_single_byte_flip_is_refused_or_changes_nothing_read()
+    public async Task Every_single_byte_flip_is_refused_or_changes_nothing_read()
     {
         using var dir = new TempDir();
         var path = Store(dir);
         var original = File.ReadAllBytes(path);
-        var expected = FeatureStore.Read(path);
+        var expected = await FeatureStore.ReadAsync(path);
         var refused = 0;
         for (var i = 0; i < original.Length; i++)
         {
@@ -99,7 +106,7 @@ public class StoreIntegrityTests
             try
             {
                 // A damaged footer once sent the Parquet reader into an endless loop: a hang fails, it does not stall the suite.
-                var read = Task.Run(() => FeatureStore.Read(path));
+                var read = Task.Run(() => FeatureStore.ReadAsync(path));
                 Assert.True(read.Wait(TimeSpan.FromSeconds(10)), $"reading with a flip at byte {i} hangs");
                 var table = read.Result;
                 Assert.True(table.Paths.SequenceEqual(expected.Paths) && table.Labels.SequenceEqual(expected.Labels)
@@ -161,7 +168,7 @@ public class StoreIntegrityTests
             parts.Add((await new FeatureExtractor(session, new NumberEncoder(), FeatureTestKit.Description())
                 .RunAsync(items, dir.File("f.parquet"), new FeatureExtractionOptions { Shard = new OnnxTransfer.Data.Shard(i, 2) })).Output);
         Flip(parts[1], FooterStart(parts[1]) - 10);
-        AssertRefused(parts[1], () => FeatureStore.Merge(parts, dir.File("merged.parquet")));
+        await AssertRefusedAsync(parts[1], () => FeatureStore.MergeAsync(parts, dir.File("merged.parquet")));
         Assert.False(File.Exists(dir.File("merged.parquet")));
     }
 

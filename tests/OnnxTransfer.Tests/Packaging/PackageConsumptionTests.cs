@@ -80,11 +80,16 @@ public class PackageConsumptionTests(ExportFixture fx, PackageFeed feed, ITestOu
         output.WriteLine($"trim warnings ({warnings.Length}):\n{string.Join('\n', warnings)}");
         var full = Path.Combine(app, "untrimmed");
         PackageFeed.Run("dotnet", ["publish", app, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", full, "-nologo", "-v", "quiet"], app);
-        output.WriteLine($"linux-x64 self-contained publish: trimmed {PackageFeed.SizeMb(trimmed):F1} MB, untrimmed {PackageFeed.SizeMb(full):F1} MB; largest files of the trimmed one:");
+        var dependent = Path.Combine(app, "framework-dependent");
+        PackageFeed.Run("dotnet", ["publish", app, "-c", "Release", "-r", "linux-x64", "--no-self-contained", "-o", dependent, "-nologo", "-v", "quiet"], app);
+        output.WriteLine($"linux-x64 publish: self-contained trimmed {PackageFeed.SizeMb(trimmed):F1} MB, self-contained untrimmed {PackageFeed.SizeMb(full):F1} MB, " +
+                         $"framework-dependent {PackageFeed.SizeMb(dependent):F1} MB; largest files of the trimmed one:");
         foreach (var f in new DirectoryInfo(trimmed).EnumerateFiles("*", SearchOption.AllDirectories).OrderByDescending(f => f.Length).Take(8))
             output.WriteLine($"  {f.Length / 1e6,6:F1} MB  {Path.GetRelativePath(trimmed, f.FullName)}");
         // Our assemblies trim cleanly (warnings from third-party packages are printed above).
         Assert.DoesNotContain(warnings, w => w.Contains("OnnxTransfer", StringComparison.Ordinal));
+        // The Inference package's build targets keep ONNX Runtime's Windows DLLs out of a Linux publish.
+        Assert.False(File.Exists(Path.Combine(trimmed, "onnxruntime.dll")), "onnxruntime.dll (Windows) in a linux-x64 publish");
 
         var stdout = PackageFeed.Run(Path.Combine(trimmed, "PredictApp"), [fx.FloatModelPath, .. fx.TestImages], app);
         using var model = TransferModel.Load(fx.FloatModelPath);

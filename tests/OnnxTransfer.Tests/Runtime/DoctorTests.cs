@@ -18,30 +18,30 @@ public class DoctorTests
         using var doc = JsonDocument.Parse(Doctor.Run(registry).ToJson());
         var root = doc.RootElement;
 
-        Assert.Equal(OrtEnv.Instance().GetVersionString(), root.GetProperty("onnxRuntimeVersion").GetString());
-        Assert.Contains("CPUExecutionProvider", root.GetProperty("compiledProviders").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(OrtEnv.Instance().GetVersionString(), root.GetProperty("onnx_runtime_version").GetString());
+        Assert.Contains("CPUExecutionProvider", root.GetProperty("compiled_providers").EnumerateArray().Select(e => e.GetString()));
         var providers = root.GetProperty("providers").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
         Assert.True(providers["CPUExecutionProvider"].GetProperty("usable").GetBoolean());
         Assert.True(providers.ContainsKey("CUDAExecutionProvider"));
 
         var cuda = CudaSupport.Check();
-        Assert.Equal(cuda.Usable, root.GetProperty("cudaUsable").GetBoolean());
+        Assert.Equal(cuda.Usable, root.GetProperty("cuda_usable").GetBoolean());
         if (!cuda.Usable)
         {
             Assert.False(providers["CUDAExecutionProvider"].GetProperty("usable").GetBoolean());
-            Assert.Equal(cuda.Reason, root.GetProperty("cudaReason").GetString());
+            Assert.Equal(cuda.Reason, root.GetProperty("cuda_reason").GetString());
             Assert.NotEmpty(cuda.Reason);
         }
         Assert.Equal(cuda.Libraries.Select(l => l.Library),
-            root.GetProperty("cudaLibraries").EnumerateArray().Select(l => l.GetProperty("library").GetString()));
+            root.GetProperty("cuda_libraries").EnumerateArray().Select(l => l.GetProperty("library").GetString()));
         if (!CudaSupport.GpuBuild) Assert.Empty(cuda.Libraries);
 
         // The native library loaded is the pinned package version, and ORT's log goes through OnnxRuntimeLog.
-        Assert.Equal(ToolInfo.OnnxRuntimeBuildVersion, root.GetProperty("onnxRuntimeBuildVersion").GetString());
-        Assert.Equal(root.GetProperty("onnxRuntimeBuildVersion").GetString(), root.GetProperty("onnxRuntimeVersion").GetString());
-        Assert.True(root.GetProperty("onnxRuntimeLogRouted").GetBoolean());
+        Assert.Equal(ToolInfo.OnnxRuntimeBuildVersion, root.GetProperty("onnx_runtime_build_version").GetString());
+        Assert.Equal(root.GetProperty("onnx_runtime_build_version").GetString(), root.GetProperty("onnx_runtime_version").GetString());
+        Assert.True(root.GetProperty("onnx_runtime_log_routed").GetBoolean());
 
-        Assert.Equal(home.Path, root.GetProperty("cacheDir").GetString());
+        Assert.Equal(home.Path, root.GetProperty("cache_dir").GetString());
         Assert.Equal([SharedAssets.Models], root.GetProperty("mirrors").EnumerateArray().Select(m => m.GetString()));
         var backbones = root.GetProperty("backbones").EnumerateArray().ToDictionary(b => b.GetProperty("name").GetString()!, b => b.GetProperty("cached").GetBoolean());
         Assert.True(backbones["mobilenetv2-12-int8"]);

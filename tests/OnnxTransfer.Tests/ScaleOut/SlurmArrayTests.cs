@@ -52,7 +52,7 @@ public class SlurmArrayTests(ITestOutputHelper log)
 
         var merged = Path.Combine(array, "features.parquet");
         Assert.Contains($"merged {n} parts, {2 * ImagesPerClass} rows -> {merged}", File.ReadAllText(Path.Combine(array, "features.merge.log")));
-        Assert.Equal(2 * ImagesPerClass, FeatureStore.Read(merged).Count);
+        Assert.Equal(2 * ImagesPerClass, (await FeatureStore.ReadAsync(merged)).Count);
         Assert.True(File.ReadAllBytes(Path.Combine(work, "single", "features.parquet")).AsSpan().SequenceEqual(File.ReadAllBytes(merged)),
             "the merged array output differs from the single-process extract");
 

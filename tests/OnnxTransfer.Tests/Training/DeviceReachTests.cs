@@ -36,7 +36,7 @@ public class DeviceReachTests
     }
 
     [Fact]
-    public void Fine_tuning_caches_and_trains_through_the_callers_factory()
+    public async Task Fine_tuning_caches_and_trains_through_the_callers_factory()
     {
         var float32 = Dequantizer.Dequantize(OnnxModel.Load(SharedAssets.MobileNetV2Int8));
         var backbone = BackboneCutter.Cut(float32.Model, new CutOptions { At = float32.FloatTensors["472_quantized"] });
@@ -46,7 +46,7 @@ public class DeviceReachTests
         var options = new FineTuneOptions { Unfreeze = 1, Training = new TrainingOptions { Epochs = 1, BatchSize = 4, Patience = 0 } };
         var metadata = new ModelMetadata { Labels = [], InputKind = ModelInputKind.ImageTensor, Backbone = "mobilenetv2-12-int8" };
         using var sessions = SessionFactory.ForTraining(ExecutionDevice.Cpu, 1);
-        FineTuner.Fit(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata, sessions: sessions);
+        await FineTuner.FitAsync(backbone, ImagePreprocessing.ImageNet, train, val, options, metadata, sessions: sessions);
         // Prefix cache for train and val, the training graph, one optimizer per parameter group (backbone, head).
         Assert.Equal(5, sessions.SessionsCreated);
     }
@@ -55,6 +55,7 @@ public class DeviceReachTests
     [InlineData("Training")]
     [InlineData("Onnx/Autodiff")]
     [InlineData("Curves")]
+    [InlineData("Comparison")]
     [InlineData("Evaluation")]
     [InlineData("Inference")]
     [InlineData("Features")]

@@ -51,7 +51,7 @@ public class RealFeatureTrainingTests
         var table = await HymenopteraFeatures.GetAsync();
         using var dir = new TempDir();
         var features = dir.File("hym.parquet");
-        FeatureStore.Write(features, table, new FeatureStoreMetadata("mobilenetv2-12-int8", "", "472_quantized", "", table.Dimension));
+        await FeatureStore.WriteAsync(features, table, new FeatureStoreMetadata("mobilenetv2-12-int8", "", "472_quantized", "", table.Dimension));
         var killed = dir.File("killed");
 
         Assert.Equal(137, await KilledChild.RunAsync("epoch 3", ChildMode, features, killed, "3"));
@@ -68,7 +68,7 @@ public class RealFeatureTrainingTests
     /// <summary>Child side: trains, prints "epoch N" after each saved epoch, and blocks for ever after epoch blockAt.</summary>
     public static int Child(string[] args)
     {
-        var splits = FeatureSplits.From(FeatureStore.Read(args[0]));
+        var splits = FeatureSplits.From(FeatureStore.ReadAsync(args[0]).GetAwaiter().GetResult()); // a child process's Main
         var blockAt = int.Parse(args[2]);
         var progress = new Inline(u =>
         {

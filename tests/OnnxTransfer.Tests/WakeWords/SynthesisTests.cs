@@ -66,7 +66,7 @@ public class SynthesisTests
             Assert.True(File.Exists(Path.Combine(dir.Path, clip.Path)));
         }
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, SynthesisManifest.FileName)));
-        Assert.Equal("alexa", json.RootElement.GetProperty("Phrase").GetString());
+        Assert.Equal("alexa", json.RootElement.GetProperty("phrase").GetString());
     }
 
     [Fact]

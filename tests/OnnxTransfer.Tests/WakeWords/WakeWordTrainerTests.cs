@@ -24,7 +24,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
     };
 
     [Fact]
-    public void Train_OnATinySyntheticSet_MinesCalibratesAndExportsAModelTheDetectorRuns()
+    public async Task Train_OnATinySyntheticSet_MinesCalibratesAndExportsAModelTheDetectorRuns()
     {
         using var dir = new TempDir();
         var data = dir.File("data");
@@ -32,7 +32,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
         var manifest = SynthesisManifest.TryRead(data)!;
         var trainPositives = manifest.Clips.Count(c => c.Split == "train" && c.Label == "positive");
         var trainNegatives = manifest.Clips.Count(c => c.Split == "train" && c.Label == "negative");
-        var result = WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny);
+        var result = await WakeWordTrainer.TrainAsync(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny);
         Assert.Equal("hey toaster", result.Name);
         Assert.Equal(2 * trainPositives, result.Positives); // two augmented copies each; the val split is left out
         Assert.True(result.Negatives > trainNegatives + 4, $"{result.Negatives} negatives: copies + backgrounds + stream windows");
@@ -53,16 +53,16 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public void Rerun_ReadsTheCachedFeatures_AndTrainsTheSameModel()
+    public async Task Rerun_ReadsTheCachedFeatures_AndTrainsTheSameModel()
     {
         using var dir = new TempDir();
         var data = dir.File("data");
         WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 2, Threads = 2 });
         var options = Tiny with { MiningRounds = 0 };
-        WakeWordTrainer.Train(data, dir.File("a.onnx"), fixture.FrontEnd, options);
+        await WakeWordTrainer.TrainAsync(data, dir.File("a.onnx"), fixture.FrontEnd, options);
         var cache = Directory.GetFiles(dir.File("a.features"), "*.parquet").ToDictionary(Path.GetFileName, File.GetLastWriteTimeUtc);
         var first = File.ReadAllBytes(dir.File("a.onnx"));
-        WakeWordTrainer.Train(data, dir.File("a.onnx"), fixture.FrontEnd, options);
+        await WakeWordTrainer.TrainAsync(data, dir.File("a.onnx"), fixture.FrontEnd, options);
         Assert.Equal(cache, Directory.GetFiles(dir.File("a.features"), "*.parquet").ToDictionary(Path.GetFileName, File.GetLastWriteTimeUtc));
         Assert.Equal(first, File.ReadAllBytes(dir.File("a.onnx")));
         // Without a val split the threshold is calibrated on fresh augmentations of the training negatives.
@@ -71,7 +71,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public void RealRecordings_AreAddedAsWeightedPositives()
+    public async Task RealRecordings_AreAddedAsWeightedPositives()
     {
         using var dir = new TempDir();
         var data = dir.File("data");
@@ -80,28 +80,28 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
         Directory.CreateDirectory(real);
         foreach (var f in Directory.GetFiles(SharedAssets.Dataset("speech_commands_subset/sheila"), "*.wav").Order().Take(2))
             File.Copy(f, Path.Combine(real, Path.GetFileName(f)));
-        var result = WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0, RealPositives = real, RealCopies = 5 });
+        var result = await WakeWordTrainer.TrainAsync(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0, RealPositives = real, RealCopies = 5 });
         Assert.Equal(2 * 4 + 5 * 2, result.Positives);
-        var e = Assert.Throws<OnnxTransferException>(() => WakeWordTrainer.Train(data, dir.File("x.onnx"), fixture.FrontEnd, Tiny with { RealPositives = dir.File("nothing") }));
+        var e = await Assert.ThrowsAsync<OnnxTransferException>(() => WakeWordTrainer.TrainAsync(data, dir.File("x.onnx"), fixture.FrontEnd, Tiny with { RealPositives = dir.File("nothing") }));
         Assert.Contains("--real", e.Message);
     }
 
     [Fact]
-    public void Calibrate_StoresAThresholdMeetingTheTargetOnTheCalibrationAudio_AndDetectUsesIt()
+    public async Task Calibrate_StoresAThresholdMeetingTheTargetOnTheCalibrationAudio_AndDetectUsesIt()
     {
         using var dir = new TempDir();
         var data = dir.File("data");
         WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 4, Threads = 2 });
-        WakeWordTrainer.Train(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0 });
+        await WakeWordTrainer.TrainAsync(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0 });
         // A target no stream can miss (every frame may fire) gives the lowest threshold; a zero target a higher one.
-        var loose = ThresholdCalibrator.Calibrate(dir.File("ww.onnx"), data, fixture.FrontEnd, 1e9, minutes: 1, threads: 2);
+        var loose = await ThresholdCalibrator.CalibrateAsync(dir.File("ww.onnx"), data, fixture.FrontEnd, 1e9, minutes: 1, threads: 2);
         Assert.Equal(0.01, loose.Threshold);
-        var strict = ThresholdCalibrator.Calibrate(dir.File("ww.onnx"), data, fixture.FrontEnd, 0, minutes: 1, threads: 2);
+        var strict = await ThresholdCalibrator.CalibrateAsync(dir.File("ww.onnx"), data, fixture.FrontEnd, 0, minutes: 1, threads: 2);
         Assert.True(strict.Threshold > loose.Threshold, $"{strict.Threshold} vs {loose.Threshold}");
         Assert.Equal(0, strict.FalseAcceptsPerHour);
         Assert.Equal("training-voice everyday speech (no val split)", strict.Source);
         using var model = new WakeWordModel(dir.File("ww.onnx"));
         Assert.Equal(strict.Threshold, model.Threshold);
-        Assert.Throws<OnnxTransferException>(() => ThresholdCalibrator.Calibrate(dir.File("ww.onnx"), data, fixture.FrontEnd, -1));
+        await Assert.ThrowsAsync<OnnxTransferException>(() => ThresholdCalibrator.CalibrateAsync(dir.File("ww.onnx"), data, fixture.FrontEnd, -1));
     }
 }

@@ -10,7 +10,7 @@ namespace OnnxTransfer.Training.FineTuning;
 
 /// <summary>
 /// Runs a fine-tune graph's frozen prefix once per image and keeps the boundary activations: in memory
-/// (<see cref="InMemory"/>) or in a resumable Parquet feature store (<see cref="InStore"/>).
+/// (<see cref="InMemory"/>) or in a resumable Parquet feature store (<see cref="InStoreAsync"/>).
 /// </summary>
 internal static class ActivationCache
 {
@@ -71,7 +71,7 @@ internal static class ActivationCache
     /// an unfinished or reusing a finished one, and returns them with the items that could be read, in store order, and how
     /// many items the prefix ran on now.
     /// </summary>
-    public static (float[] Cache, IReadOnlyList<DatasetItem> Items, int Computed) InStore(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
+    public static async Task<(float[] Cache, IReadOnlyList<DatasetItem> Items, int Computed)> InStoreAsync(FineTuneGraph graph, ImageEncoder encoder, ImagePreprocessing preprocessing,
         IReadOnlyList<DatasetItem> items, string storePath, int batchSize = 16, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default,
         SessionFactory? sessions = null)
     {
@@ -86,9 +86,9 @@ internal static class ActivationCache
             graph.Boundary, preprocessing.ToString(), size);
         using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
         using var session = (sessions ?? owned!).CreateSession(bytes);
-        var summary = new FeatureExtractor(session, encoder, description)
-            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize, OutputName = output }, progress, ct).GetAwaiter().GetResult();
-        var table = FeatureStore.Read(summary.Output);
+        var summary = await new FeatureExtractor(session, encoder, description)
+            .RunAsync(items, storePath, new FeatureExtractionOptions { BatchSize = batchSize, OutputName = output }, progress, ct).ConfigureAwait(false);
+        var table = await FeatureStore.ReadAsync(summary.Output, ct).ConfigureAwait(false);
         var byId = items.GroupBy(i => i.Id, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.First(), StringComparer.Ordinal);
         var kept = new List<DatasetItem>();
         var rows = new List<int>();

@@ -20,6 +20,7 @@ internal sealed class AugmentedActivations : IActivationSource, IDisposable
     private readonly FineTuneGraph _graph;
     private readonly AugmentedImageEncoder _encoder;
     private readonly InferenceSession _session;
+    private readonly ResourceGuard _guard = new(nameof(AugmentedActivations));
     private readonly long[] _imageShape;
     private readonly int _imageSize;
     private readonly int _sampleSize;
@@ -66,6 +67,7 @@ internal sealed class AugmentedActivations : IActivationSource, IDisposable
             // The first failure, as thrown (a one-line ImageDecodeException naming the file).
             ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
+        using var lease = _guard.Enter();
         using var runOptions = new RunOptions();
         using var input = OrtValue.CreateTensorValueFromMemory(images, [n, .. _imageShape]);
         using var output = _session.Run(runOptions, [_session.InputNames[0]], [input], [_graph.Boundary]);
@@ -99,6 +101,6 @@ internal sealed class AugmentedActivations : IActivationSource, IDisposable
     /// <summary>Frees the prefix session.</summary>
     public void Dispose()
     {
-        _session.Dispose();
+        if (_guard.Close()) _session.Dispose();
     }
 }

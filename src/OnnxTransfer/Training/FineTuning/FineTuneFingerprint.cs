@@ -33,7 +33,7 @@ internal static class FineTuneFingerprint
                 foreach (var p in graph.Parameters) Text(h, p.Name + " " + string.Join(",", p.Dims));
             }),
             ["backbone weights"] = Hash(h => { foreach (var p in graph.Parameters) if (graph.BackboneValues.TryGetValue(p.Name, out var v)) h.AppendData(MemoryMarshal.AsBytes(v.AsSpan())); }),
-            ["options"] = Hash(h => Text(h, System.Text.Json.JsonSerializer.Serialize(settings))),
+            ["options"] = Hash(h => Text(h, JsonText.Write(settings, FineTuningJson.Default.FineTuneOptions, indented: false))),
             ["training items"] = Items(train.Items),
             ["validation items"] = val is null ? "none" : Items(val.Items),
             ["training activations"] = Hash(h => h.AppendData(MemoryMarshal.AsBytes(sample.AsSpan()))),

@@ -57,7 +57,7 @@ public sealed record FineTuneOptions
     public string? CheckpointPath { get; init; }
 }
 
-/// <summary>What <see cref="FineTuner.Fit"/> produced.</summary>
+/// <summary>What <see cref="FineTuner.FitAsync"/> produced.</summary>
 /// <param name="Model">The merged, deployable model (fine-tuned backbone + head), metadata included.</param>
 /// <param name="TunedBackbone">The cut backbone carrying the fine-tuned weights.</param>
 /// <param name="HeadEval">The head's eval graph with its kept parameters.</param>

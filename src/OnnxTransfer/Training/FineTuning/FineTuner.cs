@@ -30,14 +30,14 @@ public static class FineTuner
     /// <summary>
     /// Trains and exports. Items are labelled images; with no <paramref name="val"/> a stratified
     /// <see cref="TrainingOptions.ValidationFraction"/> of <paramref name="train"/> is held out for early stopping.
-    /// The frozen prefix runs once per image (<see cref="ActivationCache.InMemory"/> or <see cref="ActivationCache.InStore"/>), then <see cref="Train"/> runs;
+    /// The frozen prefix runs once per image (<see cref="ActivationCache.InMemory"/> or <see cref="ActivationCache.InStoreAsync"/>), then <see cref="Train"/> runs;
     /// with <see cref="FineTuneOptions.Augmentation"/> only validation is cached and training images go through the prefix every
     /// epoch (<see cref="AugmentedActivations"/>).
     /// </summary>
     /// <exception cref="OnnxTransferException">Bad options, empty data, unlabelled items, or a backbone the graph builder refuses.</exception>
     /// <param name="sessions">Creates every session of the run (prefix cache and training; the device); null runs on the CPU
     /// with <see cref="TrainingOptions.Threads"/> threads.</param>
-    public static FineTuneResult Fit(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,
+    public static async Task<FineTuneResult> FitAsync(OnnxModel cutBackbone, ImagePreprocessing preprocessing, IReadOnlyList<DatasetItem> train,
         IReadOnlyList<DatasetItem>? val, FineTuneOptions options, ModelMetadata metadata, IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default,
         SessionFactory? sessions = null)
     {
@@ -65,7 +65,8 @@ public static class FineTuner
         var prefixRuns = train.Count + (val?.Count ?? 0);
         if (options.ActivationStore is { } store)
         {
-            var (cache, kept, written) = ActivationCache.InStore(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct, sessions);
+            var (cache, kept, written) = await ActivationCache.InStoreAsync(graph, encoder, preprocessing, train.Concat(val ?? []).ToArray(), store, options.PrefixBatchSize, progress, ct, sessions)
+                .ConfigureAwait(false);
             prefixRuns = written;
             var all = new ActivationSet(cache, shape, kept);
             var index = kept.Select((item, i) => (item.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);

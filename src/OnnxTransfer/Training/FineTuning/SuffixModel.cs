@@ -15,6 +15,7 @@ namespace OnnxTransfer.Training.FineTuning;
 internal sealed class SuffixModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly ResourceGuard _guard = new(nameof(SuffixModel));
     private readonly long[] _boundaryShape;
 
     /// <summary>Builds the suffix of <paramref name="backbone"/> (a float cut backbone) from <paramref name="boundary"/> and opens a session.</summary>
@@ -53,6 +54,7 @@ internal sealed class SuffixModel : IDisposable
             throw new ArgumentException($"{activations.Length} activations are not whole samples of {SampleSize}.", nameof(activations));
         var n = activations.Length / SampleSize;
         var result = new float[(long)n * Dimension];
+        using var lease = _guard.Enter();
         using var runOptions = new RunOptions();
         for (var start = 0; start < n; start += batchSize)
         {
@@ -95,5 +97,8 @@ internal sealed class SuffixModel : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        if (_guard.Close()) _session.Dispose();
+    }
 }

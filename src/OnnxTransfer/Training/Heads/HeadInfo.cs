@@ -41,14 +41,6 @@ public sealed record HeadInfo
     /// <summary>File name inside a head directory.</summary>
     public const string FileName = "head.json";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // keep '+' in specs readable
-    };
-
     /// <summary>Format version of this file.</summary>
     public int Format { get; init; } = 1;
     /// <summary>Head architecture text (<see cref="HeadSpec"/>).</summary>
@@ -79,13 +71,13 @@ public sealed record HeadInfo
     {
         model.SetMetadata(MetadataPrefix + "spec", Spec);
         model.SetMetadata(MetadataPrefix + "task", Task.ToString());
-        model.SetMetadata(MetadataPrefix + "classes", JsonSerializer.Serialize(Classes));
+        model.SetMetadata(MetadataPrefix + "classes", JsonText.Write(Classes, HeadsJson.Default.StringArray, indented: false));
         model.SetMetadata(MetadataPrefix + "feature_dimension", FeatureDimension.ToString(System.Globalization.CultureInfo.InvariantCulture));
         model.SetMetadata(MetadataPrefix + "feature_source", FeatureSource);
     }
 
     /// <summary>Writes head.json into <paramref name="headDir"/> atomically.</summary>
-    public void Save(string headDir) => AtomicFile.WriteText(Path.Combine(headDir, FileName), JsonSerializer.Serialize(this, Json));
+    public void Save(string headDir) => AtomicFile.WriteText(Path.Combine(headDir, FileName), JsonText.Write(this, HeadsJson.Default.HeadInfo));
 
     /// <summary>Reads head.json from <paramref name="headDir"/>.</summary>
     public static HeadInfo Load(string headDir)
@@ -95,9 +87,9 @@ public sealed record HeadInfo
             throw new OnnxTransferException($"{path}: not found; '{headDir}' is not a trained head directory.");
         try
         {
-            var info = JsonSerializer.Deserialize<HeadInfo>(File.ReadAllText(path), Json)
+            var info = JsonText.Read(File.ReadAllText(path), HeadsJson.Default.HeadInfo)
                 ?? throw new OnnxTransferException($"{path}: empty head description; retrain the head.");
-            if (info.Classes.Length == 0 || info.FeatureDimension <= 0)
+            if (info.Classes is not { Length: > 0 } || info.FeatureDimension <= 0)
                 throw new OnnxTransferException($"{path}: classes or feature_dimension missing; retrain the head.");
             _ = info.HeadSpec;
             return info;

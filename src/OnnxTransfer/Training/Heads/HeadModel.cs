@@ -14,6 +14,7 @@ namespace OnnxTransfer.Training.Heads;
 public sealed class HeadModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly ResourceGuard _guard = new(nameof(HeadModel));
 
     private HeadModel(HeadInfo info, OnnxModel eval, InferenceSession session, string directory)
     {
@@ -37,6 +38,7 @@ public sealed class HeadModel : IDisposable
     /// <summary>Loads a head directory written by <see cref="Trainer"/>; <paramref name="sessions"/> picks the device (null: one CPU thread).</summary>
     public static HeadModel Load(string headDir, SessionFactory? sessions = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(headDir);
         var info = HeadInfo.Load(headDir);
         var eval = OnnxModel.Load(Path.Combine(headDir, Trainer.EvalGraphFile));
         using var owned = sessions is null ? SessionFactory.ForTraining(ExecutionDevice.Cpu, 1) : null;
@@ -51,6 +53,7 @@ public sealed class HeadModel : IDisposable
         var rows = features.Length / Dimension;
         if (rows == 0) return [];
         var copy = features.ToArray();
+        using var lease = _guard.Enter();
         using var x = OrtValue.CreateTensorValueFromMemory(copy, [rows, Dimension]);
         using var runOptions = new RunOptions();
         using var result = _session.Run(runOptions, [HeadGraphBuilder.Features], [x], [HeadGraphBuilder.Probabilities]);
@@ -60,6 +63,7 @@ public sealed class HeadModel : IDisposable
     /// <summary>Probabilities for every row of <paramref name="table"/>.</summary>
     public float[] PredictProbabilities(FeatureTable table)
     {
+        ArgumentNullException.ThrowIfNull(table);
         if (table.Dimension != Dimension)
             throw new OnnxTransferException($"{Directory}: the head reads {Dimension}-dimensional features but the table has {table.Dimension}; extract features with the same backbone.");
         return PredictProbabilities(table.Features);
@@ -81,5 +85,8 @@ public sealed class HeadModel : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        if (_guard.Close()) _session.Dispose();
+    }
 }

@@ -51,28 +51,54 @@ internal sealed class ExternalProgram(string engine, string executable, string i
         {
             // No input: a program that would read stdin (festival's interactive mode) sees end-of-file, not a hang.
             process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            limit.CancelAfter(timeout);
-            try
+            var stdout = PipeReader.Start(process.StandardOutput);
+            var stderr = PipeReader.Start(process.StandardError);
+            bool exited;
+            // Cancellation kills the program, which ends the wait below at once.
+            using (ct.Register(() => Kill(process)))
+                exited = process.WaitForExit(timeout);
+            if (!exited || ct.IsCancellationRequested)
             {
-                process.WaitForExitAsync(limit.Token).GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException)
-            {
-                // The whole tree: a wrapper script's child would otherwise keep the pipes (and the CPU) busy.
-                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+                Kill(process);
                 process.WaitForExit(5000);
                 ct.ThrowIfCancellationRequested();
                 throw new OnnxTransferException(string.Create(CultureInfo.InvariantCulture,
                     $"{Engine}: {Executable} did not finish within {timeout.TotalSeconds:0} s and was stopped; check that `{Executable} --help` runs, or raise Timeout."));
             }
             // Output pipes close at exit unless a grandchild inherited them; do not wait on such a one for ever.
-            if (!Task.WaitAll([stdout, stderr], TimeSpan.FromSeconds(5)))
-                return (process.ExitCode, stdout.IsCompletedSuccessfully ? stdout.Result : "", "");
-            return (process.ExitCode, stdout.Result, stderr.Result);
+            var wait = TimeSpan.FromSeconds(5);
+            var output = stdout.Finish(wait);
+            var error = stderr.Finish(wait);
+            return output is null || error is null ? (process.ExitCode, output ?? "", "") : (process.ExitCode, output, error);
         }
+    }
+
+    // The whole tree: a wrapper script's child would otherwise keep the pipes (and the CPU) busy.
+    private static void Kill(Process process)
+    {
+        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+    }
+
+    /// <summary>Reads one of a program's pipes to its end on a thread of its own (a full pipe would stall the program).</summary>
+    private sealed class PipeReader
+    {
+        private readonly Thread _thread;
+        private string? _text;
+
+        private PipeReader(StreamReader reader)
+        {
+            _thread = new Thread(() => _text = reader.ReadToEnd()) { IsBackground = true, Name = "program output" };
+        }
+
+        public static PipeReader Start(StreamReader reader)
+        {
+            var pipe = new PipeReader(reader);
+            pipe._thread.Start();
+            return pipe;
+        }
+
+        /// <summary>The pipe's text, or null when it is still open after <paramref name="wait"/>.</summary>
+        public string? Finish(TimeSpan wait) => _thread.Join(wait) ? _text : null;
     }
 
     /// <summary>Cleans <paramref name="text"/> for the engine: control characters become spaces; empty, over-long
