@@ -137,7 +137,7 @@ public class ResplitBenchmarkTests
     {
         using var dir = new TempDir();
         var store = dir.File("features.parquet");
-        FeatureStore.Write(store, Table().Where(i => i < 150), new FeatureStoreMetadata("synthetic", new string('a', 64), "out", "none", 4));
+        await FeatureStore.WriteAsync(store, Table().Where(i => i < 150), new FeatureStoreMetadata("synthetic", new string('a', 64), "out", "none", 4));
 
         var (code, output, error) = await ChildProcess.CliAsync(120, "bench", "train", "-f", store, "--resplits", "2", "--split-seed", "7",
             "--repeat", "1", "--no-peer", "--json");
