@@ -87,83 +87,69 @@ public static class TrainingBenchmark
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         options ??= new TrainingBenchmarkOptions();
-        if (options.Repeat < 1) throw new OnnxTransferException($"bench: repeat {options.Repeat} must be at least 1.");
+        CheckRepeat(options);
         var (train, test, description) = Holdout(table, options.HoldoutFraction, options.SplitSeed);
-        var work = options.WorkDirectory ?? Path.Combine(Path.GetTempPath(), $"onnxtransfer-bench-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
-        Directory.CreateDirectory(work);
-        var peerWanted = options.BenchFolder is not null && options.PeerTrainers.Count > 0;
-        var total = options.Repeat * (peerWanted ? 2 : 1) + (peerWanted ? 2 : 0);
-        var step = 0;
-        void Step(string what) => progress?.Report(new ProgressUpdate("bench", step++, total, "runs", what));
-        try
-        {
-            // Ours: Trainer.Fit on the train rows only (it holds out its own validation fraction for early stopping).
-            var seconds = new List<double>();
-            var accuracies = new List<double>();
-            var balanced = 0.0;
-            for (var r = 0; r < options.Repeat; r++)
-            {
-                Step($"ours {r + 1}/{options.Repeat}");
-                var head = Path.Combine(work, $"head-{r}");
-                GC.Collect();
-                var clock = Stopwatch.StartNew();
-                var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct).ConfigureAwait(false);
-                seconds.Add(clock.Elapsed.TotalSeconds);
-                using var model = HeadModel.Load(head);
-                var metrics = HeadEvaluation.Evaluate(model, test);
-                accuracies.Add(metrics.Accuracy);
-                balanced = metrics.BalancedAccuracy;
-                if (r == 0) description += trained.Info.Metrics.L2 is { } l2
-                    ? FormattableString.Invariant($"; ours: L2 {l2:0.###e0} chosen ({trained.Info.Metrics.BestEpoch} of {trained.Info.Metrics.EpochsRun} tried), {trained.Info.Metrics.SolverIterations} L-BFGS iterations")
-                    : $"; ours: best epoch {trained.Info.Metrics.BestEpoch}/{trained.Info.Metrics.EpochsRun}";
-            }
-            var o = options.Training;
-            var ours = new TrainerResult("OnnxTransfer Trainer", new Samples(seconds), accuracies[^1], accuracies,
-                FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.ResolveFor(o.Spec.IsLinear).Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files"), balanced);
+        var steps = new BenchmarkSteps(progress, StepsPerSplit(options) + (PeerWanted(options) ? 1 : 0));
+        using var work = new WorkFolder(options.WorkDirectory);
+        var peer = await TrainerPeer.BuildAsync(options, steps, ct).ConfigureAwait(false);
+        var result = await RunSplitAsync(train, test, description, options, peer, work.Path, steps, ct).ConfigureAwait(false);
+        steps.Finish();
+        return result;
+    }
 
-            var peers = new List<TrainerResult>();
-            string? peerError = options.BenchFolder is null ? "not run (no bench folder given)" : null;
-            if (peerWanted)
-            {
-                try
-                {
-                    Step("build MlNetTrainerPeer");
-                    var peer = PeerProgram.In(options.BenchFolder!, "MlNetTrainerPeer");
-                    var assembly = await peer.BuildAsync(ct).ConfigureAwait(false);
-                    Step("write CSVs");
-                    var trainCsv = Path.Combine(work, "train.csv");
-                    var testCsv = Path.Combine(work, "test.csv");
-                    InterchangeCsv.Write(trainCsv, train);
-                    InterchangeCsv.Write(testCsv, test);
-                    var runs = new Dictionary<string, (List<double> Seconds, List<double> Accuracy, List<double> Balanced)>(StringComparer.Ordinal);
-                    for (var r = 0; r < options.Repeat; r++)
-                    {
-                        Step($"ML.NET {r + 1}/{options.Repeat}");
-                        var lines = await peer.RunAsync(assembly, [trainCsv, testCsv, "--trainers", string.Join(',', options.PeerTrainers)], ct).ConfigureAwait(false);
-                        foreach (var line in lines)
-                        {
-                            var name = line.GetProperty("trainer").GetString()!;
-                            if (!runs.TryGetValue(name, out var run)) runs[name] = run = ([], [], []);
-                            run.Seconds.Add(line.GetProperty("seconds").GetDouble());
-                            run.Accuracy.Add(line.GetProperty("val_accuracy").GetDouble());
-                            run.Balanced.Add(line.GetProperty("val_macro_accuracy").GetDouble());
-                        }
-                    }
-                    peers.AddRange(runs.Select(kv => new TrainerResult($"ML.NET {kv.Key}", new Samples(kv.Value.Seconds), kv.Value.Accuracy[^1],
-                        kv.Value.Accuracy, "MLContext(seed: 0), default options; Fit only (CSV parsed and cached before)", kv.Value.Balanced[^1])));
-                }
-                catch (Exception e) when (e is PeerException or KeyNotFoundException or InvalidOperationException)
-                {
-                    peerError = e.Message;
-                }
-            }
-            progress?.Report(new ProgressUpdate("bench", total, total, "runs"));
-            return new TrainingBenchmarkResult(description, train.Count, test.Count, table.Dimension, train.Classes(), ours, peers, peerError);
-        }
-        finally
+    /// <summary>Refuses a repeat count below one.</summary>
+    internal static void CheckRepeat(TrainingBenchmarkOptions options)
+    {
+        if (options.Repeat < 1) throw new OnnxTransferException($"bench: repeat {options.Repeat} must be at least 1.");
+    }
+
+    /// <summary>Whether the options ask for the ML.NET trainers.</summary>
+    internal static bool PeerWanted(TrainingBenchmarkOptions options) => options.BenchFolder is not null && options.PeerTrainers.Count > 0;
+
+    /// <summary>Progress steps of one <see cref="RunSplitAsync"/>: ours per repeat, and the CSVs and ML.NET per repeat.</summary>
+    internal static int StepsPerSplit(TrainingBenchmarkOptions options) => options.Repeat + (PeerWanted(options) ? options.Repeat + 1 : 0);
+
+    /// <summary>
+    /// One split's run: ours and the built <paramref name="peer"/> (whose build error, if any, becomes the result's
+    /// peer error) train on <paramref name="train"/> and are scored on <paramref name="test"/>; heads and CSVs go under <paramref name="work"/>.
+    /// </summary>
+    internal static async Task<TrainingBenchmarkResult> RunSplitAsync(FeatureTable train, FeatureTable test, string description,
+        TrainingBenchmarkOptions options, TrainerPeer.Build peer, string work, BenchmarkSteps steps, CancellationToken ct)
+    {
+        Directory.CreateDirectory(work);
+        var (ours, chosen) = await RunOursAsync(train, test, options, work, steps, ct).ConfigureAwait(false);
+        var (peers, peerError) = peer.Program is null ? ([], peer.Error)
+            : await TrainerPeer.RunAsync(peer, train, test, options, work, steps, ct).ConfigureAwait(false);
+        return new TrainingBenchmarkResult(description + chosen, train.Count, test.Count, train.Dimension, train.Classes(), ours, peers, peerError);
+    }
+
+    // Ours: Trainer.Fit on the train rows only (it holds out its own validation fraction for early stopping).
+    private static async Task<(TrainerResult Result, string Chosen)> RunOursAsync(FeatureTable train, FeatureTable test,
+        TrainingBenchmarkOptions options, string work, BenchmarkSteps steps, CancellationToken ct)
+    {
+        var seconds = new List<double>();
+        var accuracies = new List<double>();
+        var balanced = 0.0;
+        var chosen = "";
+        for (var r = 0; r < options.Repeat; r++)
         {
-            if (options.WorkDirectory is null)
-                try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            steps.Next($"ours {r + 1}/{options.Repeat}");
+            var head = Path.Combine(work, $"head-{r}");
+            GC.Collect();
+            var clock = Stopwatch.StartNew();
+            var trained = await Task.Run(() => Trainer.Fit(train, null, options.Training, head, null, ct), ct).ConfigureAwait(false);
+            seconds.Add(clock.Elapsed.TotalSeconds);
+            using var model = HeadModel.Load(head);
+            var metrics = HeadEvaluation.Evaluate(model, test);
+            accuracies.Add(metrics.Accuracy);
+            balanced = metrics.BalancedAccuracy;
+            var m = trained.Info.Metrics;
+            if (r == 0) chosen = m.L2 is { } l2
+                ? FormattableString.Invariant($"; ours: L2 {l2:0.###e0} chosen ({m.BestEpoch} of {m.EpochsRun} tried), {m.SolverIterations} L-BFGS iterations")
+                : $"; ours: best epoch {m.BestEpoch}/{m.EpochsRun}";
         }
+        var o = options.Training;
+        var detail = FormattableString.Invariant($"{o.Spec} head, {o.Optimizer.ResolveFor(o.Spec.IsLinear).Kind}, lr {o.LearningRate}, batch {o.BatchSize}, ≤{o.Epochs} epochs, patience {o.Patience}, {o.Threads} thread(s); Fit incl. graph build + files");
+        return (new TrainerResult("OnnxTransfer Trainer", new Samples(seconds), accuracies[^1], accuracies, detail, balanced), chosen);
     }
 }

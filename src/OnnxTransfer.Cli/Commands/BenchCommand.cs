@@ -77,8 +77,13 @@ internal static class BenchCommand
     {
         var features = new Option<string>("--features", "-f") { Description = "Feature store from `onnxtransfer extract` (.parquet).", Required = true };
         var repeat = new Option<int>("--repeat") { Description = "Runs of every trainer (times are medians).", DefaultValueFactory = _ => 3 };
-        var holdout = new Option<double>("--holdout") { Description = "Held-out fraction when the table has no val/test split (stratified).", DefaultValueFactory = _ => 0.2 };
-        var seed = new Option<ulong>("--split-seed") { Description = "Seed of that split.", DefaultValueFactory = _ => 0UL };
+        var holdout = new Option<double>("--holdout") { Description = "Held-out fraction when the table has no val/test split, or of every --resplits split (stratified).", DefaultValueFactory = _ => 0.2 };
+        var seed = new Option<ulong>("--split-seed") { Description = "Seed of that split (with --resplits: of the first split).", DefaultValueFactory = _ => 0UL };
+        var resplits = new Option<int>("--resplits")
+        {
+            Description = "Pool every labelled row (all splits) and compare on this many stratified splits, seeds --split-seed.. (0: the table's own split).",
+            DefaultValueFactory = _ => 0,
+        }.AtLeast(0);
         var trainers = new Option<string>("--trainers") { Description = "ML.NET trainers: lbfgs, sdca.", DefaultValueFactory = _ => "lbfgs,sdca" };
         var training = new TrainingOptionSet();
         var peers = PeersOption();
@@ -86,7 +91,7 @@ internal static class BenchCommand
         var json = JsonOption();
         var command = new Command("train", "Wall time and held-out accuracy of our trainer vs ML.NET's LbfgsMaximumEntropy and SdcaMaximumEntropy on the same rows.")
         {
-            features, repeat, holdout, seed, trainers, peers, noPeer, json,
+            features, repeat, holdout, seed, resplits, trainers, peers, noPeer, json,
         };
         training.AddTo(command);
         command.SetAction(async (pr, ct) =>
@@ -101,6 +106,13 @@ internal static class BenchCommand
                 BenchFolder = BenchFolder(pr, peers, noPeer),
                 PeerTrainers = pr.GetValue(trainers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             };
+            if (pr.GetValue(resplits) is > 0 and var count)
+            {
+                var over = await ProgressRenderer.RunAsync("bench", p => ResplitBenchmark.RunAsync(table, count, options, p, ct));
+                if (pr.GetValue(json)) JsonOutput.Write(pr, over, CliJson.Default.ResplitBenchmarkResult);
+                else BenchmarkRenderer.Resplits(over, pr.GetValue(features)!);
+                return 0;
+            }
             var result = await ProgressRenderer.RunAsync("bench", p => TrainingBenchmark.RunAsync(table, options, p, ct));
             if (pr.GetValue(json)) JsonOutput.Write(pr, result, CliJson.Default.TrainingBenchmarkResult);
             else BenchmarkRenderer.Training(result, pr.GetValue(features)!);

@@ -16,5 +16,6 @@ namespace OnnxTransfer.Cli.Rendering;
 [JsonSerializable(typeof(JsonObject))]
 [JsonSerializable(typeof(ExtractionBenchmarkResult))]
 [JsonSerializable(typeof(TrainingBenchmarkResult))]
+[JsonSerializable(typeof(ResplitBenchmarkResult))]
 [JsonSerializable(typeof(FineTuneBenchmarkResult))]
 internal sealed partial class CliJson : JsonSerializerContext;
