@@ -22,7 +22,11 @@ internal sealed partial class ChildProcess : IDisposable
     public static ChildProcess Start(params string[] args)
     {
         var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // A job started in the background by a non-interactive shell inherits SIGINT ignored, and an ignored signal
+        // stays ignored across exec: env --default-signal gives the child the dispositions a user's terminal gives.
+        var psi = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("--default-signal");
+        psi.ArgumentList.Add(dotnet);
         psi.ArgumentList.Add(typeof(TestProgram).Assembly.Location);
         foreach (var a in args) psi.ArgumentList.Add(a);
         return new ChildProcess(Process.Start(psi)!);
