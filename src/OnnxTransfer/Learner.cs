@@ -27,7 +27,10 @@ public sealed record LearnerOptions
     /// <summary>Fraction held out for reporting when the dataset has no val/test split.</summary>
     public double HoldoutFraction { get; init; } = 0.2;
 
-    /// <summary>Backbone layers to fine-tune with the head (0 = head only, on cached features; <see cref="AutoUnfreeze"/> = <see cref="UnfreezeRule"/>).</summary>
+    /// <summary>
+    /// Backbone layers to fine-tune with the head (0 = head only, on cached features; <see cref="AutoUnfreeze"/> = <see cref="UnfreezeRule"/>).
+    /// On a backbone whose layers all sit in residual blocks (ResNet) it counts whole blocks: 1 = the last residual block.
+    /// </summary>
     public int Unfreeze { get; init; }
 
     /// <summary><see cref="Unfreeze"/> value asking <see cref="UnfreezeRule"/> to choose from the data.</summary>
@@ -274,21 +277,36 @@ public sealed class Learner : IDisposable
     }
 
     /// <summary>
-    /// The layers to unfreeze for <paramref name="dataset"/>: <see cref="LearnerOptions.Unfreeze"/> as asked, or, for
+    /// The layers to unfreeze for <paramref name="dataset"/>: <see cref="LearnerOptions.Unfreeze"/> as asked (blocks turned into
+    /// their layers on a ResNet-style backbone), or, for
     /// <see cref="LearnerOptions.AutoUnfreeze"/>, <see cref="UnfreezeRule"/> applied to the smallest class's training examples.
     /// </summary>
     public (int Layers, string Reason) ChooseUnfreeze(Dataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         using var lease = _guard.Enter();
-        if (Options.Unfreeze != LearnerOptions.AutoUnfreeze)
-            return (Options.Unfreeze, Options.Unfreeze == 0 ? "head only (asked)" : $"last {Options.Unfreeze} layer(s) (asked)");
+        if (Options.Unfreeze == 0) return (0, "head only (asked)");
+        if (Options.Unfreeze != LearnerOptions.AutoUnfreeze) return AskedUnfreeze(Options.Unfreeze);
         // The training side before the early-stopping carve (per-class limit applied): the examples the user gives to learn from.
         var train = Split(dataset.Items, Options.FineTune.Training with { ValidationFraction = 0 }).Train;
         var smallest = train.GroupBy(i => i.Label).Select(g => g.Count()).DefaultIfEmpty(0).Min();
         if (smallest < UnfreezeRule.HeadOnlyBelow || Backbone.Kind != BackboneKind.Image) return UnfreezeRule.Choose(smallest);
         // Block sizes come from the backbone itself (residual joins), so "the last block" is right beyond MobileNetV2.
         return UnfreezeRule.Choose(smallest, TrainableLayers.BlockBoundaries(FloatCut(), BackboneCutter.FeaturesOutput));
+    }
+
+    /// <summary>
+    /// N layers, or on a backbone made of residual blocks throughout (ResNet: <see cref="TrainableLayers.CountsBlocks"/>)
+    /// the layers of the last N whole blocks, since any other count would cut through a skip connection.
+    /// </summary>
+    private (int Layers, string Reason) AskedUnfreeze(int count)
+    {
+        if (Backbone.Kind == BackboneKind.Image && FloatCut() is var cut && TrainableLayers.CountsBlocks(cut, BackboneCutter.FeaturesOutput))
+        {
+            var layers = TrainableLayers.LayersOfBlocks(cut, BackboneCutter.FeaturesOutput, count);
+            return (layers, $"last {count} residual block(s), {layers} layers (asked; every layer of {Backbone.Name} sits in a residual block, so N counts blocks)");
+        }
+        return (count, $"last {count} layer(s) (asked)");
     }
 
     private OnnxTransfer.Onnx.OnnxModel? _floatCut;

@@ -20,7 +20,7 @@ internal static class CurveCommand
         var seeds = new Option<int>("--seeds") { Description = "Seeds per size (1..N): each draws its own subsets, initialisation and shuffling.", DefaultValueFactory = _ => 3 };
         var seedsForAll = new Option<int?>("--seeds-largest") { Description = "Seeds for the largest size only (its runs cost the most); default: --seeds." };
         var methods = new Option<string>("--methods") { Description = "Methods, comma-separated: frozen (backbone + linear head), unfrozen (last layers fine-tuned), gradual (the same with gradual unfreezing, as fit does), pixels (linear head on raw pixels).", DefaultValueFactory = _ => "frozen,unfrozen,gradual,pixels" };
-        var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers the unfrozen method fine-tunes (MobileNetV2: 4 = the last block and the final 1×1 conv).", DefaultValueFactory = _ => 4 };
+        var unfreeze = new Option<int>("--unfreeze") { Description = "Backbone layers the unfrozen method fine-tunes (MobileNetV2: 4 = the last block and the final 1×1 conv; resnet18: 4 = its last residual block, 8 = the last two; layers here, where fit --unfreeze counts a ResNet's blocks).", DefaultValueFactory = _ => 4 };
         var pixelSize = new Option<int>("--pixel-size") { Description = "Side of the raw-pixel image of the no-transfer baseline.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var holdout = new Option<double>("--holdout") { Description = "Fraction held out for evaluation when the dataset has no val/test split.", DefaultValueFactory = _ => 0.2 }.OpenFraction();
         var groupBy = new Option<string?>("--group-by")

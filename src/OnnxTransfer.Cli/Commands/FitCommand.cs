@@ -26,6 +26,7 @@ internal static class FitCommand
         {
             Description = "Backbone layers to fine-tune with the head: 0 (head only, on cached features), N, or auto " +
                           "(< 50 examples in the smallest class: head only; < 500: the last block; more: the last two). " +
+                          "On a backbone made of residual blocks throughout (resnet18) N counts whole blocks: 1 = the last residual block. " +
                           "An interrupted run continues from MODEL.checkpoint-N.bin when rerun with the same arguments.",
             DefaultValueFactory = _ => "0",
         }.Parses(text => ParseUnfreeze(text));
@@ -131,6 +132,6 @@ internal static class FitCommand
         var t = text.Trim();
         return t.Equals("auto", StringComparison.OrdinalIgnoreCase) ? LearnerOptions.AutoUnfreeze
             : int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var u) && u >= 0 ? u
-            : throw new UsageException($"--unfreeze '{t}': give 0 (head only), a number of layers, or auto.");
+            : throw new UsageException($"--unfreeze '{t}': give 0 (head only), a number of layers (of blocks on a ResNet), or auto.");
     }
 }

@@ -37,6 +37,12 @@ public class BlockBoundaryTests
         var model = TinyResNet();
         // The last Add has no layer after it; each earlier join adds a block of 2 convs + 2 BNs.
         Assert.Equal([4, 8], TrainableLayers.BlockBoundaries(model, BackboneCutter.FeaturesOutput));
+        // Nothing with weights after the last join: "unfreeze N" counts blocks (the first block, after the stem, has no join before it).
+        Assert.True(TrainableLayers.CountsBlocks(model, BackboneCutter.FeaturesOutput));
+        Assert.Equal(4, TrainableLayers.LayersOfBlocks(model, BackboneCutter.FeaturesOutput, 1));
+        Assert.Equal(8, TrainableLayers.LayersOfBlocks(model, BackboneCutter.FeaturesOutput, 2));
+        var tooMany = Assert.Throws<OnnxTransferException>(() => TrainableLayers.LayersOfBlocks(model, BackboneCutter.FeaturesOutput, 3));
+        Assert.Contains("2 residual block(s) can be unfrozen whole, fewer than the 3 asked", tooMany.Message);
         foreach (var layers in new[] { 4, 8 })
             Assert.Equal(layers, FineTuneGraphBuilder.Build(model, HeadSpec.Linear, HeadTask.Binary, 2, layers).Layers.Count);
         // One layer fewer puts the boundary inside a block, where the skip connection jumps over it.
@@ -55,6 +61,7 @@ public class BlockBoundaryTests
         var backbone = BackboneCutter.Cut(float32.Model, new CutOptions { At = float32.FloatTensors["472_quantized"] });
         var blocks = TrainableLayers.BlockBoundaries(backbone, BackboneCutter.FeaturesOutput);
         Assert.Equal([UnfreezeRule.LastBlock, UnfreezeRule.LastTwoBlocks], blocks.Take(2));
+        Assert.False(TrainableLayers.CountsBlocks(backbone, BackboneCutter.FeaturesOutput));  // its last block has no skip: N counts layers
         Assert.True(blocks.Count >= 8, $"{blocks.Count} residual blocks found: {string.Join(", ", blocks)}");  // MobileNetV2 has 10 residual joins
     }
 }

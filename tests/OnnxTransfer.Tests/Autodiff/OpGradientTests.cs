@@ -100,8 +100,53 @@ public class OpGradientTests
         ["Conv 1x1"] = F([X(2, 5, 3, 3), new Operand("w", [2, 5, 1, 1])], g => Op(g, "Conv", ["x", "w"])),
         ["Conv SAME_UPPER stride 2"] = F([X(1, 2, 5, 6), new Operand("w", [3, 2, 3, 3])],
             g => Op(g, "Conv", ["x", "w"], A.String("auto_pad", "SAME_UPPER"), A.Ints("strides", 2, 2), A.Ints("kernel_shape", 3, 3))),
+        ["Conv stride 2 begin-only pads (ResNet-18's CNTK export)"] = F([X(2, 3, 6, 6), new Operand("w", [4, 3, 3, 3])],
+            g => Op(g, "Conv", ["x", "w"], A.Ints("kernel_shape", 3, 3), A.Ints("strides", 2, 2), A.Ints("pads", 1, 1, 0, 0))),
+        ["Conv 1x1 stride 2 (ResNet downsample)"] = F([X(2, 3, 6, 6), new Operand("w", [4, 3, 1, 1])],
+            g => Op(g, "Conv", ["x", "w"], A.Ints("kernel_shape", 1, 1), A.Ints("strides", 2, 2), A.Ints("pads", 0, 0, 0, 0))),
+        ["AveragePool 7x7 to 1x1 (ResNet's last pool)"] = F([X(2, 3, 7, 7)],
+            g => Op(g, "AveragePool", ["x"], A.Ints("kernel_shape", 7, 7), A.Ints("strides", 1, 1), A.Ints("pads", 0, 0, 0, 0), A.Int("count_include_pad", 0))),
+        ["ResNet basic blocks without ReLUs: identity skip, then stride-2 downsample"] = F(ResNetBlockOperands, ResNetBlocks),
         ["Conv 1-D"] = F([X(2, 3, 9), new Operand("w", [2, 3, 4])], g => Op(g, "Conv", ["x", "w"], A.Ints("strides", 2), A.Ints("pads", 1, 2))),
     };
+
+    private static Operand[] ResNetBlockOperands =>
+    [
+        X(2, 4, 6, 6),
+        new("w1", [4, 4, 3, 3], Spread: 0.3), new("s1", [4], Offset: 1, Spread: 0.2), new("b1", [4], Spread: 0.2),
+        new("w2", [4, 4, 3, 3], Spread: 0.3), new("s2", [4], Offset: 1, Spread: 0.2), new("b2", [4], Spread: 0.2),
+        new("w3", [6, 4, 3, 3], Spread: 0.3), new("w4", [6, 6, 3, 3], Spread: 0.3), new("wd", [6, 4, 1, 1], Spread: 0.3),
+    ];
+
+    /// <summary>
+    /// Two basic blocks as ResNet-18's export has them (conv without bias → inference-mode BN → conv → BN, Add), the first
+    /// with an identity skip (x is read by the conv and the Add, so its gradients sum), the second with a stride-2 3×3 conv
+    /// padded at the start only and a 1×1 stride-2 downsample conv on the skip. The ReLUs are left out (their rule is
+    /// checked above; the real network's blocks, ReLUs included, in ResNet18FineTuneTests): without them the loss is affine
+    /// in each operand, so float32 differences with step 1 are exact up to rounding, whereas with them float32 rounding
+    /// and kinks crossed by the step swamp differences of a single coordinate.
+    /// </summary>
+    private static string ResNetBlocks(GraphBuilder g)
+    {
+        var stats = 0;
+        string Bn(string x, string scale, string bias, int channels)
+        {
+            stats++;
+            var mean = g.Initializer($"mean{stats}", Enumerable.Range(0, channels).Select(i => 0.1f * (i - 1)).ToArray(), channels);
+            var variance = g.Initializer($"var{stats}", Enumerable.Range(0, channels).Select(i => 0.5f + 0.25f * i).ToArray(), channels);
+            return g.Node("BatchNormalization", [x, scale, bias, mean, variance], A.Float("epsilon", 1e-5f));
+        }
+        string Ones(int channels) => g.Initializer($"ones{channels}", Enumerable.Repeat(1f, channels).ToArray(), channels);
+        string Zeros(int channels) => g.Initializer($"zeros{channels}", new float[channels], channels);
+        var same = A.Ints("pads", 1, 1, 1, 1);
+        var y = Bn(g.Node("Conv", ["x", "w1"], same), "s1", "b1", 4);
+        y = Bn(g.Node("Conv", [y, "w2"], same), "s2", "b2", 4);
+        var x = g.Node("Add", [y, "x"]);
+        var z = Bn(g.Node("Conv", [x, "w3"], A.Ints("strides", 2, 2), A.Ints("pads", 1, 1, 0, 0)), Ones(6), Zeros(6), 6);
+        z = Bn(g.Node("Conv", [z, "w4"], same), Ones(6), Zeros(6), 6);
+        var skip = Bn(g.Node("Conv", [x, "wd"], A.Ints("strides", 2, 2)), Ones(6), Zeros(6), 6);
+        return g.Node("Add", [z, skip]);
+    }
 
     public static TheoryData<string> Names => new(Cases.Keys);
 

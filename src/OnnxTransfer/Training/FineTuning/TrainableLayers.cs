@@ -48,10 +48,37 @@ internal static class TrainableLayers
     /// Layer counts for <see cref="Last"/> that unfreeze whole residual blocks, nearest <paramref name="tensor"/> first: for
     /// each residual join feeding it (an Add or Sum of two computed tensors), the number of layers with weights after the
     /// join. MobileNetV2 (BatchNormalization folded): 4 (the last inverted-residual block, which has no skip, and the final
-    /// 1×1 conv), 7, 10, …; ResNet-50 (separate BatchNormalization layers): 6, 12, … Empty without residual joins.
+    /// 1×1 conv), 7, 10, …; ResNet-18 (separate BatchNormalization layers): 4, 8, 14, …; ResNet-50: 6, 12, … Empty without residual joins.
     /// </summary>
     /// <exception cref="OnnxTransferException">The tensor is unknown.</exception>
     public static IReadOnlyList<int> BlockBoundaries(OnnxModel model, string tensor)
+    {
+        var counts = new List<int>();
+        foreach (var layers in LayersAfterJoins(model, tensor))
+            if (layers > 0 && (counts.Count == 0 || counts[^1] != layers)) counts.Add(layers);
+        return counts;
+    }
+
+    /// <summary>
+    /// Whether "unfreeze N" counts whole residual blocks on this backbone rather than layers: it has residual joins and no
+    /// layer with weights after the last one (ResNet: every layer sits inside a block, so a layer count that is not a block
+    /// boundary would cut through a skip connection). MobileNetV2 (its last block has no skip, then a 1×1 conv) counts layers.
+    /// </summary>
+    /// <exception cref="OnnxTransferException">The tensor is unknown.</exception>
+    public static bool CountsBlocks(OnnxModel model, string tensor) => LayersAfterJoins(model, tensor) is [0, ..];
+
+    /// <summary>The layers with weights in the last <paramref name="blocks"/> residual blocks before <paramref name="tensor"/>.</summary>
+    /// <exception cref="OnnxTransferException">The tensor is unknown, or the backbone has fewer whole blocks than asked.</exception>
+    public static int LayersOfBlocks(OnnxModel model, string tensor, int blocks)
+    {
+        if (blocks < 1) throw new OnnxTransferException($"{model.DisplayName}: unfreeze at least 1 block (got {blocks}).");
+        var boundaries = BlockBoundaries(model, tensor);
+        return blocks <= boundaries.Count ? boundaries[blocks - 1]
+            : throw new OnnxTransferException($"{model.DisplayName}: {boundaries.Count} residual block(s) can be unfrozen whole, fewer than the {blocks} asked; unfreeze at most {boundaries.Count}.");
+    }
+
+    /// <summary>For each residual join feeding <paramref name="tensor"/>, nearest first, the number of layers with weights after it (0 and repeats kept).</summary>
+    private static List<int> LayersAfterJoins(OnnxModel model, string tensor)
     {
         var graph = model.Graph;
         if (!GraphEditor.Contains(graph, tensor))
@@ -68,8 +95,7 @@ internal static class TrainableLayers
             if (!node.Output.Any(needed.Contains)) continue;
             foreach (var i in node.Input) needed.Add(i);
             // Nodes are in topological order, so every layer after this join that feeds the tensor has been counted.
-            if (node.OpType is "Add" or "Sum" && node.Input.Count(computed.Contains) >= 2 && layers > 0 && (counts.Count == 0 || counts[^1] != layers))
-                counts.Add(layers);
+            if (node.OpType is "Add" or "Sum" && node.Input.Count(computed.Contains) >= 2) counts.Add(layers);
             if (!Parameterised.Contains(node.OpType)) continue;
             var inputs = node.OpType == "BatchNormalization" ? node.Input.Skip(1).Take(2) : node.Input.Skip(node.OpType is "MatMul" ? 0 : 1);
             if (inputs.Any(floats.Contains)) layers++;
