@@ -87,6 +87,8 @@ public sealed record ExtractionBenchmarkResult
     public required ThroughputResult InferenceOnly { get; init; }
     /// <summary>(d) ML.NET's image pipeline, or null (see <see cref="PeerError"/>).</summary>
     public PeerThroughput? Peer { get; init; }
+    /// <summary>ML.NET's process CPU seconds per image over its whole cursor (first image included), per repeat.</summary>
+    public Samples? PeerCpuSecondsPerItem { get; init; }
     /// <summary>Why the peer has no figures (not run, build or run failure), or null.</summary>
     public string? PeerError { get; init; }
     /// <summary>(e) the machine's limit from measured CPU time per item (medians of the repeats).</summary>
@@ -198,6 +200,7 @@ public static class ExtractionBenchmark
         var inference = new List<double>();
         var inferenceWallCpu = new List<double>();
         var peerCpu = new List<double>();
+        var peerCpuAll = new List<double>();
         var decodeCpu = new List<double>();
         var inferenceCpu = new List<double>();
         var peerRate = new List<double>();
@@ -352,16 +355,17 @@ public static class ExtractionBenchmark
                         peerRateAfterFirst.Add(json.GetProperty("images_per_second_after_first").GetDouble());
                         if (json.TryGetProperty("peak_working_set_bytes", out var peak)) peerPeaks.Add(peak.GetInt64());
                         if (PeerCpuAfterFirst(json) is { } pc) peerCpu.Add(pc);
-                        if (r == 0 && options.PeerStages && peerCpu.Count > 0)
+                        if (PeerCpu(json) is { } all) peerCpuAll.Add(all);
+                        if (r == 0 && options.PeerStages)
                         {
                             var cut = new List<double>();
                             foreach (var stage in (string[])["load", "resize", "pixels"])
                             {
                                 Step($"ML.NET until {stage}");
                                 Settle();
-                                cut.Add(PeerCpuAfterFirst(await RunPeerAsync(peer, peerAssembly, backbone, datasetFolder, stage, ct).ConfigureAwait(false)) ?? double.NaN);
+                                cut.Add(PeerCpu(await RunPeerAsync(peer, peerAssembly, backbone, datasetFolder, stage, ct).ConfigureAwait(false)) ?? double.NaN);
                             }
-                            peerStages = new PeerStages(cut[0], cut[1] - cut[0], cut[2] - cut[1], peerCpu[0] - cut[2]);
+                            peerStages = new PeerStages(cut[0], cut[1] - cut[0], cut[2] - cut[1], (PeerCpu(json) ?? double.NaN) - cut[2]);
                         }
                     }
                     catch (Exception e) when (e is PeerException or KeyNotFoundException or InvalidOperationException or FormatException)
@@ -414,6 +418,7 @@ public static class ExtractionBenchmark
                 new Samples(decodeCpu.Zip(decodeOnlyCpu, (all, alone) => Math.Max(0, all - alone)).ToArray()), inferenceSamples,
                 new Samples(writeCpu), new Samples(oursCpu), new Samples(gcPause), collections),
             PeerStages = peerStages,
+            PeerCpuSecondsPerItem = peerCpuAll.Count > 0 ? new Samples(peerCpuAll) : null,
             WholeProcess = processSeconds.Count > 0 && peerSeconds.Count > 0
                 ? new WholeProcess(new Samples(processSeconds), new Samples(peerSeconds),
                     processPeaks.Count > 0 ? (long)new Samples(processPeaks).Median : null, peerPeaks.Count > 0 ? (long)new Samples(peerPeaks).Median : null)
@@ -475,6 +480,16 @@ public static class ExtractionBenchmark
         return json.TryGetProperty("cpu_seconds", out var pc) && json.TryGetProperty("first_image_cpu_seconds", out var pf) && images > 1
             ? (pc.GetDouble() - pf.GetDouble()) / (images - 1)
             : null;
+    }
+
+    /// <summary>
+    /// The peer's process CPU seconds per image over the whole cursor (first image included), or null. Used for the
+    /// stage split: on multi-megapixel sets ML.NET's first row carried nearly all the work, so "after the first" meant nothing.
+    /// </summary>
+    private static double? PeerCpu(System.Text.Json.JsonElement json)
+    {
+        var images = json.GetProperty("images").GetInt32();
+        return json.TryGetProperty("cpu_seconds", out var pc) && images > 0 ? pc.GetDouble() / images : null;
     }
 
     /// <summary>CPU seconds per item to read and decode the items (no resize), on this thread.</summary>
