@@ -12,7 +12,7 @@ namespace OnnxTransfer.Benchmarks;
 public sealed record ExtractionBenchmarkOptions
 {
     /// <summary>Items per inference call (our pipeline, the inference ceiling and the machine limit).</summary>
-    public int BatchSize { get; init; } = 16;
+    public int BatchSize { get; init; } = 4;
 
     /// <summary>How often every measurement runs; the figures are medians.</summary>
     public int Repeat { get; init; } = 3;
@@ -225,7 +225,7 @@ public static class ExtractionBenchmark
             if (options.ExtractCommand is null || processError is not null) return; // not wanted, or it failed before
             Step($"ours process {of}");
             Settle();
-            var run = await ChildProcess.RunAsync(options.ExtractCommand, ["extract", "--backbone", options.BackboneArgument ?? backbone.Source.ModelPath,
+            var run = await MeasuredProcess.RunAsync(options.ExtractCommand, ["extract", "--backbone", options.BackboneArgument ?? backbone.Source.ModelPath,
                 "--data", datasetFolder, "--out", Path.Combine(work, "process.parquet"), "--overwrite", "--batch", batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 .. options.DecodeThreads is { } dt ? new[] { "--threads", dt.ToString(System.Globalization.CultureInfo.InvariantCulture) } : [], "--quiet"], ct).ConfigureAwait(false);
             if (run.ExitCode != 0)

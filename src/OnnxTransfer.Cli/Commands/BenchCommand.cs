@@ -48,7 +48,7 @@ internal static class BenchCommand
         };
         var peerStages = new Option<bool>("--peer-stages") { Description = "Also run ML.NET's pipeline cut after each stage, to split its time by stage." };
         var noProcess = new Option<bool>("--no-process") { Description = "Skip the whole-process runs of `extract` (alternated with the ML.NET program)." };
-        var batch = new Option<int>("--batch") { Description = "Items per inference call.", DefaultValueFactory = _ => 16 };
+        var batch = new Option<int>("--batch") { Description = "Items per inference call (our pipeline, its `extract` process and the inference runs).", DefaultValueFactory = _ => 4 };
         var repeat = new Option<int>("--repeat") { Description = "Runs of every measurement (figures are medians).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "Decode workers of our pipeline (default: the pipeline's)." };
         var intraOp = new Option<int?>("--intra-op") { Description = "ORT intra-op threads of our pipeline's session (default: the extractor's)." };

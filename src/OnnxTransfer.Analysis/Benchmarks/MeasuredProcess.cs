@@ -24,13 +24,13 @@ public sealed record ProcessCommand(string FileName, IReadOnlyList<string> Prefi
 /// <param name="Seconds">Wall time from start to exit.</param>
 /// <param name="PeakResidentBytes">Highest resident set (Linux VmHWM, read while it runs), or null where it cannot be read.</param>
 /// <param name="Stderr">Its standard error.</param>
-public sealed record ChildRun(int ExitCode, double Seconds, long? PeakResidentBytes, string Stderr);
+public sealed record MeasuredRun(int ExitCode, double Seconds, long? PeakResidentBytes, string Stderr);
 
 /// <summary>Runs a child process to the end, timing it and following its peak resident memory.</summary>
-public static class ChildProcess
+public static class MeasuredProcess
 {
     /// <summary>Runs <paramref name="command"/> with <paramref name="arguments"/>; cancellation kills it.</summary>
-    public static async Task<ChildRun> RunAsync(ProcessCommand command, IEnumerable<string> arguments, CancellationToken ct = default)
+    public static async Task<MeasuredRun> RunAsync(ProcessCommand command, IEnumerable<string> arguments, CancellationToken ct = default)
     {
         var info = new ProcessStartInfo(command.FileName)
         {
@@ -67,7 +67,7 @@ public static class ChildProcess
         }
         var seconds = clock.Elapsed.TotalSeconds;
         await stdout.ConfigureAwait(false);
-        return new ChildRun(process.ExitCode, seconds, peak, await stderr.ConfigureAwait(false));
+        return new MeasuredRun(process.ExitCode, seconds, peak, await stderr.ConfigureAwait(false));
     }
 
     private static long? HighWaterMark(string statusFile)
