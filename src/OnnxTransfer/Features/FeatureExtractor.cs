@@ -417,6 +417,10 @@ public sealed class FeatureExtractor
             _checkpointItems.Clear();
             _checkpointRows.Clear();
             _sinceCheckpoint.Restart();
+            // A chunk write leaves ~25 MB of large arrays (rows, Parquet column buffers) that the GC kept until much
+            // later: `extract` on 5,216 chest X-rays grew by that much per chunk (peak ~390 MB; 245 MB with the managed
+            // heap capped). One background collection per chunk (every 1024 rows) costs far less than the decoding.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: false);
         }
 
         private void Report() =>
