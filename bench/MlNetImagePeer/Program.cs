@@ -18,8 +18,15 @@ string Opt(string name, string fallback) { var i = Array.IndexOf(args, name); re
 var inputName = Opt("--input", "input");
 var outputName = Opt("--output", "output");
 var size = int.Parse(Opt("--size", "224"));
-// --no-model stops after ExtractPixels: the decode + resize + pixel cost alone, to split the total.
-var noModel = args.Contains("--no-model");
+// --stop-after load|resize|pixels ends the pipeline after that stage, to split the total by stage
+// (--no-model = --stop-after pixels).
+var stopAfter = args.Contains("--no-model") ? "pixels" : Opt("--stop-after", "model");
+if (stopAfter is not ("load" or "resize" or "pixels" or "model"))
+{
+    Console.Error.WriteLine($"--stop-after {stopAfter}: use load, resize or pixels.");
+    return 2;
+}
+var noModel = stopAfter != "model";
 
 string[] extensions = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
 var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
@@ -34,14 +41,20 @@ var scale = (float)(1 / (255 * std.Average()));
 
 var ml = new MLContext(seed: 0);
 var data = ml.Data.LoadFromEnumerable(files.Select(f => new ImageRow { Path = f }));
-var preprocessing = ml.Transforms.LoadImages("image", imageFolder: "", inputColumnName: nameof(ImageRow.Path))
-    // IsoCrop: scale so the shorter side is `size`, then crop the centre (no 256-then-224 margin).
-    .Append(ml.Transforms.ResizeImages("image", size, size, "image", ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center))
-    .Append(ml.Transforms.ExtractPixels(inputName, "image", ImagePixelExtractingEstimator.ColorBits.Rgb,
+var load = ml.Transforms.LoadImages("image", imageFolder: "", inputColumnName: nameof(ImageRow.Path));
+// IsoCrop: scale so the shorter side is `size`, then crop the centre (no 256-then-224 margin).
+var resize = load.Append(ml.Transforms.ResizeImages("resized", size, size, "image", ImageResizingEstimator.ResizingKind.IsoCrop, ImageResizingEstimator.Anchor.Center));
+var preprocessing = resize.Append(ml.Transforms.ExtractPixels(inputName, "resized", ImagePixelExtractingEstimator.ColorBits.Rgb,
         ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, offsetImage: offset, scaleImage: scale));
-IEstimator<ITransformer> pipeline = noModel ? preprocessing
-    : preprocessing.Append(ml.Transforms.ApplyOnnxModel(outputColumnNames: [outputName], inputColumnNames: [inputName], modelFile: modelPath));
-var column = noModel ? inputName : outputName;
+IEstimator<ITransformer> pipeline = stopAfter switch
+{
+    "load" => load,
+    "resize" => resize,
+    "pixels" => preprocessing,
+    _ => preprocessing.Append(ml.Transforms.ApplyOnnxModel(outputColumnNames: [outputName], inputColumnNames: [inputName], modelFile: modelPath)),
+};
+var column = stopAfter switch { "load" => "image", "resize" => "resized", "pixels" => inputName, _ => outputName };
+var imageColumn = stopAfter is "load" or "resize";
 
 var clock = Stopwatch.StartNew();
 var model = pipeline.Fit(data);
@@ -60,14 +73,21 @@ var cpuStart = CpuSeconds();
 clock.Restart();
 using (var cursor = transformed.GetRowCursor(transformed.Schema.Where(c => c.Name == column)))
 {
-    var getter = cursor.GetGetter<VBuffer<float>>(transformed.Schema[column]);
+    var getter = imageColumn ? null : cursor.GetGetter<VBuffer<float>>(transformed.Schema[column]);
+    var imageGetter = imageColumn ? cursor.GetGetter<MLImage>(transformed.Schema[column]) : null;
     var buffer = default(VBuffer<float>);
     while (true)
     {
         try
         {
             if (!cursor.MoveNext()) break;
-            getter(ref buffer);
+            if (imageGetter is not null)
+            {
+                MLImage? image = null;
+                imageGetter(ref image);
+                image?.Dispose();
+            }
+            else getter!(ref buffer);
         }
         catch (Exception e)
         {
@@ -89,7 +109,7 @@ var cpuSeconds = CpuSeconds() - cpuStart;
 Console.WriteLine(JsonSerializer.Serialize(new
 {
     peer = "mlnet-image",
-    model = noModel ? "(none: --no-model)" : Path.GetFileName(modelPath),
+    model = noModel ? $"(none: --stop-after {stopAfter})" : Path.GetFileName(modelPath),
     files = files.Length,
     images = rows,
     failed,

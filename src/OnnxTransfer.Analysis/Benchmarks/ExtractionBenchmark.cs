@@ -12,7 +12,7 @@ namespace OnnxTransfer.Benchmarks;
 public sealed record ExtractionBenchmarkOptions
 {
     /// <summary>Items per inference call (our pipeline, the inference ceiling and the machine limit).</summary>
-    public int BatchSize { get; init; } = 16;
+    public int BatchSize { get; init; } = 4;
 
     /// <summary>How often every measurement runs; the figures are medians.</summary>
     public int Repeat { get; init; } = 3;
@@ -28,6 +28,18 @@ public sealed record ExtractionBenchmarkOptions
 
     /// <summary>Folder for the feature stores our pipeline writes (overwritten every repeat); null: a new temp folder, deleted afterwards.</summary>
     public string? WorkDirectory { get; init; }
+
+    /// <summary>
+    /// The onnxtransfer CLI to run <c>extract</c> with as a child process, alternating with the ML.NET program, for the
+    /// whole-process comparison (start-up included); null: not run.
+    /// </summary>
+    public ProcessCommand? ExtractCommand { get; init; }
+
+    /// <summary>The backbone as the CLI names it (registry name or path), for <see cref="ExtractCommand"/>; null: the model file.</summary>
+    public string? BackboneArgument { get; init; }
+
+    /// <summary>Also run ML.NET's pipeline cut after each stage (first repeat) to split its time by stage.</summary>
+    public bool PeerStages { get; init; }
 }
 
 /// <summary>Items per second of one way of extracting features.</summary>
@@ -75,6 +87,8 @@ public sealed record ExtractionBenchmarkResult
     public required ThroughputResult InferenceOnly { get; init; }
     /// <summary>(d) ML.NET's image pipeline, or null (see <see cref="PeerError"/>).</summary>
     public PeerThroughput? Peer { get; init; }
+    /// <summary>ML.NET's process CPU seconds per image over its whole cursor (first image included), per repeat.</summary>
+    public Samples? PeerCpuSecondsPerItem { get; init; }
     /// <summary>Why the peer has no figures (not run, build or run failure), or null.</summary>
     public string? PeerError { get; init; }
     /// <summary>(e) the machine's limit from measured CPU time per item (medians of the repeats).</summary>
@@ -85,6 +99,15 @@ public sealed record ExtractionBenchmarkResult
     public required Samples InferenceCpuSecondsPerItem { get; init; }
     /// <summary>Process peak working set right after our pipeline's first run (before anything else allocates).</summary>
     public required long OursPeakWorkingSetBytes { get; init; }
+
+    /// <summary>Our CPU time per item by stage.</summary>
+    public required ExtractionStages Stages { get; init; }
+    /// <summary>ML.NET's CPU time per image by stage, when <see cref="ExtractionBenchmarkOptions.PeerStages"/> was set and the peer ran.</summary>
+    public PeerStages? PeerStages { get; init; }
+    /// <summary>Whole-process times of our <c>extract</c> and the ML.NET program, when <see cref="ExtractionBenchmarkOptions.ExtractCommand"/> was given.</summary>
+    public WholeProcess? WholeProcess { get; init; }
+    /// <summary>Why <see cref="WholeProcess"/> is missing or partial, or null.</summary>
+    public string? WholeProcessError { get; init; }
 
     /// <summary>The 1-minute load average before the benchmark (Linux; null elsewhere): how busy the machine was.</summary>
     public double? LoadAverageBefore { get; init; }
@@ -139,8 +162,9 @@ public static class ExtractionBenchmark
 
         // Steps: per repeat ours, decode, naive, inference, 1-thread inference, peer; plus building the peer.
         var peerWanted = options.BenchFolder is not null && backbone.Kind == BackboneKind.Image;
-        var perRepeat = peerWanted ? 6 : 5;
-        var totalSteps = perRepeat * options.Repeat + (peerWanted ? 2 : 1);
+        var processWanted = options.ExtractCommand is not null;
+        var perRepeat = (peerWanted ? 6 : 5) + 2 + (processWanted ? 1 : 0);
+        var totalSteps = perRepeat * options.Repeat + (peerWanted ? 2 : 1) + (peerWanted && options.PeerStages ? 3 : 0);
         var step = 0;
         void Step(string what) => progress?.Report(new ProgressUpdate("bench", step++, totalSteps, "runs", what));
 
@@ -176,6 +200,7 @@ public static class ExtractionBenchmark
         var inference = new List<double>();
         var inferenceWallCpu = new List<double>();
         var peerCpu = new List<double>();
+        var peerCpuAll = new List<double>();
         var decodeCpu = new List<double>();
         var inferenceCpu = new List<double>();
         var peerRate = new List<double>();
@@ -185,6 +210,33 @@ public static class ExtractionBenchmark
         var peerImages = 0;
         long oursPeak = 0;
         var oursItems = 0;
+        var decodeOnlyCpu = new List<double>();
+        var writeCpu = new List<double>();
+        var gcPause = new List<double>();
+        int[] collections = [];
+        var processSeconds = new List<double>();
+        var processPeaks = new List<double>();
+        string? processError = processWanted ? null : "not run";
+        PeerStages? peerStages = null;
+        var imageEncoder = backbone.Encoder as OnnxTransfer.Imaging.ImageEncoder;
+        // Our whole `extract` command in a child process: start-up, model load, decode, inference, Parquet write.
+        async Task OursProcessAsync(string of)
+        {
+            if (options.ExtractCommand is null || processError is not null) return; // not wanted, or it failed before
+            Step($"ours process {of}");
+            Settle();
+            var run = await MeasuredProcess.RunAsync(options.ExtractCommand, ["extract", "--backbone", options.BackboneArgument ?? backbone.Source.ModelPath,
+                "--data", datasetFolder, "--out", Path.Combine(work, "process.parquet"), "--overwrite", "--batch", batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. options.DecodeThreads is { } dt ? new[] { "--threads", dt.ToString(System.Globalization.CultureInfo.InvariantCulture) } : [], "--quiet"], ct).ConfigureAwait(false);
+            if (run.ExitCode != 0)
+            {
+                processError = $"extract exited {run.ExitCode}: {run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()}";
+                return;
+            }
+            processSeconds.Add(run.Seconds);
+            if (run.PeakResidentBytes is { } p) processPeaks.Add(p);
+        }
+
         try
         {
             // Warm-up (untimed): JIT (until the hot loops reach tier 1) and ORT's first runs stay out of the figures,
@@ -198,6 +250,8 @@ public static class ExtractionBenchmark
                 // (a) our pipeline, whole job: scan for resume, decode workers, batched inference, Parquet write.
                 Step($"ours {of}");
                 Settle();
+                var pauseStart = GC.GetTotalPauseDuration();
+                int[] countsStart = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
                 var oursCpuStart = CpuSeconds();
                 var clock = Stopwatch.StartNew();
                 var summary = await backbone.ExtractAsync(items, store, pipeline, null, ct).ConfigureAwait(false);
@@ -205,7 +259,12 @@ public static class ExtractionBenchmark
                 oursItems = summary.Written;
                 ours.Add(summary.Written / seconds);
                 oursCpu.Add((CpuSeconds() - oursCpuStart) / Math.Max(1, summary.Written));
-                if (r == 0) oursPeak = PeakWorkingSet();
+                gcPause.Add((GC.GetTotalPauseDuration() - pauseStart).TotalSeconds / Math.Max(1, summary.Written));
+                if (r == 0)
+                {
+                    oursPeak = PeakWorkingSet();
+                    collections = [GC.CollectionCount(0) - countsStart[0], GC.CollectionCount(1) - countsStart[1], GC.CollectionCount(2) - countsStart[2]];
+                }
 
                 // (e, decode) every item decoded on this thread; process CPU time around it. The tensors are kept
                 // (up to MaxStoredSamples) for the inference-only runs.
@@ -229,6 +288,12 @@ public static class ExtractionBenchmark
                 decodeCpu.Add(cpu / decodedIndex.Count);
                 var n = decodedIndex.Count;
                 var inStore = Math.Min(n, storedCapacity);
+
+                // (stages) decode alone, then one Parquet write of n rows, each on this thread.
+                Step($"decode-only CPU {of}");
+                decodeOnlyCpu.Add(imageEncoder is null ? decodeCpu[^1] : DecodeOnlyCpu(imageEncoder, items, decodedIndex, ct));
+                Step($"write CPU {of}");
+                writeCpu.Add(await WriteCpuAsync(backbone, items, decodedIndex, Path.Combine(work, "write.parquet"), ct).ConfigureAwait(false) / n);
 
                 defaultFactory ??= SessionFactory.Create(ExecutionDevice.Cpu, SessionSettings.Default);
                 defaultSession ??= defaultFactory.CreateSession(modelBytes);
@@ -273,26 +338,35 @@ public static class ExtractionBenchmark
                 RunStored(singleSession, stored, inStore, n, batch, sampleLength, sampleShape);
                 inferenceCpu.Add((CpuSeconds() - cpu) / n);
 
-                // (d) ML.NET's pipeline in its own process (it pins another SkiaSharp).
+                // (d) ML.NET's pipeline in its own process (it pins another SkiaSharp), alternating with our whole
+                // `extract` process so that drifting load from other processes falls on both.
+                if (r % 2 == 1) await OursProcessAsync(of).ConfigureAwait(false);
                 if (peerAssembly is not null && peer is not null)
                 {
                     Step($"ML.NET {of}");
                     Settle();
                     try
                     {
-                        var (input, output) = OriginalNames(backbone.Source.ModelPath);
                         clock.Restart();
-                        var lines = await peer.RunAsync(peerAssembly, [backbone.Source.ModelPath, datasetFolder, "--input", input, "--output", output], ct).ConfigureAwait(false);
+                        var json = await RunPeerAsync(peer, peerAssembly, backbone, datasetFolder, null, ct).ConfigureAwait(false);
                         peerSeconds.Add(clock.Elapsed.TotalSeconds);
-                        var json = lines[0];
-                        if (json.TryGetProperty("failed", out var failed) && failed.GetArrayLength() > 0)
-                            throw new PeerException($"MlNetImagePeer stopped at a bad image: {failed[0].GetString()}");
                         peerImages = json.GetProperty("images").GetInt32();
                         peerRate.Add(json.GetProperty("images_per_second").GetDouble());
                         peerRateAfterFirst.Add(json.GetProperty("images_per_second_after_first").GetDouble());
                         if (json.TryGetProperty("peak_working_set_bytes", out var peak)) peerPeaks.Add(peak.GetInt64());
-                        if (json.TryGetProperty("cpu_seconds", out var pc) && json.TryGetProperty("first_image_cpu_seconds", out var pf) && peerImages > 1)
-                            peerCpu.Add((pc.GetDouble() - pf.GetDouble()) / (peerImages - 1));
+                        if (PeerCpuAfterFirst(json) is { } pc) peerCpu.Add(pc);
+                        if (PeerCpu(json) is { } all) peerCpuAll.Add(all);
+                        if (r == 0 && options.PeerStages)
+                        {
+                            var cut = new List<double>();
+                            foreach (var stage in (string[])["load", "resize", "pixels"])
+                            {
+                                Step($"ML.NET until {stage}");
+                                Settle();
+                                cut.Add(PeerCpu(await RunPeerAsync(peer, peerAssembly, backbone, datasetFolder, stage, ct).ConfigureAwait(false)) ?? double.NaN);
+                            }
+                            peerStages = new PeerStages(cut[0], cut[1] - cut[0], cut[2] - cut[1], (PeerCpu(json) ?? double.NaN) - cut[2]);
+                        }
                     }
                     catch (Exception e) when (e is PeerException or KeyNotFoundException or InvalidOperationException or FormatException)
                     {
@@ -300,6 +374,7 @@ public static class ExtractionBenchmark
                         peerAssembly = null;
                     }
                 }
+                if (r % 2 == 0) await OursProcessAsync(of).ConfigureAwait(false);
             }
         }
         finally
@@ -324,9 +399,9 @@ public static class ExtractionBenchmark
             Repeat = options.Repeat,
             Cores = Environment.ProcessorCount,
             DecodeThreads = pipeline.Threads,
-            IntraOpThreads = backbone.SessionSettings.EffectiveIntraOpThreads,
+            IntraOpThreads = backbone.ExtractionThreads.IntraOpThreads,
             Ours = new ThroughputResult("ours", new Samples(ours), oursItems,
-                $"FeatureBackbone.ExtractAsync → Parquet, batch {batch}, {pipeline.Threads} decode workers, {backbone.SessionSettings.EffectiveIntraOpThreads} intra-op threads", new Samples(oursCpu)),
+                $"FeatureBackbone.ExtractAsync → Parquet, batch {batch}, {pipeline.Threads} decode workers, {backbone.ExtractionThreads.IntraOpThreads} intra-op threads × {Math.Max(1, backbone.ExtractionThreads.ConcurrentBatches)} batches at once", new Samples(oursCpu)),
             Naive = new ThroughputResult("naive", new Samples(naive), decoded, "decode one → run batch 1 → next (ORT default threads)", new Samples(naiveCpu)),
             InferenceOnly = new ThroughputResult("inference only", new Samples(inference), decoded,
                 $"pre-decoded tensors, batch {batch}, ORT default threads ({SessionSettings.Default.EffectiveIntraOpThreads})", new Samples(inferenceWallCpu)),
@@ -339,6 +414,16 @@ public static class ExtractionBenchmark
             DecodeCpuSecondsPerItem = decodeSamples,
             InferenceCpuSecondsPerItem = inferenceSamples,
             OursPeakWorkingSetBytes = oursPeak,
+            Stages = new ExtractionStages(new Samples(decodeOnlyCpu),
+                new Samples(decodeCpu.Zip(decodeOnlyCpu, (all, alone) => Math.Max(0, all - alone)).ToArray()), inferenceSamples,
+                new Samples(writeCpu), new Samples(oursCpu), new Samples(gcPause), collections),
+            PeerStages = peerStages,
+            PeerCpuSecondsPerItem = peerCpuAll.Count > 0 ? new Samples(peerCpuAll) : null,
+            WholeProcess = processSeconds.Count > 0 && peerSeconds.Count > 0
+                ? new WholeProcess(new Samples(processSeconds), new Samples(peerSeconds),
+                    processPeaks.Count > 0 ? (long)new Samples(processPeaks).Median : null, peerPeaks.Count > 0 ? (long)new Samples(peerPeaks).Median : null)
+                : null,
+            WholeProcessError = processSeconds.Count > 0 && peerSeconds.Count > 0 ? processError : processError ?? "the ML.NET program did not run",
             LoadAverageBefore = loadBefore,
             LoadAverageAfter = LoadAverage(),
         };
@@ -373,6 +458,66 @@ public static class ExtractionBenchmark
             data.AsMemory(firstSample * sampleLength, n * sampleLength), shape);
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, [session.InputNames[0]], [input], [BackboneCutter.FeaturesOutput]);
+    }
+
+    /// <summary>Runs the ML.NET program once (cut after <paramref name="stopAfter"/> when given) and returns its JSON line.</summary>
+    private static async Task<System.Text.Json.JsonElement> RunPeerAsync(PeerProgram peer, string assembly, FeatureBackbone backbone, string folder,
+        string? stopAfter, CancellationToken ct)
+    {
+        var (input, output) = OriginalNames(backbone.Source.ModelPath);
+        string[] stage = stopAfter is null ? [] : ["--stop-after", stopAfter];
+        var lines = await peer.RunAsync(assembly, [backbone.Source.ModelPath, folder, "--input", input, "--output", output, .. stage], ct).ConfigureAwait(false);
+        var json = lines[0];
+        if (json.TryGetProperty("failed", out var failed) && failed.GetArrayLength() > 0)
+            throw new PeerException($"MlNetImagePeer stopped at a bad image: {failed[0].GetString()}");
+        return json;
+    }
+
+    /// <summary>The peer's process CPU seconds per image after its first, or null when it does not report them.</summary>
+    private static double? PeerCpuAfterFirst(System.Text.Json.JsonElement json)
+    {
+        var images = json.GetProperty("images").GetInt32();
+        return json.TryGetProperty("cpu_seconds", out var pc) && json.TryGetProperty("first_image_cpu_seconds", out var pf) && images > 1
+            ? (pc.GetDouble() - pf.GetDouble()) / (images - 1)
+            : null;
+    }
+
+    /// <summary>
+    /// The peer's process CPU seconds per image over the whole cursor (first image included), or null. Used for the
+    /// stage split: on multi-megapixel sets ML.NET's first row carried nearly all the work, so "after the first" meant nothing.
+    /// </summary>
+    private static double? PeerCpu(System.Text.Json.JsonElement json)
+    {
+        var images = json.GetProperty("images").GetInt32();
+        return json.TryGetProperty("cpu_seconds", out var pc) && images > 0 ? pc.GetDouble() / images : null;
+    }
+
+    /// <summary>CPU seconds per item to read and decode the items (no resize), on this thread.</summary>
+    private static double DecodeOnlyCpu(OnnxTransfer.Imaging.ImageEncoder encoder, IReadOnlyList<DatasetItem> items, List<int> indices, CancellationToken ct)
+    {
+        Settle();
+        var cpu = CpuSeconds();
+        foreach (var i in indices)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var image = encoder.Decoder.Decode(items[i].Path, encoder.Preprocessor.Preprocessing);
+        }
+        return (CpuSeconds() - cpu) / indices.Count;
+    }
+
+    /// <summary>CPU seconds of one feature-store write of the decoded items' rows (random features of the backbone's dimension).</summary>
+    private static async Task<double> WriteCpuAsync(FeatureBackbone backbone, IReadOnlyList<DatasetItem> items, List<int> indices, string path, CancellationToken ct)
+    {
+        var n = indices.Count;
+        var features = new float[(long)n * backbone.Dimension];
+        var random = new Random(0);
+        for (var i = 0; i < features.Length; i++) features[i] = random.NextSingle();
+        var table = new FeatureTable(indices.Select(i => items[i].Id).ToArray(), indices.Select(i => items[i].Label).ToArray(),
+            indices.Select(i => items[i].Split).ToArray(), features, backbone.Dimension);
+        Settle();
+        var cpu = CpuSeconds();
+        await FeatureStore.WriteAsync(path, table, backbone.Describe() with { Dimension = backbone.Dimension }, ct).ConfigureAwait(false);
+        return CpuSeconds() - cpu;
     }
 
     /// <summary>The original model's graph input and output names (what the peer feeds and reads).</summary>

@@ -14,6 +14,7 @@ internal static class BenchCommand
     public static Command Create() => new("bench", "Benchmarks: feature extraction and head training against naive code and ML.NET (bench/ peers), fine-tuning with and without the activation cache, with ratios.")
     {
         Extract(),
+        Photos(),
         Train(),
         FineTune(),
     };
@@ -39,8 +40,15 @@ internal static class BenchCommand
     private static Command Extract()
     {
         var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name or .onnx path.", Required = true };
-        var data = new Option<string>("--data", "-d") { Description = "Image dataset folder (the ML.NET peer reads every image under it).", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Items per inference call.", DefaultValueFactory = _ => 16 };
+        var data = new Option<string[]>("--data", "-d")
+        {
+            Description = "Image dataset folder (the ML.NET peer reads every image under it); repeat it to measure several sets in one run.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var peerStages = new Option<bool>("--peer-stages") { Description = "Also run ML.NET's pipeline cut after each stage, to split its time by stage." };
+        var noProcess = new Option<bool>("--no-process") { Description = "Skip the whole-process runs of `extract` (alternated with the ML.NET program)." };
+        var batch = new Option<int>("--batch") { Description = "Items per inference call (our pipeline, its `extract` process and the inference runs).", DefaultValueFactory = _ => 4 };
         var repeat = new Option<int>("--repeat") { Description = "Runs of every measurement (figures are medians).", DefaultValueFactory = _ => 3 };
         var threads = new Option<int?>("--threads") { Description = "Decode workers of our pipeline (default: the pipeline's)." };
         var intraOp = new Option<int?>("--intra-op") { Description = "ORT intra-op threads of our pipeline's session (default: the extractor's)." };
@@ -50,24 +58,66 @@ internal static class BenchCommand
         var json = JsonOption();
         var command = new Command("extract", "Images/s of our extraction pipeline vs a naive loop, inference alone, ML.NET's image pipeline and the machine's limit.")
         {
-            backbone, data, batch, repeat, threads, intraOp, spin, peers, noPeer, json,
+            backbone, data, batch, repeat, threads, intraOp, spin, peers, noPeer, peerStages, noProcess, json,
         };
         command.SetAction(async (pr, ct) =>
         {
             var settings = pr.GetValue(intraOp) is { } n ? SessionSettings.Default with { IntraOpThreads = Math.Max(1, n) } : null;
             using var fb = await ProgressRenderer.RunAsync("pull", p => FeatureBackbone.LoadAsync(pr.GetValue(backbone)!,
                 new FeatureBackboneOptions { Device = ExecutionDevice.Cpu, Settings = settings, IntraOpSpinning = pr.GetValue(spin) }, p, ct));
-            var dataset = fb.LoadDataset(pr.GetValue(data)!);
-            var options = new ExtractionBenchmarkOptions
+            var bench = BenchFolder(pr, peers, noPeer);
+            var results = new List<(string Data, ExtractionBenchmarkResult Result)>();
+            foreach (var folder in pr.GetValue(data)!)
             {
-                BatchSize = pr.GetValue(batch),
-                Repeat = pr.GetValue(repeat),
-                DecodeThreads = pr.GetValue(threads),
-                BenchFolder = BenchFolder(pr, peers, noPeer),
-            };
-            var result = await ProgressRenderer.RunAsync("bench", p => ExtractionBenchmark.RunAsync(fb, dataset.Items, dataset.Root, options, p, ct));
-            if (pr.GetValue(json)) JsonOutput.Write(pr, result, CliJson.Default.ExtractionBenchmarkResult);
-            else BenchmarkRenderer.Extraction(result);
+                var dataset = fb.LoadDataset(folder);
+                var options = new ExtractionBenchmarkOptions
+                {
+                    BatchSize = pr.GetValue(batch),
+                    Repeat = pr.GetValue(repeat),
+                    DecodeThreads = pr.GetValue(threads),
+                    BenchFolder = bench,
+                    PeerStages = pr.GetValue(peerStages),
+                    // The child `extract` gets the same session tuning only when none was given here.
+                    ExtractCommand = pr.GetValue(noProcess) || settings is not null || pr.GetValue(spin) ? null : ProcessCommand.Self(),
+                    BackboneArgument = pr.GetValue(backbone),
+                };
+                var result = await ProgressRenderer.RunAsync("bench", p => ExtractionBenchmark.RunAsync(fb, dataset.Items, dataset.Root, options, p, ct));
+                results.Add((folder, result));
+                if (!pr.GetValue(json))
+                {
+                    Console.WriteLine(folder);
+                    BenchmarkRenderer.Extraction(result);
+                    Console.WriteLine();
+                }
+            }
+            if (pr.GetValue(json))
+            {
+                if (results.Count == 1) JsonOutput.Write(pr, results[0].Result, CliJson.Default.ExtractionBenchmarkResult);
+                else JsonOutput.Write(pr, results.Select(r => r.Result).ToArray(), CliJson.Default.ExtractionBenchmarkResultArray);
+            }
+            else if (results.Count > 1) BenchmarkRenderer.ExtractionSummary(results);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Photos()
+    {
+        var from = new Option<string>("--from") { Description = "Image dataset to upscale (class folders are kept).", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder to write the set into (images already there are kept).", Required = true };
+        var count = new Option<int>("--count") { Description = "Images to write.", DefaultValueFactory = _ => 120 }.AtLeast(1);
+        var megapixels = new Option<double>("--megapixels") { Description = "Target size in megapixels, aspect kept.", DefaultValueFactory = _ => 12 };
+        var longSide = new Option<int?>("--long-side") { Description = "Target longer side in pixels instead of --megapixels." };
+        var noise = new Option<int>("--noise") { Description = "Uniform noise per channel, ± levels.", DefaultValueFactory = _ => 6 }.AtLeast(0);
+        var command = new Command("photos", "Makes a multi-megapixel JPEG set for `bench extract` by upscaling a small dataset (bilinear, with noise).")
+        {
+            from, output, count, megapixels, longSide, noise,
+        };
+        command.SetAction(async (pr, ct) =>
+        {
+            var options = new PhotoSetOptions { Count = pr.GetValue(count), Megapixels = pr.GetValue(megapixels), LongSide = pr.GetValue(longSide), Noise = pr.GetValue(noise) };
+            var files = await ProgressRenderer.RunAsync("photos", p => Task.Run(() => PhotoSet.Make(pr.GetValue(from)!, pr.GetValue(output)!, options, p, ct), ct));
+            Console.WriteLine($"{files.Count} images in {Path.GetFullPath(pr.GetValue(output)!)}");
             return 0;
         });
         return command;

@@ -3,19 +3,26 @@ using OnnxTransfer.Backbones;
 using OnnxTransfer.Cli.Rendering;
 using OnnxTransfer.Data;
 using OnnxTransfer.Features;
+using OnnxTransfer.Runtime;
 
 namespace OnnxTransfer.Cli.Commands;
 
 /// <summary>`onnxtransfer extract`: dataset → backbone features → a resumable, shardable Parquet feature store.</summary>
 internal static class ExtractCommand
 {
+    // On CPU one image costs the same inference time in a batch of 4 as of 16 (MobileNetV2-int8: 3.65 vs 3.71 ms),
+    // while every image in a batch adds ORT activations and buffers: `extract` on hymenoptera peaked at 184 MB with
+    // batch 4 and 272 MB with batch 16.
+    private const int CpuBatch = 4;
+    private const int DeviceBatch = 32;
+
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
         var backbone = new Option<string>("--backbone", "-b") { Description = "Backbone name (see `onnxtransfer backbones`) or .onnx path.", Required = true };
         var data = new Option<string>("--data", "-d") { Description = "Dataset: a folder of class folders, of train/val/test split folders, or a CSV manifest (path,label[,split]).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Feature store to write (.parquet). Re-running resumes it.", Required = true };
-        var batch = new Option<int>("--batch") { Description = "Items per model run.", DefaultValueFactory = _ => 32 }.AtLeast(1);
+        var batch = new Option<int?>("--batch") { Description = $"Items per model run (default: {CpuBatch} on CPU, where larger batches only add memory, {DeviceBatch} on a GPU)." }.AtLeast(1);
         var threads = new Option<int>("--threads") { Description = "Decode workers.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var shard = new Option<string?>("--shard") { Description = "Extract slice i/N only; 'auto' reads SLURM_ARRAY_TASK_ID/COUNT, 'auto/N' reads JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID. Writes a part file for `merge`." };
         var maxErrors = new Option<int?>("--max-errors") { Description = "Fail (exit 2) when more items than this cannot be read." }.AtLeast(0);
@@ -39,7 +46,7 @@ internal static class ExtractCommand
             DatasetRenderer.Summarize(dataset);
             var options = new FeatureExtractionOptions
             {
-                BatchSize = pr.GetValue(batch),
+                BatchSize = pr.GetValue(batch) ?? (fb.Provider == SessionFactory.CpuProvider ? CpuBatch : DeviceBatch),
                 Threads = Math.Max(1, pr.GetValue(threads)),
                 MaxErrors = pr.GetValue(maxErrors),
                 ErrorsPath = pr.GetValue(errors),

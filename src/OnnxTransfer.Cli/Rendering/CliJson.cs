@@ -15,6 +15,7 @@ namespace OnnxTransfer.Cli.Rendering;
 [JsonSerializable(typeof(DetectionLine))]
 [JsonSerializable(typeof(JsonObject))]
 [JsonSerializable(typeof(ExtractionBenchmarkResult))]
+[JsonSerializable(typeof(ExtractionBenchmarkResult[]))]
 [JsonSerializable(typeof(TrainingBenchmarkResult))]
 [JsonSerializable(typeof(ResplitBenchmarkResult))]
 [JsonSerializable(typeof(FineTuneBenchmarkResult))]

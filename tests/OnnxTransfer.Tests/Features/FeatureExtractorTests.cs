@@ -9,10 +9,11 @@ public class FeatureExtractorTests
         new() { BatchSize = batch, Threads = threads, CheckpointRows = 8 };
 
     private static async Task<FeatureExtractionSummary> Extract(IReadOnlyList<DatasetItem> items, string output,
-        FeatureExtractionOptions options, NumberEncoder? encoder = null, CancellationToken ct = default, string preprocessing = "numbers")
+        FeatureExtractionOptions options, NumberEncoder? encoder = null, CancellationToken ct = default, string preprocessing = "numbers",
+        int concurrentBatches = 1)
     {
         using var session = FeatureTestKit.Session();
-        var extractor = new FeatureExtractor(session, encoder ?? new NumberEncoder(), FeatureTestKit.Description(preprocessing));
+        var extractor = new FeatureExtractor(session, encoder ?? new NumberEncoder(), FeatureTestKit.Description(preprocessing), null, concurrentBatches);
         return await extractor.RunAsync(items, output, options, null, ct);
     }
 
@@ -63,6 +64,40 @@ public class FeatureExtractorTests
         await Extract(items, dir.File("a.parquet"), Options(batch: 1, threads: 1));
         await Extract(items, dir.File("b.parquet"), Options(batch: 7, threads: 3));
         Assert.Equal(FeatureTestKit.Bytes(dir.File("a.parquet")), FeatureTestKit.Bytes(dir.File("b.parquet")));
+    }
+
+    [Fact]
+    public async Task Batches_run_at_once_give_the_same_file_and_features_as_one_at_a_time()
+    {
+        using var dir = new TempDir();
+        var items = FeatureTestKit.Dataset(dir.File("data"), 45, 7, 13);
+        var one = await Extract(items, dir.File("a.parquet"), Options(batch: 4, threads: 2));
+        var three = await Extract(items, dir.File("b.parquet"), Options(batch: 4, threads: 2), concurrentBatches: 3);
+        Assert.Equal((43, 2), (three.Written, three.Errors));
+        Assert.Equal((one.Written, one.Errors), (three.Written, three.Errors));
+        Assert.Equal(FeatureTestKit.Bytes(dir.File("a.parquet")), FeatureTestKit.Bytes(dir.File("b.parquet")));
+        var table = await FeatureStore.ReadAsync(dir.File("b.parquet"));
+        for (var k = 0; k < table.Count; k++)
+        {
+            var expected = FeatureTestKit.ExpectedFeatures(items.Single(i => i.Id == table.Paths[k]).Path);
+            for (var c = 0; c < 3; c++) Assert.Equal(expected[c], table.Row(k)[c], 1e-4f);
+        }
+    }
+
+    [Fact]
+    public async Task Cancelled_run_with_batches_at_once_resumes_to_the_same_file()
+    {
+        using var dir = new TempDir();
+        var items = FeatureTestKit.Dataset(dir.File("data"), 60, 11);
+        await Extract(items, dir.File("full.parquet"), Options());
+        using var cts = new CancellationTokenSource();
+        var cancelling = new NumberEncoder(item => { if (item.Id.EndsWith("0031.txt", StringComparison.Ordinal)) cts.Cancel(); });
+        var output = dir.File("resumed.parquet");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Extract(items, output, Options(), cancelling, cts.Token, concurrentBatches: 3));
+        Assert.False(File.Exists(output));
+        var resumed = await Extract(items, output, Options(), concurrentBatches: 3);
+        Assert.True(resumed.Skipped > 0);
+        Assert.Equal(FeatureTestKit.Bytes(dir.File("full.parquet")), FeatureTestKit.Bytes(output));
     }
 
     [Fact]
