@@ -104,8 +104,16 @@ internal static class PhoneticNeighbours
             }
         }
         var phraseKey = string.Join(' ', words);
-        return found.Where(f => f.Text != phraseKey).OrderBy(f => f.Distance).ThenBy(f => f.Text, StringComparer.Ordinal)
+        // Within a distance, a fixed scramble rather than the alphabet, so a cap does not keep only words from a to m.
+        return found.Where(f => f.Text != phraseKey).OrderBy(f => f.Distance).ThenBy(f => Scramble(f.Text)).ThenBy(f => f.Text, StringComparer.Ordinal)
             .Select(f => f.Text).Distinct().Take(count).ToArray();
+    }
+
+    private static uint Scramble(string text)
+    {
+        var hash = 2166136261u; // FNV-1a: stable across runs and platforms, unlike string.GetHashCode
+        foreach (var c in text) hash = (hash ^ c) * 16777619u;
+        return hash;
     }
 
     private static bool IsVowel(string token) => "aeiouAEIOUV@3".Contains(token[0]);
