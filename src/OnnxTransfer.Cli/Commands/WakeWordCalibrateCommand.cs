@@ -16,7 +16,7 @@ internal static class WakeWordCalibrateCommand
         var minutes = new Option<double>("--minutes") { Description = "Minutes of held-out negative streams.", DefaultValueFactory = _ => 15.0 };
         var maxFrr = new Option<double?>("--max-val-frr")
         {
-            Description = $"Most val positives (held-out synthetic voices) the threshold may reject, 0-1 (default {ThresholdCalibrator.DefaultMaxValFalseRejectRate}); 1 = the false-accept target alone.",
+            Description = $"Most val positives (held-out synthetic voices) the threshold may reject, in [0, 1) (default {ThresholdCalibrator.DefaultMaxValFalseRejectRate}); near 1 the false-accept target alone decides.",
         }.Fraction();
         var command = new Command("calibrate", "Choose and store a wake-word model's threshold for a false-accept rate, on held-out voices (no retraining).")
         {
