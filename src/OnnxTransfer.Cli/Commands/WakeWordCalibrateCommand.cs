@@ -16,7 +16,7 @@ internal static class WakeWordCalibrateCommand
         var minutes = new Option<double>("--minutes") { Description = "Minutes of held-out negative streams.", DefaultValueFactory = _ => 15.0 };
         var maxFrr = new Option<double?>("--max-val-frr")
         {
-            Description = $"Most val positives (held-out synthetic voices) the threshold may reject, in [0, 1) (default {ThresholdCalibrator.DefaultMaxValFalseRejectRate}); near 1 the false-accept target alone decides.",
+            Description = "Also reject at most this share of the val positives (held-out synthetic voices), in [0, 1): lowers the threshold where the false-accept target alone would reject more (default: no cap).",
         }.Fraction();
         var command = new Command("calibrate", "Choose and store a wake-word model's threshold for a false-accept rate, on held-out voices (no retraining).")
         {
@@ -29,7 +29,7 @@ internal static class WakeWordCalibrateCommand
             var cache = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path) + ".features");
             var cal = await ProgressRenderer.RunAsync("calibrate", progress => Task.Run(() =>
                 ThresholdCalibrator.CalibrateAsync(path, pr.GetValue(data)!, frontEnd, pr.GetValue(target), pr.GetValue(minutes), cacheDir: cache, progress: progress, ct: ct,
-                    maxValFalseRejectRate: pr.GetValue(maxFrr) ?? ThresholdCalibrator.DefaultMaxValFalseRejectRate), ct));
+                    maxValFalseRejectRate: pr.GetValue(maxFrr)), ct));
             Console.WriteLine(WakeWordTrainCommand.Describe(cal));
             return 0;
         });
