@@ -34,7 +34,7 @@ public sealed record WakeWordDataOptions
 /// <param name="Path">Relative to the dataset folder.</param>
 /// <param name="Split">"train" or "val".</param>
 /// <param name="Label">"positive" or "negative".</param>
-/// <param name="Kind">"phrase", "near-miss", "word" (common), "dictionary-word", "words" (a run of dictionary words) or "sentence".</param>
+/// <param name="Kind">"phrase", "near-miss", "sound-alike" (a dictionary word that sounds close, <see cref="PhoneticNeighbours"/>), "word" (common), "dictionary-word", "words" (a run of dictionary words) or "sentence".</param>
 /// <param name="Text">What was spoken.</param>
 /// <param name="Speaker">engine:voice — the identity splits are made on.</param>
 /// <param name="Voice">The full voice setting (with rate and pitch).</param>
@@ -97,8 +97,13 @@ public static class WakeWordDataGenerator
             .SelectMany(s => s.VoiceNames.Select(v => new SynthesisVoice(s.Engine, v).Speaker)).ToHashSet(StringComparer.Ordinal);
         var root = new SeededRandom(options.Seed);
         var (train, val) = SplitSpeakers(engines, excludedPeople, options.ValSpeakerFraction, root);
-        var nearMisses = SoundDifferent(options.Phrase, ConfusablePhrases.NearMisses(options.Phrase, 120, new SeededRandom(options.Seed ^ 0x4E3A_11u)), engines);
-        var dictionary = SoundDifferent(options.Phrase, ConfusablePhrases.DictionaryWords(), engines, closeSpellingsOnly: true);
+        // The transcriber is any installed espeak-ng, rendering or not: leaving its voices out must not leave near
+        // misses that the other synthesizers pronounce exactly like the phrase among the negatives.
+        var transcriber = candidates.OfType<EspeakSynthesizer>().FirstOrDefault(IsInstalled);
+        var nearMisses = SoundDifferent(options.Phrase, ConfusablePhrases.NearMisses(options.Phrase, 120, new SeededRandom(options.Seed ^ 0x4E3A_11u)), transcriber);
+        var words = ConfusablePhrases.DictionaryWords();
+        var dictionary = SoundDifferent(options.Phrase, words, transcriber, closeSpellingsOnly: true);
+        var soundAlikes = transcriber is null ? [] : PhoneticNeighbours.NearMisses(options.Phrase, words, transcriber.RawPhonemes, SoundAlikeCount);
 
         var jobs = new List<Job>();
         var negatives = options.Negatives ?? options.Positives;
@@ -115,7 +120,7 @@ public static class WakeWordDataGenerator
             var pitch = Math.Round(LogUniform(rng, options.Pitch), 3);
             var controls = engines.First(e => e.Engine == engine).Controls(name);
             var voice = new SynthesisVoice(engine, name, controls.HasFlag(SynthesisControls.Rate) ? rate : 1, controls.HasFlag(SynthesisControls.Pitch) ? pitch : 1);
-            var (kind, text) = positive ? ("phrase", options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" })) : NegativeText(rng, nearMisses, dictionary);
+            var (kind, text) = positive ? ("phrase", options.Phrase + (rng.NextInt(3) switch { 0 => "", 1 => ".", _ => "!" })) : NegativeText(rng, nearMisses, soundAlikes, dictionary);
             var label = positive ? PositiveLabel : NegativeLabel;
             var index = positive ? i : i - options.Positives;
             jobs.Add(new Job(Path.Combine(isVal ? "val" : "train", label, $"{(positive ? "pos" : "neg")}_{index:D5}.wav"), isVal ? "val" : "train", label, kind, text, voice));
@@ -177,15 +182,24 @@ public static class WakeWordDataGenerator
     private static string[] Speakers(Dictionary<string, IReadOnlyList<string>> voices) =>
         voices.SelectMany(kv => kv.Value.Select(v => new SynthesisVoice(kv.Key, v).Speaker)).Distinct().Order(StringComparer.Ordinal).ToArray();
 
-    /// <summary>Near misses whose pronunciation differs from the phrase's (a respelling that sounds the same is not a negative).</summary>
+    /// <summary>At most this many sound-alike near misses (<see cref="PhoneticNeighbours.NearMisses"/>), closest first.</summary>
+    internal const int SoundAlikeCount = 150;
+
+    /// <summary>
+    /// Near misses whose pronunciation differs from the phrase's (a respelling that sounds the same is not a
+    /// negative): per espeak-ng, not alike even with unstressed vowels reduced (<see cref="PhoneticNeighbours.SoundAlike"/>;
+    /// flite and festival say "jarvus" like "jarvis"). All candidates stay when no espeak-ng is installed.
+    /// </summary>
     /// <remarks>With <paramref name="closeSpellingsOnly"/> (a whole word list) only spellings within 3 edits of the phrase are transcribed.</remarks>
-    private static IReadOnlyList<string> SoundDifferent(string phrase, IReadOnlyList<string> candidates, IReadOnlyList<ISpeechSynthesizer> engines,
+    private static IReadOnlyList<string> SoundDifferent(string phrase, IReadOnlyList<string> candidates, EspeakSynthesizer? espeak,
         bool closeSpellingsOnly = false)
     {
-        if (engines.OfType<EspeakSynthesizer>().FirstOrDefault() is not { } espeak) return candidates;
-        var target = espeak.Phonemes(phrase);
+        if (espeak is null) return candidates;
         var spelled = phrase.Replace(" ", "").ToLowerInvariant();
-        return candidates.Where(c => closeSpellingsOnly && EditDistance(c, spelled) > 3 || espeak.Phonemes(c) != target).ToArray();
+        var check = candidates.Where(c => !closeSpellingsOnly || EditDistance(c, spelled) <= 3).ToArray();
+        var sounds = espeak.RawPhonemes([phrase, .. check]);
+        var alike = check.Where((c, k) => PhoneticNeighbours.SoundAlike(sounds[k + 1], sounds[0])).ToHashSet(StringComparer.Ordinal);
+        return candidates.Where(c => !alike.Contains(c)).ToArray();
     }
 
     private static int EditDistance(string a, string b)
@@ -206,13 +220,15 @@ public static class WakeWordDataGenerator
     }
 
     /// <summary>
-    /// A negative: a near miss (30 %), a common word or number (20 %), a dictionary word (15 %), an everyday
-    /// sentence (25 %) or a run of dictionary words (10 %) — broad vocabulary is the stand-in for the hours of real
-    /// speech openWakeWord trains against.
+    /// A negative: a near miss (30 %: half spelling edits, half sound-alike dictionary words when there are any), a
+    /// common word or number (20 %), a dictionary word (15 %), an everyday sentence (25 %) or a run of dictionary
+    /// words (10 %) — broad vocabulary is the stand-in for the hours of real speech openWakeWord trains against.
     /// </summary>
-    private static (string Kind, string Text) NegativeText(SeededRandom rng, IReadOnlyList<string> nearMisses, IReadOnlyList<string> dictionary)
+    private static (string Kind, string Text) NegativeText(SeededRandom rng, IReadOnlyList<string> nearMisses, IReadOnlyList<string> soundAlikes,
+        IReadOnlyList<string> dictionary)
     {
         var r = rng.NextDouble();
+        if (r < 0.15 && soundAlikes.Count > 0) return ("sound-alike", soundAlikes[rng.NextInt(soundAlikes.Count)]);
         if (r < 0.3 && nearMisses.Count > 0) return ("near-miss", nearMisses[rng.NextInt(nearMisses.Count)]);
         if (r < 0.5 || dictionary.Count == 0 && r < 0.65) return ("word", ConfusablePhrases.Words[rng.NextInt(ConfusablePhrases.Words.Count)]);
         if (r < 0.65) return ("dictionary-word", dictionary[rng.NextInt(dictionary.Count)]);

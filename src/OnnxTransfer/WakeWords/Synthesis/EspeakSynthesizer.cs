@@ -105,6 +105,25 @@ internal sealed class EspeakSynthesizer : ISpeechSynthesizer
         return new string(output.Where(c => !char.IsWhiteSpace(c) && c is not ('\'' or ',' or ':' or '_' or '-' or '=')).ToArray());
     }
 
+    /// <summary>
+    /// espeak-ng's raw American-English phoneme strings (stress marks kept) of many words or phrases in one process:
+    /// one string per text, in order. Texts are reduced to letters, apostrophes and spaces.
+    /// </summary>
+    public IReadOnlyList<string> RawPhonemes(IReadOnlyList<string> texts)
+    {
+        if (texts.Count == 0) return [];
+        var clean = texts.Select(t => new string(t.Select(c => char.IsLetter(c) || c == '\'' ? c : ' ').ToArray()).Trim()).ToArray();
+        using var temp = ExternalProgram.NewTempFolder();
+        var file = temp.File("words.txt");
+        // One clause per line ("word."), so espeak-ng prints one line of phonemes per text.
+        File.WriteAllLines(file, clean.Select(t => (t.Length == 0 ? "a" : t) + "."));
+        var (code, output, error) = _program.Run(["-q", "-x", "-v", "en-us", "-f", file], Timeout + TimeSpan.FromMilliseconds(5 * texts.Count), CancellationToken.None);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()).ToArray();
+        if (code != 0 || lines.Length != texts.Count)
+            throw new OnnxTransferException($"{EngineName}: could not transcribe {texts.Count} words ({ExternalProgram.OneLine(error)}); check `espeak-ng -q -x -f FILE` works.");
+        return lines;
+    }
+
     private IReadOnlyList<string> DiscoverVoices()
     {
         try
