@@ -170,14 +170,7 @@ public class ResNet18FineTuneTests(ResNet18Fixture fixture, ITestOutputHelper lo
     /// <summary>Runs the CLI as a child process (backbones from the shared mirror, offline); SIGKILLs it once <paramref name="killWhen"/> holds.</summary>
     private static async Task<CliRun> RunCliAsync(string cache, string[] args, Func<bool>? killWhen = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(typeof(TestProgram).Assembly.Location);
-        psi.ArgumentList.Add("cli");
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["ONNXTRANSFER_MIRROR"] = SharedAssets.Models;
-        psi.Environment["ONNXTRANSFER_HOME"] = cache;
-        psi.Environment["ONNXTRANSFER_OFFLINE"] = "1";
-        using var child = Process.Start(psi)!;
+        using var child = Process.Start(OnnxTransfer.Tests.Cli.CliProcess.StartInfo(cache, args))!;
         var stdout = child.StandardOutput.ReadToEndAsync();
         var stderr = child.StandardError.ReadToEndAsync();
         using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -14,7 +14,8 @@ public static class CliProcess
         public override string ToString() => $"exit {Code}\n--- stdout\n{Out}\n--- stderr\n{Err}";
     }
 
-    public static Outcome Run(string cache, params string[] args)
+    /// <summary>How to start <c>onnxtransfer ARGS</c> with its output redirected, <paramref name="cache"/> as its home.</summary>
+    public static ProcessStartInfo StartInfo(string cache, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(typeof(TestProgram).Assembly.Location);
@@ -23,7 +24,12 @@ public static class CliProcess
         psi.Environment["ONNXTRANSFER_MIRROR"] = SharedAssets.Models;
         psi.Environment["ONNXTRANSFER_HOME"] = cache;
         psi.Environment["ONNXTRANSFER_OFFLINE"] = "1";
-        using var p = Process.Start(psi)!;
+        return psi;
+    }
+
+    public static Outcome Run(string cache, params string[] args)
+    {
+        using var p = Process.Start(StartInfo(cache, args))!;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
