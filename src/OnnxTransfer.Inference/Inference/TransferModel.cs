@@ -30,7 +30,7 @@ namespace OnnxTransfer.Inference;
 /// (<see cref="SessionSettings.IntraOpThreads"/>, default one per core); with many concurrent requests, fewer
 /// intra-op threads (1–2) usually give better total throughput. <see cref="Dispose"/> waits for calls still running
 /// on other threads, then frees the session; calls made after it throw <see cref="ObjectDisposedException"/>.</para>
-/// <para><b>Batching.</b> <c>PredictBatch</c> decodes its items in parallel and runs them in session runs of at most
+/// <para><b>Batching.</b> <c>PredictBatch</c> decodes its items in parallel and runs them in ONNX Runtime runs of at most
 /// <see cref="MaxRunBatch"/> items (models with a fixed batch size run in chunks of that size).</para>
 /// <para><b>Devices.</b> CPU unless a device is given (<see cref="ExecutionDevice.Auto"/> tries CUDA first).</para>
 /// <para><b>Async.</b> The <c>…Async</c> methods run the CPU-bound work on the thread pool so UI and request threads
