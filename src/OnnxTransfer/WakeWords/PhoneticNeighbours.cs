@@ -43,7 +43,12 @@ internal static class PhoneticNeighbours
     }
 
     /// <summary>Phoneme edit distance (insertions, deletions and substitutions each cost 1).</summary>
-    public static int Distance(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    public static int Distance(IReadOnlyList<string> a, IReadOnlyList<string> b) => EditDistance(a, b);
+
+    /// <summary>Letter edit distance of two spellings.</summary>
+    public static int LetterDistance(string a, string b) => EditDistance(a.ToCharArray(), b.ToCharArray());
+
+    private static int EditDistance<T>(IReadOnlyList<T> a, IReadOnlyList<T> b) where T : IEquatable<T>
     {
         var row = Enumerable.Range(0, b.Count + 1).ToArray();
         for (var i = 1; i <= a.Count; i++)
@@ -53,7 +58,7 @@ internal static class PhoneticNeighbours
             for (var j = 1; j <= b.Count; j++)
             {
                 var above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1].Equals(b[j - 1]) ? 0 : 1));
                 diagonal = above;
             }
         }
@@ -117,7 +122,4 @@ internal static class PhoneticNeighbours
     }
 
     private static bool IsVowel(string token) => "aeiouAEIOUV@3".Contains(token[0]);
-
-    private static int LetterDistance(string a, string b) =>
-        Distance(a.Select(c => c.ToString()).ToArray(), b.Select(c => c.ToString()).ToArray());
 }

@@ -196,27 +196,10 @@ public static class WakeWordDataGenerator
     {
         if (espeak is null) return candidates;
         var spelled = phrase.Replace(" ", "").ToLowerInvariant();
-        var check = candidates.Where(c => !closeSpellingsOnly || EditDistance(c, spelled) <= 3).ToArray();
+        var check = candidates.Where(c => !closeSpellingsOnly || PhoneticNeighbours.LetterDistance(c, spelled) <= 3).ToArray();
         var sounds = espeak.RawPhonemes([phrase, .. check]);
         var alike = check.Where((c, k) => PhoneticNeighbours.SoundAlike(sounds[k + 1], sounds[0])).ToHashSet(StringComparer.Ordinal);
         return candidates.Where(c => !alike.Contains(c)).ToArray();
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var diagonal = row[0];
-            row[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.Length];
     }
 
     /// <summary>
