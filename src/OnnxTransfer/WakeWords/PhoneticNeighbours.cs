@@ -73,6 +73,18 @@ internal static class PhoneticNeighbours
         Phonemes(espeakA, reduceUnstressed: true).SequenceEqual(Phonemes(espeakB, reduceUnstressed: true), StringComparer.Ordinal);
 
     /// <summary>
+    /// Whether <paramref name="espeakCandidate"/> is how some accent may say <paramref name="espeakPhrase"/>: it
+    /// sounds alike (<see cref="SoundAlike"/>) or, in a phrase of 7 or more phonemes, differs by at most one phoneme
+    /// per 7 (unstressed vowels reduced). Accents drop an /h/ ("'ey jarvis"), shift a vowel or add an /r/; speech
+    /// that is not the phrase seldom lands one phoneme from a long one, so such near misses are not negatives.
+    /// </summary>
+    public static bool AccentVariant(string espeakCandidate, string espeakPhrase)
+    {
+        var phrase = Phonemes(espeakPhrase, reduceUnstressed: true);
+        return Distance(Phonemes(espeakCandidate, reduceUnstressed: true), phrase) <= phrase.Count / 7;
+    }
+
+    /// <summary>
     /// The largest phoneme distance at which a word of <paramref name="phonemes"/> phonemes still counts as a
     /// neighbour: half its phonemes, rounded up ("marvin", 5 phonemes: 3, which reaches "morning").
     /// </summary>

@@ -103,7 +103,7 @@ public static class WakeWordDataGenerator
         var nearMisses = SoundDifferent(options.Phrase, ConfusablePhrases.NearMisses(options.Phrase, 120, new SeededRandom(options.Seed ^ 0x4E3A_11u)), transcriber);
         var words = ConfusablePhrases.DictionaryWords();
         var dictionary = SoundDifferent(options.Phrase, words, transcriber, closeSpellingsOnly: true);
-        var soundAlikes = transcriber is null ? [] : PhoneticNeighbours.NearMisses(options.Phrase, words, transcriber.RawPhonemes, SoundAlikeCount);
+        var soundAlikes = transcriber is null ? [] : SoundDifferent(options.Phrase, PhoneticNeighbours.NearMisses(options.Phrase, words, transcriber.RawPhonemes, SoundAlikeCount), transcriber);
 
         var jobs = new List<Job>();
         var negatives = options.Negatives ?? options.Positives;
@@ -186,9 +186,10 @@ public static class WakeWordDataGenerator
     internal const int SoundAlikeCount = 150;
 
     /// <summary>
-    /// Near misses whose pronunciation differs from the phrase's (a respelling that sounds the same is not a
-    /// negative): per espeak-ng, not alike even with unstressed vowels reduced (<see cref="PhoneticNeighbours.SoundAlike"/>;
-    /// flite and festival say "jarvus" like "jarvis"). All candidates stay when no espeak-ng is installed.
+    /// Near misses whose pronunciation differs from the phrase's by more than an accent would (a respelling that
+    /// sounds the same, or one phoneme off a long phrase, is not a negative): per espeak-ng, not
+    /// <see cref="PhoneticNeighbours.AccentVariant"/> (flite and festival say "jarvus" like "jarvis"; West Midlands
+    /// English says "'ey jarvis"). All candidates stay when no espeak-ng is installed.
     /// </summary>
     /// <remarks>With <paramref name="closeSpellingsOnly"/> (a whole word list) only spellings within 3 edits of the phrase are transcribed.</remarks>
     private static IReadOnlyList<string> SoundDifferent(string phrase, IReadOnlyList<string> candidates, EspeakSynthesizer? espeak,
@@ -198,7 +199,7 @@ public static class WakeWordDataGenerator
         var spelled = phrase.Replace(" ", "").ToLowerInvariant();
         var check = candidates.Where(c => !closeSpellingsOnly || PhoneticNeighbours.LetterDistance(c, spelled) <= 3).ToArray();
         var sounds = espeak.RawPhonemes([phrase, .. check]);
-        var alike = check.Where((c, k) => PhoneticNeighbours.SoundAlike(sounds[k + 1], sounds[0])).ToHashSet(StringComparer.Ordinal);
+        var alike = check.Where((c, k) => PhoneticNeighbours.AccentVariant(sounds[k + 1], sounds[0])).ToHashSet(StringComparer.Ordinal);
         return candidates.Where(c => !alike.Contains(c)).ToArray();
     }
 

@@ -17,6 +17,20 @@ public class PhoneticNeighboursTests
     }
 
     [Fact]
+    public void AccentVariant_AllowsOnePhonemeInSevenOnly()
+    {
+        const string heyJarvis = "h'eI dZ'A@vIs"; // 7 phonemes: one may differ
+        Assert.True(PhoneticNeighbours.AccentVariant("'eI dZ'A@vIs", heyJarvis));   // the /h/ dropped (West Midlands)
+        Assert.True(PhoneticNeighbours.AccentVariant("b'eI dZ'A@vIs", heyJarvis));  // one consonant swapped
+        Assert.True(PhoneticNeighbours.AccentVariant("h'eI dZ'A@v@s", heyJarvis));  // an unstressed vowel: alike anyway
+        Assert.False(PhoneticNeighbours.AccentVariant("dZ'A@vIs", heyJarvis));      // "jarvis" alone: two phonemes gone
+        Assert.False(PhoneticNeighbours.AccentVariant("b'eI dZ'A@vIz", heyJarvis)); // two differ
+        const string marvin = "m'A@vIn"; // 5 phonemes: only sound-alikes
+        Assert.False(PhoneticNeighbours.AccentVariant("m'A@vIs", marvin));
+        Assert.True(PhoneticNeighbours.AccentVariant("m'A@v@n", marvin));
+    }
+
+    [Fact]
     public void Distance_CountsPhonemeEdits()
     {
         Assert.Equal(0, PhoneticNeighbours.Distance(["m", "A@"], ["m", "A@"]));
