@@ -106,7 +106,7 @@ public class LinearHeadSolverTests
         Assert.Equal(path.MeanLoss, result.History.Select(h => h.ValLoss!.Value).ToArray());
         // The path stops after two rises of the mean validation loss (or runs out).
         var m = path.MeanLoss;
-        Assert.True(m.Length == LinearHeadSolver.PathScales.Length || (m[^1] >= m[..^2].Min() && m[^2] >= m[..^2].Min()));
+        Assert.True(m.Length == L2CrossValidation.Scales.Length || (m[^1] >= m[..^2].Min() && m[^2] >= m[..^2].Min()));
 
         // And the head is at the optimum of the loss on all rows with that strength (to the path's stopping tolerance).
         var p = TrainingCheckpoint.Load(Path.Combine(dir.Path, Trainer.CheckpointFile)).Parameters;

@@ -17,7 +17,9 @@ namespace OnnxTransfer.Training.Heads;
 /// the weak end is where the solves get long). Validation judges the path's solve, stopping rule included (<see cref="PathSettings"/>),
 /// so that solve is what is kept: with given validation rows it is the head; when the validation rows were carved out
 /// of the training rows here, the head is the same solve repeated on all of them with the chosen strength, warm-started
-/// and stopped by the same rule (validation metrics stay those of the fit that chose it). Without validation rows the
+/// and stopped by the same rule (validation metrics stay those of the fit that chose it). When the trainer would carve
+/// from few rows (<see cref="L2CrossValidation.AppliesTo"/>), the strength is chosen by 5-fold cross-validation instead and
+/// the head walks the path on all rows down to it (history and validation metrics are the folds' means). Without validation rows the
 /// strength is <c>1/N</c>, solved to <see cref="FinalSettings"/>. Features are standardised for the solve
 /// (better conditioning, and the penalty then treats every feature alike) and the weights mapped back afterwards,
 /// so the exported head reads raw features. Nothing is random apart from the seeded split, so a rerun gives the
@@ -26,7 +28,7 @@ namespace OnnxTransfer.Training.Heads;
 internal static class LinearHeadSolver
 {
     /// <summary>The strengths tried, as multiples of 1/N (N = training rows), strongest first.</summary>
-    internal static readonly double[] PathScales = [10000, 3000, 1000, 300, 100, 30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001];
+    internal static readonly double[] PathScales = [100, 30, 10, 3, 1, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001];
 
     /// <summary>
     /// Stopping rule of the solves along the path and of the refit: part of the estimator that validation judges. A refit
@@ -147,7 +149,7 @@ internal static class LinearHeadSolver
         state.Epoch = path.Scales.Length;
         state.BestEpoch = path.Chosen + 1;
         state.BestScore = path.MeanLoss[path.Chosen];
-        state.Stopped = path.Scales.Length < PathScales.Length;
+        state.Stopped = path.Scales.Length < L2CrossValidation.Scales.Length;
         using var objective = Objective(options, options.Task!.Value, rows, scaling, sessions);
         var x = warmStart is null ? new double[objective.Size] : scaling.ToScaled(Flatten(parameters, warmStart, headDir), parameters);
         var iterations = path.Iterations;
