@@ -79,6 +79,64 @@ public class LinearHeadSolverTests
     }
 
     [Fact]
+    public void One_standard_error_rule_keeps_the_strongest_strength_the_folds_cannot_tell_from_the_best()
+    {
+        // Strongest first. The lowest mean is at 3 (0.40 ± 0.03): 2 (0.42) is within one standard error, 1 (0.50) is not.
+        Assert.Equal(2, L2CrossValidation.OneStandardError([0.9, 0.5, 0.42, 0.40, 0.45], [0.01, 0.01, 0.01, 0.03, 0.02]));
+        // A tight minimum keeps itself; a minimum at the strong end keeps itself.
+        Assert.Equal(3, L2CrossValidation.OneStandardError([0.9, 0.5, 0.42, 0.40, 0.45], [0.01, 0.01, 0.01, 0.001, 0.02]));
+        Assert.Equal(0, L2CrossValidation.OneStandardError([0.3, 0.5, 0.6], [0.05, 0.05, 0.05]));
+    }
+
+    [Fact]
+    public void Few_rows_are_cross_validated_and_the_head_solves_all_of_them_at_the_chosen_strength()
+    {
+        var data = SyntheticData.Blobs(30, 2, 20, separation: 1.5, seed: 51);
+        Assert.True(L2CrossValidation.AppliesTo(data));
+        using var dir = new TempDir();
+        var result = Trainer.Fit(data, null, Solver, dir.Path);
+        using var sessions = OnnxTransfer.Runtime.SessionFactory.ForTraining(OnnxTransfer.Runtime.ExecutionDevice.Cpu, 1);
+        var path = L2CrossValidation.Run(data, Trainer.WithTask(data, null, Solver), sessions, null, default);
+
+        // The head records the cross-validated choice (one-standard-error rule over the fold means) and was fit on every row.
+        Assert.Equal(path.Chosen, L2CrossValidation.OneStandardError(path.MeanLoss, path.StandardError));
+        Assert.Equal(path.Scales[path.Chosen] / data.Count, result.Info.Metrics.L2!.Value, 12);
+        Assert.Equal(path.Chosen + 1, result.Info.Metrics.BestEpoch);
+        Assert.Equal(data.Count, result.Info.Metrics.RefitRows);
+        Assert.Equal(path.MeanLoss, result.History.Select(h => h.ValLoss!.Value).ToArray());
+        // The path stops after two rises of the mean validation loss (or runs out).
+        var m = path.MeanLoss;
+        Assert.True(m.Length == L2CrossValidation.Scales.Length || (m[^1] >= m[..^2].Min() && m[^2] >= m[..^2].Min()));
+
+        // And the head is at the optimum of the loss on all rows with that strength (to the path's stopping tolerance).
+        var p = TrainingCheckpoint.Load(Path.Combine(dir.Path, Trainer.CheckpointFile)).Parameters;
+        var gradient = RawGradient(data, p["output.weight"], p["output.bias"], result.Info.Metrics.L2!.Value, binary: true);
+        Assert.True(gradient.Max(Math.Abs) < 3e-3, $"largest gradient component {gradient.Max(Math.Abs):E2}");
+    }
+
+    [Fact]
+    public void Cross_validation_chooses_a_stronger_penalty_for_noisy_rows_in_many_dimensions()
+    {
+        // Few rows, many noise dimensions: a weak penalty overfits. Many rows, few clean dimensions: little to shrink.
+        var noisy = SyntheticData.Blobs(15, 2, 80, separation: 1.0, seed: 61);
+        var clean = SyntheticData.Blobs(150, 2, 4, separation: 3, seed: 62);
+        using var a = new TempDir();
+        using var b = new TempDir();
+        var noisyScale = Trainer.Fit(noisy, null, Solver, a.Path).Info.Metrics.L2!.Value * noisy.Count;
+        var cleanScale = Trainer.Fit(clean, null, Solver, b.Path).Info.Metrics.L2!.Value * clean.Count;
+        Assert.True(noisyScale > 10 * cleanScale, $"noisy {noisyScale}/N, clean {cleanScale}/N");
+    }
+
+    [Fact]
+    public void Many_rows_or_a_class_too_small_for_the_folds_keep_the_carve()
+    {
+        Assert.False(L2CrossValidation.AppliesTo(SyntheticData.Blobs(1001, 2, 2, separation: 2, seed: 71)));
+        var features = new float[12];
+        Assert.False(L2CrossValidation.AppliesTo(TrainingSet.SingleLabel(features, 1, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1], ["a", "b"])));
+        Assert.True(L2CrossValidation.AppliesTo(TrainingSet.SingleLabel(features, 1, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1], ["a", "b"])));
+    }
+
+    [Fact]
     public void Reruns_and_resume_give_the_same_head_bit_for_bit()
     {
         var data = SyntheticData.Blobs(40, 3, 6, separation: 1.5, seed: 31);

@@ -17,7 +17,9 @@ namespace OnnxTransfer.Training.Heads;
 /// the weak end is where the solves get long). Validation judges the path's solve, stopping rule included (<see cref="PathSettings"/>),
 /// so that solve is what is kept: with given validation rows it is the head; when the validation rows were carved out
 /// of the training rows here, the head is the same solve repeated on all of them with the chosen strength, warm-started
-/// and stopped by the same rule (validation metrics stay those of the fit that chose it). Without validation rows the
+/// and stopped by the same rule (validation metrics stay those of the fit that chose it). When the trainer would carve
+/// from few rows (<see cref="L2CrossValidation.AppliesTo"/>), the strength is chosen by 5-fold cross-validation instead and
+/// the head walks the path on all rows down to it (history and validation metrics are the folds' means). Without validation rows the
 /// strength is <c>1/N</c>, solved to <see cref="FinalSettings"/>. Features are standardised for the solve
 /// (better conditioning, and the penalty then treats every feature alike) and the weights mapped back afterwards,
 /// so the exported head reads raw features. Nothing is random apart from the seeded split, so a rerun gives the
@@ -49,7 +51,8 @@ internal static class LinearHeadSolver
 
         var all = train;
         var ownSplit = false;
-        if (val is null && options.ValidationFraction > 0)
+        var crossValidate = val is null && options.ValidationFraction > 0 && L2CrossValidation.AppliesTo(train);
+        if (val is null && options.ValidationFraction > 0 && !crossValidate)
         {
             var (t, v) = train.SplitRows(options.ValidationFraction, options.Seed);
             if (v.Length > 0) { val = train.Subset(v); train = train.Subset(t); ownSplit = true; }
@@ -68,6 +71,13 @@ internal static class LinearHeadSolver
         double[] x;
         double chosenL2;
         var iterations = 0;
+        if (crossValidate)
+        {
+            var (solved, path) = CrossValidated(train, options, parameters, scaling, warmStart, headDir, sessionFactory, state, work, progress, ct);
+            var crossInfo = Describe(state, options, train, null, path.Scales[path.Chosen] / train.Count, train.Count);
+            return Finish(crossInfo with { Metrics = crossInfo.Metrics with { BestEpoch = state.BestEpoch, ValLoss = path.MeanLoss[path.Chosen], ValAccuracy = path.MeanValAccuracy[path.Chosen], TrainLoss = path.MeanTrainLoss[path.Chosen], TrainAccuracy = path.MeanTrainAccuracy[path.Chosen] } },
+                state, scaling.ToRaw(solved, parameters), options, task, dim, classes, headDir, work);
+        }
         using (var objective = Objective(options, task, train, scaling, sessionFactory))
         {
             x = warmStart is null ? new double[objective.Size] : scaling.ToScaled(Flatten(parameters, warmStart, headDir), parameters);
@@ -122,12 +132,49 @@ internal static class LinearHeadSolver
             refitRows = all.Count;
             progress?.Report(new ProgressUpdate("train", state.Epoch, state.Epoch, "l2 strengths", $"refit on all {all.Count} rows: " + Describe(objective.L2, solved)));
         }
-        var kept = scaling.ToRaw(x, parameters);
+        return Finish(Describe(state, options, train, val, chosenL2, refitRows), state, scaling.ToRaw(x, parameters), options, task, dim, classes, headDir, work);
+    }
+
+    /// <summary>
+    /// The strength chosen by <see cref="L2CrossValidation"/> on all <paramref name="rows"/>, then the head: the same path walked on
+    /// all rows down to that strength, warm-started, to <see cref="PathSettings"/>. History rows are the folds' means per strength.
+    /// </summary>
+    private static (double[] Solution, L2Path Path) CrossValidated(TrainingSet rows, TrainingOptions options, IReadOnlyList<HeadParameter> parameters,
+        FeatureScaling scaling, IReadOnlyDictionary<string, float[]>? warmStart, string headDir, SessionFactory sessions, TrainingCheckpoint state,
+        string work, IProgress<ProgressUpdate>? progress, CancellationToken ct)
+    {
+        var path = L2CrossValidation.Run(rows, options, sessions, progress, ct);
+        for (var k = 0; k < path.Scales.Length; k++)
+            state.History.Add(new EpochMetrics(k + 1, path.MeanTrainLoss[k], path.MeanTrainAccuracy[k], path.MeanLoss[k], path.MeanValAccuracy[k], 0));
+        state.Epoch = path.Scales.Length;
+        state.BestEpoch = path.Chosen + 1;
+        state.BestScore = path.MeanLoss[path.Chosen];
+        state.Stopped = path.Scales.Length < L2CrossValidation.Scales.Length;
+        using var objective = Objective(options, options.Task!.Value, rows, scaling, sessions);
+        var x = warmStart is null ? new double[objective.Size] : scaling.ToScaled(Flatten(parameters, warmStart, headDir), parameters);
+        var iterations = path.Iterations;
+        for (var k = 0; k <= path.Chosen; k++)
+        {
+            objective.L2 = path.Scales[k] / rows.Count;
+            var solved = Lbfgs.Minimize(objective.Evaluate, x, PathSettings, ct);
+            iterations += solved.Iterations;
+            if (k == path.Chosen)
+                progress?.Report(new ProgressUpdate("train", state.Epoch, state.Epoch, "l2 strengths", $"fit on all {rows.Count} rows: " + Describe(objective.L2, solved)));
+        }
+        var (loss, _) = objective.Score(x);
+        if (!double.IsFinite(loss))
+            throw new OnnxTransferException($"{headDir}: the L-BFGS solve diverged (loss {loss}); check the features for extreme values (the previous head is unchanged).");
+        state.Step = iterations;
+        return (x, path);
+    }
+
+    /// <summary>Writes the checkpoint, the eval graph and head.json for the <paramref name="kept"/> raw-feature parameters.</summary>
+    private static TrainingResult Finish(HeadInfo info, TrainingCheckpoint state, Dictionary<string, float[]> kept, TrainingOptions options, HeadTask task,
+        int dim, int classes, string headDir, string work)
+    {
         state.Parameters = kept;
         state.BestParameters = kept.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         state.Save(Path.Combine(work, Trainer.CheckpointFile));
-
-        var info = Describe(state, options, train, val, chosenL2, refitRows);
         var eval = HeadGraphBuilder.BuildEval(options.Spec, task, dim, classes, kept);
         info.WriteMetadata(eval);
         eval.Save(Path.Combine(work, Trainer.EvalGraphFile));
@@ -135,7 +182,7 @@ internal static class LinearHeadSolver
         return new TrainingResult(headDir, info, state.History);
     }
 
-    private static HeadObjective Objective(TrainingOptions options, HeadTask task, TrainingSet rows, FeatureScaling scaling, SessionFactory sessionFactory)
+    internal static HeadObjective Objective(TrainingOptions options, HeadTask task, TrainingSet rows, FeatureScaling scaling, SessionFactory sessionFactory)
     {
         var classWeights = Trainer.ClassWeights(rows, options.ClassWeighting);
         var weights = rows.ClassIndex is { } idx ? idx.Select(c => classWeights[c]).ToArray() : Ones(rows.Count);

@@ -88,6 +88,17 @@ public sealed class TrainingSet
         return Data.StratifiedSplit.Split(keys, labels, fraction, seed, groupOf);
     }
 
+    /// <summary>
+    /// The fold (0 to <paramref name="k"/>−1) of every row, dealt by <see cref="Data.StratifiedSplit.Folds"/> per class
+    /// (multi-label data: one stratum), keyed on the row index like <see cref="SplitRows"/>.
+    /// </summary>
+    internal int[] FoldRows(int k, ulong seed)
+    {
+        var keys = Enumerable.Range(0, Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var labels = Enumerable.Range(0, Count).Select(i => ClassIndex is { } c ? Classes[c[i]] : "").ToArray();
+        return Data.StratifiedSplit.Folds(keys, labels, k, seed);
+    }
+
     /// <summary>The rows at <paramref name="rows"/>, in that order.</summary>
     public TrainingSet Subset(IReadOnlyList<int> rows)
     {
