@@ -27,15 +27,10 @@ internal static class AxisWeights
     /// <c>resized_crop</c> on a PIL image) is <c>in0 = lo = left, in1 = hi = left + width</c>: the filter never reads
     /// outside the crop. Output pixels outside <c>[0, outSize)</c> (crop padding) get no taps.
     /// </summary>
-    /// <param name="boxAveraged">The source pixels are already means of 1 x 1 blocks of the full-size image (a DCT-scaled
-    /// decode): the triangle is narrowed so that box + triangle blur as much as the full-size filter (equal variance,
-    /// r'^2/6 + 1/12 = r^2/6).</param>
-    public static void Compute(double in0, double in1, int lo, int hi, int outSize, int first, int count, int taps, int[] start, int[] tapCount, float[] weights,
-        bool boxAveraged = false)
+    public static void Compute(double in0, double in1, int lo, int hi, int outSize, int first, int count, int taps, int[] start, int[] tapCount, float[] weights)
     {
         var scale = (in1 - in0) / outSize;
         var filterScale = Math.Max(scale, 1.0);
-        if (boxAveraged && scale > 1) filterScale = Math.Max(1.0, Math.Sqrt(scale * scale - 0.5));
         var support = filterScale;
         for (var i = 0; i < count; i++)
         {

@@ -30,7 +30,7 @@ internal sealed class ImageDecoder
     /// 1 is faster but the DCT scaling then does most of the shrinking (mean error 1-2 levels, up to ~60 at edges).
     /// Use <see cref="double.PositiveInfinity"/> to always decode at full size.
     /// </summary>
-    public double ScaledDecodeMargin { get; init; } = 1.4;
+    public double ScaledDecodeMargin { get; init; } = 1.25;
 
     /// <summary>Decodes a file.</summary>
     /// <param name="path">The image file.</param>

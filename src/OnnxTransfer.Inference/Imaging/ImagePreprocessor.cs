@@ -114,9 +114,8 @@ internal sealed class ImagePreprocessor
         float[]? rows = null, row = null;
         try
         {
-            var boxAveraged = Environment.GetEnvironmentVariable("PHOTOS_BOX") == "1" && image.Width < image.OriginalWidth;
-            AxisWeights.Compute(h.In0, h.In1, h.Lo, h.Hi, h.Size, h.First, p.Width, hTaps, hStart, hCount, hWeight, boxAveraged);
-            AxisWeights.Compute(v.In0, v.In1, v.Lo, v.Hi, v.Size, v.First, p.Height, vTaps, vStart, vCount, vWeight, boxAveraged);
+            AxisWeights.Compute(h.In0, h.In1, h.Lo, h.Hi, h.Size, h.First, p.Width, hTaps, hStart, hCount, hWeight);
+            AxisWeights.Compute(v.In0, v.In1, v.Lo, v.Hi, v.Size, v.First, p.Height, vTaps, vStart, vCount, vWeight);
             if (flip) Mirror(p.Width, hTaps, hStart, hCount, hWeight);
             // Source rows the vertical filter reads: the horizontal pass runs on these only.
             int firstRow = int.MaxValue, endRow = 0;
