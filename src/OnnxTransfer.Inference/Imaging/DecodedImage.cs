@@ -24,6 +24,29 @@ internal sealed class DecodedImage : IDisposable
         (Width, Height) = transposed ? (storedHeight, storedWidth) : (storedWidth, storedHeight);
         (OriginalWidth, OriginalHeight) = transposed ? (originalHeight, originalWidth) : (originalWidth, originalHeight);
         (Offset, StrideX, StrideY) = Addressing(origin, storedWidth, storedHeight);
+        var (coveredW, coveredH) = (Covered(storedWidth, originalWidth), Covered(storedHeight, originalHeight));
+        (var spanW, var spanH) = transposed ? (coveredH, coveredW) : (coveredW, coveredH);
+        SpanX = StrideX < 0 ? (Width - spanW, Width) : (0, spanW);
+        SpanY = StrideY < 0 ? (Height - spanH, Height) : (0, spanH);
+    }
+
+    /// <summary>
+    /// The span of displayed pixels (fractional) that the full-size image's width covers at the decoded scale. A JPEG
+    /// decoded at 1/n stores ceil(width/n) pixels, the last one from a partial block: the full width covers only
+    /// width/n of them, from the stored left edge (which a mirroring orientation puts on the right).
+    /// </summary>
+    internal (double Start, double End) SpanX { get; }
+
+    /// <summary>The same as <see cref="SpanX"/> for the height.</summary>
+    internal (double Start, double End) SpanY { get; }
+
+    // Pixels of the stored axis the full-size axis covers: original/n when the codec stored ceil(original/n) (DCT scaling
+    // by 1/n, n a power of two), else all of them.
+    private static double Covered(int stored, int original)
+    {
+        if (stored >= original) return stored;
+        var n = (int)Math.Round((double)original / stored);
+        return n > 1 && (n & (n - 1)) == 0 && (original + n - 1) / n == stored ? (double)original / n : stored;
     }
 
     /// <summary>Width as displayed (after orientation), at the decoded scale.</summary>

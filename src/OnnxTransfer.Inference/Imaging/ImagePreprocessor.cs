@@ -57,7 +57,8 @@ internal sealed class ImagePreprocessor
         // actually decoded, which may be a DCT-scaled copy.
         var (resizedW, resizedH) = p.ResizedSize(image.OriginalWidth, image.OriginalHeight);
         var (left, top) = p.Resize == ResizeMode.Direct ? (0, 0) : (CropOffset(resizedW, p.Width), CropOffset(resizedH, p.Height));
-        Resample(image, destination, new Axis(0, image.Width, 0, image.Width, resizedW, left), new Axis(0, image.Height, 0, image.Height, resizedH, top), flip: false);
+        Resample(image, destination, new Axis(image.SpanX.Start, image.SpanX.End, 0, image.Width, resizedW, left),
+            new Axis(image.SpanY.Start, image.SpanY.End, 0, image.Height, resizedH, top), flip: false);
     }
 
     /// <summary>
@@ -78,16 +79,16 @@ internal sealed class ImagePreprocessor
         if (crop.Width < 1 || crop.Height < 1 || crop.Left < 0 || crop.Top < 0
             || crop.Left + crop.Width > image.OriginalWidth || crop.Top + crop.Height > image.OriginalHeight)
             throw new ArgumentOutOfRangeException(nameof(crop), $"{crop} is not inside the {image.OriginalWidth}x{image.OriginalHeight} image.");
-        static Axis Box(int from, int size, int original, int decoded, int output)
+        static Axis Box(int from, int size, int original, int decoded, (double Start, double End) span, int output)
         {
-            var s = (double)decoded / original;
-            double in0 = from * s, in1 = (from + size) * s;
+            var s = (span.End - span.Start) / original;
+            double in0 = span.Start + from * s, in1 = span.Start + (from + size) * s;
             var lo = Math.Min((int)Math.Floor(in0), decoded - 1);
             var hi = Math.Clamp((int)Math.Ceiling(in1), lo + 1, decoded);
             return new Axis(in0, in1, lo, hi, output, 0);
         }
-        Resample(image, destination, Box(crop.Left, crop.Width, image.OriginalWidth, image.Width, p.Width),
-            Box(crop.Top, crop.Height, image.OriginalHeight, image.Height, p.Height), crop.Flip);
+        Resample(image, destination, Box(crop.Left, crop.Width, image.OriginalWidth, image.Width, image.SpanX, p.Width),
+            Box(crop.Top, crop.Height, image.OriginalHeight, image.Height, image.SpanY, p.Height), crop.Flip);
     }
 
     private void CheckDestination(Span<float> destination)
