@@ -77,7 +77,7 @@ internal static class L2CrossValidation
                 var losses = scores.Select(s => s.ValLoss).ToArray();
                 var m = losses.Average();
                 if (!double.IsFinite(m))
-                    throw new OnnxTransferException($"the L-BFGS solve diverged in cross-validation (validation loss {m}); check the features for extreme values (the previous head is unchanged).");
+                    throw LinearHeadSolver.Diverged("cross-validation", m);
                 rises = mean.Count > 0 && m >= mean.Min() ? rises + 1 : 0;
                 mean.Add(m);
                 se.Add(Math.Sqrt(losses.Sum(l => (l - m) * (l - m)) / (Folds - 1) / Folds));
@@ -112,8 +112,7 @@ internal static class L2CrossValidation
             var objective = LinearHeadSolver.Objective(options, options.Task!.Value, train, scaling, sessions);
             try
             {
-                return new Fold(objective, new HeadObjective(options.Spec, options.Task!.Value, val, scaling.Apply(val),
-                    Enumerable.Repeat(1f, val.Count).ToArray(), 0, sessions));
+                return new Fold(objective, LinearHeadSolver.ValidationObjective(options, options.Task!.Value, val, scaling, sessions));
             }
             catch
             {

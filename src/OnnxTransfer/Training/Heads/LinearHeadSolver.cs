@@ -82,7 +82,7 @@ internal static class LinearHeadSolver
         {
             x = warmStart is null ? new double[objective.Size] : scaling.ToScaled(Flatten(parameters, warmStart, headDir), parameters);
             var scales = val is null ? [1.0] : PathScales;
-            using var validation = val is null ? null : new HeadObjective(options.Spec, task, val, scaling.Apply(val), Ones(val.Count), 0, sessionFactory);
+            using var validation = val is null ? null : ValidationObjective(options, task, val, scaling, sessionFactory);
             double[]? best = null;
             double bestLoss = double.PositiveInfinity;
             var rises = 0;
@@ -99,7 +99,7 @@ internal static class LinearHeadSolver
                 state.Epoch = k + 1;
                 state.Step = iterations;
                 if (!double.IsFinite(trainLoss) || valLoss is { } vl && !double.IsFinite(vl))
-                    throw new OnnxTransferException($"{headDir}: the L-BFGS solve diverged (loss {trainLoss}); check the features for extreme values (the previous head is unchanged).");
+                    throw Diverged(headDir, trainLoss);
                 if ((valLoss ?? trainLoss) < bestLoss)
                 {
                     bestLoss = valLoss ?? trainLoss;
@@ -163,7 +163,7 @@ internal static class LinearHeadSolver
         }
         var (loss, _) = objective.Score(x);
         if (!double.IsFinite(loss))
-            throw new OnnxTransferException($"{headDir}: the L-BFGS solve diverged (loss {loss}); check the features for extreme values (the previous head is unchanged).");
+            throw Diverged(headDir, loss);
         state.Step = iterations;
         return (x, path);
     }
@@ -181,6 +181,14 @@ internal static class LinearHeadSolver
         info.Save(work);
         return new TrainingResult(headDir, info, state.History);
     }
+
+    /// <summary>The error for a solve whose loss is not finite; <paramref name="where"/> names the head folder or the step.</summary>
+    internal static OnnxTransferException Diverged(string where, double loss) =>
+        new($"{where}: the L-BFGS solve diverged (loss {loss}); check the features for extreme values (the previous head is unchanged).");
+
+    /// <summary>Scores validation rows: unweighted, no penalty, features scaled as for training.</summary>
+    internal static HeadObjective ValidationObjective(TrainingOptions options, HeadTask task, TrainingSet val, FeatureScaling scaling, SessionFactory sessionFactory) =>
+        new(options.Spec, task, val, scaling.Apply(val), Ones(val.Count), 0, sessionFactory);
 
     internal static HeadObjective Objective(TrainingOptions options, HeadTask task, TrainingSet rows, FeatureScaling scaling, SessionFactory sessionFactory)
     {

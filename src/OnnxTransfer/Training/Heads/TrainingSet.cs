@@ -83,8 +83,7 @@ public sealed class TrainingSet
     /// </summary>
     public (int[] Train, int[] Val) SplitRows(double fraction, ulong seed, Func<int, string>? groupOf = null)
     {
-        var keys = Enumerable.Range(0, Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var labels = Enumerable.Range(0, Count).Select(i => ClassIndex is { } c ? Classes[c[i]] : "").ToArray();
+        var (keys, labels) = RowKeys();
         return Data.StratifiedSplit.Split(keys, labels, fraction, seed, groupOf);
     }
 
@@ -94,10 +93,14 @@ public sealed class TrainingSet
     /// </summary>
     internal int[] FoldRows(int k, ulong seed)
     {
-        var keys = Enumerable.Range(0, Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var labels = Enumerable.Range(0, Count).Select(i => ClassIndex is { } c ? Classes[c[i]] : "").ToArray();
+        var (keys, labels) = RowKeys();
         return Data.StratifiedSplit.Folds(keys, labels, k, seed);
     }
+
+    // The row index as key and the class as stratum (multi-label data: one stratum), for the splits above.
+    private (string[] Keys, string[] Labels) RowKeys() =>
+        (Enumerable.Range(0, Count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
+         Enumerable.Range(0, Count).Select(i => ClassIndex is { } c ? Classes[c[i]] : "").ToArray());
 
     /// <summary>The rows at <paramref name="rows"/>, in that order.</summary>
     public TrainingSet Subset(IReadOnlyList<int> rows)
