@@ -60,7 +60,7 @@ internal static class WakeWordEvaluateCommand
                 Console.WriteLine(string.Create(c, $"  threshold 0.5: FRR {r.AtDefault.FalseRejectRate:P1}, {r.AtDefault.FalseAcceptsPerHour:F2} FA/h"));
                 if (r.AtModelThreshold is { } own)
                     Console.WriteLine(string.Create(c, $"  the model's own threshold {own.Threshold:0.###}: FRR {own.FalseRejectRate:P1}, {own.FalseAcceptsPerHour:F2} FA/h"));
-                Console.WriteLine(string.Create(c, $"  recommended {r.RecommendedThreshold} for <= {r.TargetFalseAcceptsPerHour} FA/h: FRR {r.AtRecommended.FalseRejectRate:P1}, {r.AtRecommended.FalseAcceptsPerHour:F2} FA/h"));
+                Console.WriteLine(string.Create(c, $"  recommended {r.RecommendedThreshold} for <= {r.TargetFalseAcceptsPerHour} FA/h: FRR {r.FalseRejectText(r.AtRecommended)}, {r.AtRecommended.FalseAcceptsPerHour:F2} FA/h"));
             }
             if (pr.GetValue(report) is { } dir)
             {

@@ -140,6 +140,17 @@ public sealed record WakeWordEvaluation(string Model, string WakeWord, int Posit
 
     /// <summary>The threshold <see cref="FalseAccepts"/> are listed at (the asked one, else the model's own, else 0.5).</summary>
     public double OperatingThreshold { get; init; } = DetectionSettings.DefaultThreshold;
+
+    /// <summary>95 % Wilson interval of the false-reject rate at <paramref name="point"/>, given <see cref="PositiveClips"/> clips.</summary>
+    internal (double Low, double High) FalseRejectInterval(DetPoint point) =>
+        WilsonInterval.Of((int)Math.Round(point.FalseRejectRate * PositiveClips), PositiveClips);
+
+    /// <summary>"34.4 % (95 % interval 25.7–44.4 %)": the rate at <paramref name="point"/> with its interval.</summary>
+    internal string FalseRejectText(DetPoint point)
+    {
+        var (low, high) = FalseRejectInterval(point);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{point.FalseRejectRate:P1} (95 % interval {low * 100:F1}–{high * 100:F1} %)");
+    }
 }
 
 /// <summary>One false accept on negative audio.</summary>
@@ -265,7 +276,7 @@ public static class WakeWordEvaluator
         foreach (var r in results)
         {
             var own = r.AtModelThreshold is { } m ? $"{m.Threshold:0.###} | {m.FalseRejectRate:P1} | {m.FalseAcceptsPerHour:F2}" : "– | – | –";
-            sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {own} | {r.RecommendedThreshold} (≤ {r.TargetFalseAcceptsPerHour} FA/h) | {r.AtRecommended.FalseRejectRate:P1} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
+            sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {own} | {r.RecommendedThreshold} (≤ {r.TargetFalseAcceptsPerHour} FA/h) | {r.FalseRejectText(r.AtRecommended)} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
         }
         sb.AppendLine().AppendLine("![DET](det.png)");
         return sb.ToString();
