@@ -145,11 +145,11 @@ public sealed record WakeWordEvaluation(string Model, string WakeWord, int Posit
     internal (double Low, double High) FalseRejectInterval(DetPoint point) =>
         WilsonInterval.Of((int)Math.Round(point.FalseRejectRate * PositiveClips), PositiveClips);
 
-    /// <summary>"34.4 % (95 % interval 25.7–44.4 %)": the rate at <paramref name="point"/> with its interval.</summary>
+    /// <summary>"34.4 % (95 % interval 25.6–44.3 %)": the rate at <paramref name="point"/> with its interval.</summary>
     internal string FalseRejectText(DetPoint point)
     {
         var (low, high) = FalseRejectInterval(point);
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{point.FalseRejectRate:P1} (95 % interval {low * 100:F1}–{high * 100:F1} %)");
+        return string.Create(CultureInfo.InvariantCulture, $"{point.FalseRejectRate:P1} (95 % interval {low * 100:F1}–{high * 100:F1} %)");
     }
 }
 
