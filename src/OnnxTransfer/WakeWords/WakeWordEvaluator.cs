@@ -249,11 +249,13 @@ public static class WakeWordEvaluator
     public static void WriteReport(string directory, IReadOnlyList<WakeWordEvaluation> results, WakeWordEvaluationAudio audio)
     {
         Directory.CreateDirectory(directory);
+        var speakers = audio.PositiveNames.Select(SpeakerIdentity.Of).ToArray();
         var report = new WakeWordReportFile(audio.PositiveNames.Count, audio.PositiveNames, audio.PositiveSpeakers,
             audio.NegativeNames.Select((n, i) => new NegativeStreamEntry(n, audio.NegativeFiles[i].Count)).ToArray(), audio.NegativeSpeakers,
             audio.NegativeSeconds / 3600,
             results.Select(r => new WakeWordReportModel(r.Model, r.WakeWord, r.RecommendedThreshold, r.TargetFalseAcceptsPerHour,
-                r.AtRecommended, r.AtDefault, r.AtModelThreshold, r.PositiveScores, r.FalseAccepts, r.Det)).ToArray());
+                r.AtRecommended, r.AtDefault, r.AtModelThreshold, r.PositiveScores, r.FalseAccepts, r.Det,
+                MissesBySpeaker(r.PositiveScores, speakers, r.RecommendedThreshold))).ToArray());
         var json = JsonText.Write(report, WakeWordsJson.Default.WakeWordReportFile);
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
         AtomicFile.WriteText(Path.Combine(directory, "report.md"), Markdown(results, audio));
@@ -278,9 +280,39 @@ public static class WakeWordEvaluator
             var own = r.AtModelThreshold is { } m ? $"{m.Threshold:0.###} | {m.FalseRejectRate:P1} | {m.FalseAcceptsPerHour:F2}" : "– | – | –";
             sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {own} | {r.RecommendedThreshold} (≤ {r.TargetFalseAcceptsPerHour} FA/h) | {r.FalseRejectText(r.AtRecommended)} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
         }
+        var speakers = audio.PositiveNames.Select(SpeakerIdentity.Of).ToArray();
+        if (speakers.Distinct(StringComparer.Ordinal).Count() > 1)
+        {
+            sb.AppendLine().AppendLine("Missed at the threshold for the target, by speaker or voice (most first):").AppendLine();
+            foreach (var r in results)
+                sb.AppendLine(c, $"- {Path.GetFileName(r.Model)}: {MissesText(MissesBySpeaker(r.PositiveScores, speakers, r.RecommendedThreshold))}");
+        }
         sb.AppendLine().AppendLine("![DET](det.png)");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Per speaker (or voice) of the positive clips, how many score below <paramref name="threshold"/>, most misses first:
+    /// one voice or accent the model does not hear shows here, where the overall rate hides it.
+    /// </summary>
+    internal static IReadOnlyList<SpeakerMisses> MissesBySpeaker(IReadOnlyList<double> scores, IReadOnlyList<string> speakers, double threshold) =>
+        Enumerable.Range(0, scores.Count).GroupBy(i => speakers[i], StringComparer.Ordinal)
+            .Select(g => new SpeakerMisses(g.Key, g.Count(), g.Count(i => scores[i] < threshold)))
+            .OrderByDescending(m => m.Missed).ThenBy(m => m.Speaker, StringComparer.Ordinal).ToArray();
+
+    /// <summary>"flite:awb 18 of 30, the other 3: 0 of 90": the first few speakers with misses, then the rest summed.</summary>
+    internal static string MissesText(IReadOnlyList<SpeakerMisses> misses)
+    {
+        const int Shown = 8;
+        var named = misses.Where(m => m.Missed > 0).Take(Shown).ToArray();
+        var rest = misses.Skip(named.Length).ToArray();
+        var parts = named.Select(m => $"{SpeakerName(m.Speaker)} {m.Missed} of {m.Clips}").ToList();
+        if (rest.Length > 0) parts.Add($"{(named.Length == 0 ? "all" : "the other")} {rest.Length}: {rest.Sum(m => m.Missed)} of {rest.Sum(m => m.Clips)}");
+        return string.Join(", ", parts);
+    }
+
+    // A file standing for its own speaker ("file:PATH") is named by its file name.
+    private static string SpeakerName(string speaker) => speaker.StartsWith("file:", StringComparison.Ordinal) ? Path.GetFileName(speaker) : speaker;
 
     private static DetPoint Nearest(IReadOnlyList<DetPoint> det, double threshold) => det.MinBy(p => Math.Abs(p.Threshold - threshold))!;
 }

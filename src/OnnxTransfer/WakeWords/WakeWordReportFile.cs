@@ -13,4 +13,7 @@ internal sealed record NegativeStreamEntry(string Stream, int Files);
 /// <summary>One model in the report.</summary>
 internal sealed record WakeWordReportModel(string Model, string WakeWord, double RecommendedThreshold, double TargetFaPerHour,
     DetPoint AtRecommended, DetPoint AtDefault, DetPoint? AtModelThreshold, IReadOnlyList<double> PositiveScores,
-    IReadOnlyList<FalseAccept> FalseAccepts, IReadOnlyList<DetPoint> Det);
+    IReadOnlyList<FalseAccept> FalseAccepts, IReadOnlyList<DetPoint> Det, IReadOnlyList<SpeakerMisses> MissesBySpeaker);
+
+/// <summary>One speaker's (or voice's) positive clips and how many of them a model missed at a threshold.</summary>
+internal sealed record SpeakerMisses(string Speaker, int Clips, int Missed);

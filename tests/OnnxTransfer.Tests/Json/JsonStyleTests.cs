@@ -123,11 +123,13 @@ public class JsonStyleTests
     {
         var point = new DetPoint(0.5, 0.1, 0.25);
         var report = new WakeWordReportFile(1, ["p/alice_1.wav"], ["alice"], [new NegativeStreamEntry("speech", 3)], ["bob"], 0.5,
-            [new WakeWordReportModel("m.onnx", "hey", 0.5, 0.5, point, point, null, [0.9], [new FalseAccept("n/bob_2.wav", 12.5, 0.7f)], [point])]);
+            [new WakeWordReportModel("m.onnx", "hey", 0.5, 0.5, point, point, null, [0.9], [new FalseAccept("n/bob_2.wav", 12.5, 0.7f)], [point],
+                [new SpeakerMisses("alice", 1, 0)])]);
         var json = JsonText.Write(report, WakeWordsJson.Default.WakeWordReportFile);
         JsonNames.AssertSnakeCase(json);
         Assert.Contains("\"false_accepts_per_hour\": 0.25", json);
         Assert.Contains("\"target_fa_per_hour\": 0.5", json);
+        Assert.Contains("\"misses_by_speaker\"", json);
     }
 
     [Fact]

@@ -143,4 +143,33 @@ public class ExportAndEvaluationTests
         Assert.Contains("50.0 % (95 % interval 15.0–85.0 %)", File.ReadAllText(dir.File("report.md")));
         Assert.Contains("\"recommended_threshold\": 0.75", File.ReadAllText(dir.File("report.json")));
     }
+
+    [Fact]
+    public void Report_names_the_speakers_whose_clips_are_missed()
+    {
+        // Two Speech Commands speakers (the hash before _nohash_): a's clips score 0.3 and 0.2, b's 0.9 and 0.95.
+        float[] Embeddings(float peak)
+        {
+            var e = new float[20 * 96];
+            e[16 * 96] = peak;
+            return e;
+        }
+        string[] names = ["/x/aaaaaaaa_nohash_0.wav", "/x/bbbbbbbb_nohash_0.wav", "/x/aaaaaaaa_nohash_1.wav", "/x/bbbbbbbb_nohash_1.wav"];
+        var audio = new WakeWordEvaluationAudio(names, new[] { 0.3f, 0.9f, 0.2f, 0.95f }.Select(Embeddings).ToArray(),
+            ["stream"], [new float[400 * 96]], 180, [["n.wav"]]);
+        var result = WakeWordEvaluator.Evaluate(new EmbeddingValueScorer(), "probe.onnx", audio,
+            new WakeWordEvaluationOptions { Thresholds = [0.25, 0.5] });
+        Assert.Equal(0.25, result.RecommendedThreshold); // no false accepts anywhere: the lowest threshold
+
+        var speakers = names.Select(SpeakerIdentity.Of).ToArray();
+        Assert.Equal([new SpeakerMisses("speech-commands:aaaaaaaa", 2, 1), new SpeakerMisses("speech-commands:bbbbbbbb", 2, 0)],
+            WakeWordEvaluator.MissesBySpeaker(result.PositiveScores, speakers, result.RecommendedThreshold));
+        Assert.Equal([new SpeakerMisses("speech-commands:aaaaaaaa", 2, 2), new SpeakerMisses("speech-commands:bbbbbbbb", 2, 0)],
+            WakeWordEvaluator.MissesBySpeaker(result.PositiveScores, speakers, 0.5));
+
+        using var dir = new TempDir();
+        WakeWordEvaluator.WriteReport(dir.Path, [result], audio);
+        Assert.Contains("- probe.onnx: speech-commands:aaaaaaaa 1 of 2, the other 1: 0 of 2", File.ReadAllText(dir.File("report.md")));
+        Assert.Contains("\"missed\": 1", File.ReadAllText(dir.File("report.json")));
+    }
 }
