@@ -54,7 +54,6 @@ internal static class WakeWordEvaluateCommand
             }
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c, $"{audio.PositiveNames.Count} positive clips ({audio.PositiveSpeakers.Count} speakers/voices), {audio.NegativeSeconds / 60:F1} min negative audio ({audio.NegativeSpeakers.Count} speakers/voices)"));
-            var clipSpeakers = audio.PositiveNames.Select(SpeakerIdentity.Of).ToArray();
             foreach (var r in results)
             {
                 Console.WriteLine(string.Create(c, $"{r.Model} ({r.WakeWord}):"));
@@ -63,7 +62,7 @@ internal static class WakeWordEvaluateCommand
                     Console.WriteLine(string.Create(c, $"  the model's own threshold {own.Threshold:0.###}: FRR {own.FalseRejectRate:P1}, {own.FalseAcceptsPerHour:F2} FA/h"));
                 Console.WriteLine(string.Create(c, $"  recommended {r.RecommendedThreshold} for <= {r.TargetFalseAcceptsPerHour} FA/h: FRR {r.FalseRejectText(r.AtRecommended)}, {r.AtRecommended.FalseAcceptsPerHour:F2} FA/h"));
                 if (audio.PositiveSpeakers.Count > 1)
-                    Console.WriteLine($"    missed there, by speaker/voice: {WakeWordEvaluator.MissesText(WakeWordEvaluator.MissesBySpeaker(r.PositiveScores, clipSpeakers, r.RecommendedThreshold))}");
+                    Console.WriteLine($"    missed there, by speaker/voice: {WakeWordEvaluator.MissesText(WakeWordEvaluator.MissesBySpeaker(r, audio))}");
             }
             if (pr.GetValue(report) is { } dir)
             {

@@ -51,8 +51,13 @@ public sealed record WakeWordEvaluationAudio(IReadOnlyList<string> PositiveNames
         return NegativeFiles[stream][Math.Clamp(i, 0, NegativeFiles[stream].Count - 1)];
     }
 
+    private string[]? _clipSpeakers;
+
     /// <summary>The speakers (or voices) of the positive clips (<see cref="SpeakerIdentity.Of"/>).</summary>
-    public IReadOnlyList<string> PositiveSpeakers => PositiveNames.Select(SpeakerIdentity.Of).Distinct().Order(StringComparer.Ordinal).ToArray();
+    public IReadOnlyList<string> PositiveSpeakers => PositiveClipSpeakers.Distinct().Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>Per positive clip, its speaker (or voice).</summary>
+    internal IReadOnlyList<string> PositiveClipSpeakers => _clipSpeakers ??= PositiveNames.Select(SpeakerIdentity.Of).ToArray();
 
     /// <summary>The speakers (or voices) of the negative audio.</summary>
     public IReadOnlyList<string> NegativeSpeakers => NegativeFiles.SelectMany(f => f).Select(SpeakerIdentity.Of).Distinct().Order(StringComparer.Ordinal).ToArray();
@@ -249,13 +254,12 @@ public static class WakeWordEvaluator
     public static void WriteReport(string directory, IReadOnlyList<WakeWordEvaluation> results, WakeWordEvaluationAudio audio)
     {
         Directory.CreateDirectory(directory);
-        var speakers = audio.PositiveNames.Select(SpeakerIdentity.Of).ToArray();
         var report = new WakeWordReportFile(audio.PositiveNames.Count, audio.PositiveNames, audio.PositiveSpeakers,
             audio.NegativeNames.Select((n, i) => new NegativeStreamEntry(n, audio.NegativeFiles[i].Count)).ToArray(), audio.NegativeSpeakers,
             audio.NegativeSeconds / 3600,
             results.Select(r => new WakeWordReportModel(r.Model, r.WakeWord, r.RecommendedThreshold, r.TargetFalseAcceptsPerHour,
                 r.AtRecommended, r.AtDefault, r.AtModelThreshold, r.PositiveScores, r.FalseAccepts, r.Det,
-                MissesBySpeaker(r.PositiveScores, speakers, r.RecommendedThreshold))).ToArray());
+                MissesBySpeaker(r, audio))).ToArray());
         var json = JsonText.Write(report, WakeWordsJson.Default.WakeWordReportFile);
         AtomicFile.WriteText(Path.Combine(directory, "report.json"), json);
         AtomicFile.WriteText(Path.Combine(directory, "report.md"), Markdown(results, audio));
@@ -280,21 +284,24 @@ public static class WakeWordEvaluator
             var own = r.AtModelThreshold is { } m ? $"{m.Threshold:0.###} | {m.FalseRejectRate:P1} | {m.FalseAcceptsPerHour:F2}" : "– | – | –";
             sb.AppendLine(c, $"| {Path.GetFileName(r.Model)} | {r.WakeWord} | {r.AtDefault.FalseRejectRate:P1} | {r.AtDefault.FalseAcceptsPerHour:F2} | {own} | {r.RecommendedThreshold} (≤ {r.TargetFalseAcceptsPerHour} FA/h) | {r.FalseRejectText(r.AtRecommended)} | {r.AtRecommended.FalseAcceptsPerHour:F2} |");
         }
-        var speakers = audio.PositiveNames.Select(SpeakerIdentity.Of).ToArray();
-        if (speakers.Distinct(StringComparer.Ordinal).Count() > 1)
+        if (audio.PositiveSpeakers.Count > 1)
         {
             sb.AppendLine().AppendLine("Missed at the threshold for the target, by speaker or voice (most first):").AppendLine();
             foreach (var r in results)
-                sb.AppendLine(c, $"- {Path.GetFileName(r.Model)}: {MissesText(MissesBySpeaker(r.PositiveScores, speakers, r.RecommendedThreshold))}");
+                sb.AppendLine(c, $"- {Path.GetFileName(r.Model)}: {MissesText(MissesBySpeaker(r, audio))}");
         }
         sb.AppendLine().AppendLine("![DET](det.png)");
         return sb.ToString();
     }
 
     /// <summary>
-    /// Per speaker (or voice) of the positive clips, how many score below <paramref name="threshold"/>, most misses first:
-    /// one voice or accent the model does not hear shows here, where the overall rate hides it.
+    /// Per speaker (or voice) of the positive clips, how many <paramref name="result"/> misses at its recommended threshold,
+    /// most misses first: one voice or accent the model does not hear shows here, where the overall rate hides it.
     /// </summary>
+    internal static IReadOnlyList<SpeakerMisses> MissesBySpeaker(WakeWordEvaluation result, WakeWordEvaluationAudio audio) =>
+        MissesBySpeaker(result.PositiveScores, audio.PositiveClipSpeakers, result.RecommendedThreshold);
+
+    /// <summary>Per speaker in <paramref name="speakers"/> (one per clip), how many of its clips score below <paramref name="threshold"/>, most first.</summary>
     internal static IReadOnlyList<SpeakerMisses> MissesBySpeaker(IReadOnlyList<double> scores, IReadOnlyList<string> speakers, double threshold) =>
         Enumerable.Range(0, scores.Count).GroupBy(i => speakers[i], StringComparer.Ordinal)
             .Select(g => new SpeakerMisses(g.Key, g.Count(), g.Count(i => scores[i] < threshold)))
