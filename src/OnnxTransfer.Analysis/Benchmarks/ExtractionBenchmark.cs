@@ -97,6 +97,15 @@ public sealed record ExtractionBenchmarkResult
     public required Samples DecodeCpuSecondsPerItem { get; init; }
     /// <summary>Inference CPU seconds per item (one intra-op thread), per repeat.</summary>
     public required Samples InferenceCpuSecondsPerItem { get; init; }
+    /// <summary>
+    /// (e′) the machine's limit from CPU time per item measured with every core decoding at once, then every core running
+    /// inference at once (medians): what the same work costs when the cores share caches and memory bandwidth.
+    /// </summary>
+    public required MachineLimit LimitAllCoresBusy { get; init; }
+    /// <summary>Decode + preprocess CPU seconds per item with every core decoding, per repeat.</summary>
+    public required Samples DecodeCpuSecondsPerItemAllCores { get; init; }
+    /// <summary>Inference CPU seconds per item with one one-thread session per core running at once, per repeat.</summary>
+    public required Samples InferenceCpuSecondsPerItemAllCores { get; init; }
     /// <summary>Process peak working set right after our pipeline's first run (before anything else allocates).</summary>
     public required long OursPeakWorkingSetBytes { get; init; }
 
@@ -126,6 +135,8 @@ public sealed record ExtractionBenchmarkResult
     public double? OursOverPeer => Peer is null ? null : Ours.ItemsPerSecond.Median / Peer.ItemsPerSecondAfterFirst.Median;
     /// <summary>Ours ÷ the machine limit.</summary>
     public double OursOverLimit => Ours.ItemsPerSecond.Median / Limit.ItemsPerSecond;
+    /// <summary>Ours ÷ the machine limit with all cores busy.</summary>
+    public double OursOverLimitAllCoresBusy => Ours.ItemsPerSecond.Median / LimitAllCoresBusy.ItemsPerSecond;
     /// <summary>Ours ÷ inference alone.</summary>
     public double OursOverInference => Ours.ItemsPerSecond.Median / InferenceOnly.ItemsPerSecond.Median;
 }
@@ -163,7 +174,7 @@ public static class ExtractionBenchmark
         // Steps: per repeat ours, decode, naive, inference, 1-thread inference, peer; plus building the peer.
         var peerWanted = options.BenchFolder is not null && backbone.Kind == BackboneKind.Image;
         var processWanted = options.ExtractCommand is not null;
-        var perRepeat = (peerWanted ? 6 : 5) + 2 + (processWanted ? 1 : 0);
+        var perRepeat = (peerWanted ? 6 : 5) + 4 + (processWanted ? 1 : 0);
         var totalSteps = perRepeat * options.Repeat + (peerWanted ? 2 : 1) + (peerWanted && options.PeerStages ? 3 : 0);
         var step = 0;
         void Step(string what) => progress?.Report(new ProgressUpdate("bench", step++, totalSteps, "runs", what));
@@ -191,6 +202,7 @@ public static class ExtractionBenchmark
         var modelBytes = backbone.FeatureModel.ToBytes();
         SessionFactory? defaultFactory = null, singleFactory = null;
         InferenceSession? defaultSession = null, singleSession = null;
+        InferenceSession[]? coreSessions = null;
 
         var ours = new List<double>();
         var oursCpu = new List<double>();
@@ -203,6 +215,8 @@ public static class ExtractionBenchmark
         var peerCpuAll = new List<double>();
         var decodeCpu = new List<double>();
         var inferenceCpu = new List<double>();
+        var decodeCpuAllCores = new List<double>();
+        var inferenceCpuAllCores = new List<double>();
         var peerRate = new List<double>();
         var peerRateAfterFirst = new List<double>();
         var peerSeconds = new List<double>();
@@ -289,6 +303,14 @@ public static class ExtractionBenchmark
                 var n = decodedIndex.Count;
                 var inStore = Math.Min(n, storedCapacity);
 
+                // (e, decode, all cores) the same decodes spread over every core at once: what an item costs when
+                // the cores share caches and memory bandwidth, as they do in any pipeline that keeps them all busy.
+                Step($"decode CPU, all cores {of}");
+                Settle();
+                cpu = CpuSeconds();
+                DecodeOnAllCores(backbone.Encoder, items, decodedIndex, sampleLength, ct);
+                decodeCpuAllCores.Add((CpuSeconds() - cpu) / n);
+
                 // (stages) decode alone, then one Parquet write of n rows, each on this thread.
                 Step($"decode-only CPU {of}");
                 decodeOnlyCpu.Add(imageEncoder is null ? decodeCpu[^1] : DecodeOnlyCpu(imageEncoder, items, decodedIndex, ct));
@@ -299,11 +321,13 @@ public static class ExtractionBenchmark
                 defaultSession ??= defaultFactory.CreateSession(modelBytes);
                 singleFactory ??= SessionFactory.Create(ExecutionDevice.Cpu, SessionSettings.Default with { IntraOpThreads = 1 });
                 singleSession ??= singleFactory.CreateSession(modelBytes);
+                coreSessions ??= Enumerable.Range(0, Environment.ProcessorCount).Select(_ => singleFactory.CreateSession(modelBytes)).ToArray();
                 if (r == 0)
                 {
                     // Warm-up: ORT's first run allocates and plans; keep it out of the figures.
                     RunStored(defaultSession, stored, inStore, Math.Min(n, batch), batch, sampleLength, sampleShape);
                     RunStored(singleSession, stored, inStore, Math.Min(n, batch), batch, sampleLength, sampleShape);
+                    foreach (var s in coreSessions) RunStored(s, stored, inStore, Math.Min(n, batch), batch, sampleLength, sampleShape);
                 }
 
                 // (b) naive: decode one, run it alone through an ORT-default session, next.
@@ -337,6 +361,15 @@ public static class ExtractionBenchmark
                 cpu = CpuSeconds();
                 RunStored(singleSession, stored, inStore, n, batch, sampleLength, sampleShape);
                 inferenceCpu.Add((CpuSeconds() - cpu) / n);
+
+                // (e, inference, all cores) one one-thread session per core, all running at once, n items between them.
+                Step($"inference CPU, all cores {of}");
+                Settle();
+                cpu = CpuSeconds();
+                var sessions = coreSessions;
+                Parallel.For(0, sessions.Length, new ParallelOptions { MaxDegreeOfParallelism = sessions.Length }, c =>
+                    RunStored(sessions[c], stored, inStore, n / sessions.Length + (c < n % sessions.Length ? 1 : 0), batch, sampleLength, sampleShape));
+                inferenceCpuAllCores.Add((CpuSeconds() - cpu) / n);
 
                 // (d) ML.NET's pipeline in its own process (it pins another SkiaSharp), alternating with our whole
                 // `extract` process so that drifting load from other processes falls on both.
@@ -381,6 +414,7 @@ public static class ExtractionBenchmark
         {
             defaultSession?.Dispose();
             singleSession?.Dispose();
+            foreach (var s in coreSessions ?? []) s.Dispose();
             defaultFactory?.Dispose();
             singleFactory?.Dispose();
             if (options.WorkDirectory is null) TryDeleteFolder(work);
@@ -411,6 +445,9 @@ public static class ExtractionBenchmark
                 : null,
             PeerError = peerRate.Count > 0 && peerError is null ? null : peerError ?? "no result",
             Limit = new MachineLimit(Environment.ProcessorCount, decodeSamples.Median, inferenceSamples.Median),
+            LimitAllCoresBusy = new MachineLimit(Environment.ProcessorCount, new Samples(decodeCpuAllCores).Median, new Samples(inferenceCpuAllCores).Median),
+            DecodeCpuSecondsPerItemAllCores = new Samples(decodeCpuAllCores),
+            InferenceCpuSecondsPerItemAllCores = new Samples(inferenceCpuAllCores),
             DecodeCpuSecondsPerItem = decodeSamples,
             InferenceCpuSecondsPerItem = inferenceSamples,
             OursPeakWorkingSetBytes = oursPeak,
@@ -490,6 +527,17 @@ public static class ExtractionBenchmark
     {
         var images = json.GetProperty("images").GetInt32();
         return json.TryGetProperty("cpu_seconds", out var pc) && images > 0 ? pc.GetDouble() / images : null;
+    }
+
+    /// <summary>Encodes the items at <paramref name="indices"/> on every core at once (each worker its own buffer).</summary>
+    private static void DecodeOnAllCores(ISampleEncoder encoder, IReadOnlyList<DatasetItem> items, List<int> indices, int sampleLength, CancellationToken ct)
+    {
+        var cores = Environment.ProcessorCount;
+        Parallel.For(0, cores, new ParallelOptions { MaxDegreeOfParallelism = cores, CancellationToken = ct }, c =>
+        {
+            var scratch = new float[sampleLength];
+            for (var k = c; k < indices.Count; k += cores) encoder.Encode(items[indices[k]], scratch);
+        });
     }
 
     /// <summary>CPU seconds per item to read and decode the items (no resize), on this thread.</summary>
