@@ -81,7 +81,7 @@ internal static class ThresholdCalibrator
             perStream.Sum(s => WakeWordEvaluator.CountFalseAccepts(s, 0.08, t, 1, 1.5)) / hours)).ToArray();
         var threshold = WakeWordEvaluator.RecommendThreshold(det, targetFalseAcceptsPerHour);
         double? valFrr = null;
-        var heldPositives = held.Where(i => i.Label == WakeWordDataGenerator.PositiveLabel).Select(i => new ExampleSource(i.Path, true, 1)).ToArray();
+        var heldPositives = held.Where(i => i.Label == WakeWordDataGenerator.PositiveLabel).Select(i => new ExampleSource(i.Path, i.Id, true, 1)).ToArray();
         if (heldPositives.Length > 0)
         {
             var positives = await examples.BuildAsync("calibration-positives", heldPositives, 0, cacheDir, progress, ct).ConfigureAwait(false);

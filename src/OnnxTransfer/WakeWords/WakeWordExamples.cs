@@ -8,9 +8,11 @@ namespace OnnxTransfer.WakeWords;
 
 /// <summary>One clean clip to turn into training examples.</summary>
 /// <param name="Path">The .wav file.</param>
+/// <param name="Id">The clip's identity, relative to its folder (a dataset item id): examples are named after it, so the same clips
+/// train the same model wherever their folder lies (the validation split ranks these names).</param>
 /// <param name="Positive">Whether it holds the wake phrase.</param>
 /// <param name="Copies">Augmented copies to make of it.</param>
-internal sealed record ExampleSource(string Path, bool Positive, int Copies);
+internal sealed record ExampleSource(string Path, string Id, bool Positive, int Copies);
 
 /// <summary>
 /// Turns clean clips into augmented head inputs: every copy of a clip is freshly augmented
@@ -27,14 +29,14 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
     private const int ClipSamples = (WindowEmbeddings + SpeechFrontEnd.WarmupChunks) * SpeechFrontEnd.ChunkSamples; // what the encoder reads
 
     /// <summary>
-    /// Augmented examples of <paramref name="sources"/> (labels "positive"/"negative", ids PATH#copy), plus
+    /// Augmented examples of <paramref name="sources"/> (labels "positive"/"negative", ids ID#copy), plus
     /// <paramref name="backgrounds"/> background-only negatives; read from <paramref name="cacheDir"/> when cached.
     /// </summary>
     public Task<FeatureTable> BuildAsync(string tag, IReadOnlyList<ExampleSource> sources, int backgrounds, string? cacheDir,
         IProgress<ProgressUpdate>? progress, CancellationToken ct)
     {
-        var jobs = sources.SelectMany(s => Enumerable.Range(0, s.Copies).Select(c => (s.Path, s.Positive, Copy: c)))
-            .Concat(Enumerable.Range(0, backgrounds).Select(b => (Path: "background", Positive: false, Copy: b))).ToArray();
+        var jobs = sources.SelectMany(s => Enumerable.Range(0, s.Copies).Select(c => (s.Path, s.Id, s.Positive, Copy: c)))
+            .Concat(Enumerable.Range(0, backgrounds).Select(b => (Path: "background", Id: "background", Positive: false, Copy: b))).ToArray();
         var key = CacheKey(tag, jobs.Select(j => $"{j.Path}#{j.Copy}:{j.Positive}"));
         return CachedAsync(cacheDir, tag, key, () =>
         {
@@ -50,14 +52,14 @@ internal sealed class WakeWordExamples(SpeechFrontEnd frontEnd, WakeWordAugmente
                 var speech = isSource ? LoadSpeech(sources[s].Path) : [];
                 for (var i = firstJob[s]; i < firstJob[s] + (isSource ? sources[s].Copies : 1); i++)
                 {
-                    var (path, positive, copy) = jobs[i];
+                    var (path, _, positive, copy) = jobs[i];
                     var (clip, _) = augmenter.Make(speech, ClipSamples, positive, Rng(path, copy));
                     encoder.Encode(clip, features.AsSpan(i * Dimension, Dimension));
                     var n = Interlocked.Increment(ref done);
                     if (n % 50 == 0 || n == jobs.Length) progress?.Report(new ProgressUpdate($"{tag} examples", n, jobs.Length, "clips"));
                 }
             });
-            return new FeatureTable(jobs.Select(j => $"{j.Path}#{j.Copy:D3}").ToArray(),
+            return new FeatureTable(jobs.Select(j => $"{j.Id}#{j.Copy:D3}").ToArray(),
                 jobs.Select(j => j.Positive ? WakeWordDataGenerator.PositiveLabel : WakeWordDataGenerator.NegativeLabel).ToArray(),
                 jobs.Select(_ => "train").ToArray(), features, Dimension);
         }, ct);

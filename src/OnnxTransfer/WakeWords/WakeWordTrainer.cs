@@ -125,11 +125,12 @@ public static class WakeWordTrainer
             negativeFiles.Take(400).Select(f => SignalLevel.TrimSilence(WavReader.Read(f).ResampleTo(SpeechFrontEnd.SampleRate).Samples)).ToArray());
         var examples = new WakeWordExamples(frontEnd, augmenter, options.Seed, options.Threads);
 
-        var sources = items.Select(i => new ExampleSource(i.Path, i.Label == WakeWordDataGenerator.PositiveLabel,
+        var sources = items.Select(i => new ExampleSource(i.Path, i.Id, i.Label == WakeWordDataGenerator.PositiveLabel,
             i.Label == WakeWordDataGenerator.PositiveLabel ? options.PositiveCopies : options.NegativeCopies)).ToArray();
         var table = await examples.BuildAsync("train", sources, options.Backgrounds, cacheDir, progress, ct).ConfigureAwait(false);
         // Real recordings are built apart, so adding or changing them reuses the synthetic examples' cache.
-        var real = RealClips(options.RealPositives).Select(p => new ExampleSource(p, true, options.RealCopies)).ToArray();
+        var real = RealClips(options.RealPositives)
+            .Select(p => new ExampleSource(p, "real/" + Path.GetRelativePath(options.RealPositives!, p).Replace('\\', '/'), true, options.RealCopies)).ToArray();
         if (real.Length > 0) table = WakeWordExamples.Concat([table, await examples.BuildAsync("real", real, 0, cacheDir, progress, ct).ConfigureAwait(false)]);
         var (streams, _) = await examples.StreamsAsync("mining", negativeFiles, options.MiningMinutes, cacheDir, progress, ct).ConfigureAwait(false);
         var mining = options.MiningAudio.Count > 0 ? WakeWordExamples.Concat([streams, AudioWindows(frontEnd, options.MiningAudio, options.Threads, ct)]) : streams;
@@ -274,7 +275,8 @@ public static class WakeWordTrainer
         {
             var flat = StreamWindows(frontEnd.Embed(WavReader.Read(files[f]).ResampleTo(SpeechFrontEnd.SampleRate).Samples), Window);
             var rows = flat.Length / Dimension;
-            tables[f] = new FeatureTable(Enumerable.Range(0, rows).Select(r => $"{files[f]}#{r}").ToArray(),
+            // Named by position and file name, not by absolute path, so the same audio mines the same way wherever it lies.
+            tables[f] = new FeatureTable(Enumerable.Range(0, rows).Select(r => $"mine{f:D3}-{Path.GetFileName(files[f])}#{r}").ToArray(),
                 Enumerable.Repeat(WakeWordDataGenerator.NegativeLabel, rows).ToArray(), Enumerable.Repeat("train", rows).ToArray(), flat, Dimension);
         });
         return WakeWordExamples.Concat(tables);
