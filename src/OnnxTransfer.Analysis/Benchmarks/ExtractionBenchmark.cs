@@ -145,7 +145,8 @@ public sealed record ExtractionBenchmarkResult
 /// Measures feature extraction in one process, on the same items and model: (a) our pipeline
 /// (<see cref="FeatureBackbone.ExtractAsync"/>), (b) a naive decode-one-run-one loop, (c) inference alone on
 /// pre-decoded tensors, (d) ML.NET's image pipeline (bench/MlNetImagePeer, a child process) and (e) the machine's
-/// limit, cores ÷ (decode CPU + inference CPU per item), from process CPU time of single-threaded runs.
+/// limit, cores ÷ (decode CPU + inference CPU per item), from process CPU time of single-threaded runs, and (e′) the same
+/// limit from runs that keep every core busy at once.
 /// Every repeat runs all of them in turn, so load from other processes spreads over all; figures are medians.
 /// </summary>
 public static class ExtractionBenchmark
@@ -171,7 +172,7 @@ public static class ExtractionBenchmark
         Directory.CreateDirectory(work);
         var store = Path.Combine(work, "bench-features.parquet");
 
-        // Steps: per repeat ours, decode, naive, inference, 1-thread inference, peer; plus building the peer.
+        // Steps: per repeat ours, decode, all-cores decode, naive, inference, 1-thread inference, all-cores inference, peer; plus building the peer.
         var peerWanted = options.BenchFolder is not null && backbone.Kind == BackboneKind.Image;
         var processWanted = options.ExtractCommand is not null;
         var perRepeat = (peerWanted ? 6 : 5) + 4 + (processWanted ? 1 : 0);
