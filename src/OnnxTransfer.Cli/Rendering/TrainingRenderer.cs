@@ -24,7 +24,7 @@ internal static class TrainingRenderer
         var m = result.Info.Metrics;
         // No validation rows but a validation score: the L2 strength was cross-validated, and the score is the folds' mean.
         var val = m.ValAccuracy is not { } acc ? ""
-            : m.ValRows == 0 ? $", {OnnxTransfer.Training.Heads.L2CrossValidation.Folds}-fold cross-validated accuracy {acc:F4} (loss {m.ValLoss:F4})"
+            : m.ValRows == 0 ? $", {L2CrossValidation.Folds}-fold cross-validated accuracy {acc:F4} (loss {m.ValLoss:F4})"
             : $", val accuracy {acc:F4} (loss {m.ValLoss:F4}) on {m.ValRows} rows";
         AnsiConsole.MarkupLine($"trained [bold]{Markup.Escape(result.Info.Spec)}[/] head ({result.Info.Task}, {result.Info.Classes.Length} classes) " +
                                $"on {m.TrainRows} rows: {Markup.Escape(HowTrained(m))}, " +
