@@ -6,8 +6,9 @@ namespace OnnxTransfer.Benchmarks;
 
 /// <summary>
 /// A benchmark peer under the repository's <c>bench/</c> folder (e.g. MlNetImagePeer): a separate .NET program that
-/// does the same job with another library. It is built on demand with <c>dotnet build -c Release</c> and run as a
-/// child process that prints one JSON object per stdout line (see bench/README.md).
+/// does the same job with another library. It is published on demand (Release, this machine's runtime, precompiled
+/// like the onnxtransfer tool, so whole-process times compare work, not JIT) and run as a child process that prints one
+/// JSON object per stdout line (see bench/README.md).
 /// </summary>
 public sealed class PeerProgram
 {
@@ -51,18 +52,19 @@ public sealed class PeerProgram
         return peer;
     }
 
-    /// <summary>Builds the peer (Release; incremental) and returns its assembly path.</summary>
+    /// <summary>The folder the peer is published to.</summary>
+    public string PublishDirectory => Path.Combine(ProjectDirectory, "bin", "Release", "publish");
+
+    /// <summary>Publishes the peer (Release, ReadyToRun for this machine; incremental) and returns its assembly path.</summary>
     /// <exception cref="PeerException">The build failed (the message carries the first error lines).</exception>
     public async Task<string> BuildAsync(CancellationToken ct = default)
     {
-        var (code, stdout, stderr) = await ExecuteAsync(["build", ProjectFile, "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly"], ct).ConfigureAwait(false);
+        var (code, stdout, stderr) = await ExecuteAsync(["publish", ProjectFile, "-c", "Release", "--use-current-runtime", "--self-contained", "false",
+            "-p:PublishReadyToRun=true", "-o", PublishDirectory, "-nologo", "-v", "quiet", "-clp:ErrorsOnly"], ct).ConfigureAwait(false);
         if (code != 0)
-            throw new PeerException($"{Name}: `dotnet build -c Release` failed (exit {code}): {FirstLines(stdout + stderr, 3)}");
-        var dll = Directory.Exists(Path.Combine(ProjectDirectory, "bin", "Release"))
-            ? Directory.EnumerateFiles(Path.Combine(ProjectDirectory, "bin", "Release"), Name + ".dll", SearchOption.AllDirectories)
-                .OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault()
-            : null;
-        return dll ?? throw new PeerException($"{Name}: built, but no {Name}.dll under {Path.Combine(ProjectDirectory, "bin", "Release")}.");
+            throw new PeerException($"{Name}: `dotnet publish -c Release` failed (exit {code}): {FirstLines(stdout + stderr, 3)}");
+        var dll = Path.Combine(PublishDirectory, Name + ".dll");
+        return File.Exists(dll) ? dll : throw new PeerException($"{Name}: published, but no {dll}.");
     }
 
     /// <summary>

@@ -136,6 +136,18 @@ public class PackageConsumptionTests(ExportFixture fx, PackageFeed feed, ITestOu
         output.WriteLine(stdout);
         Assert.Contains($"OnnxTransfer {feed.Version}", stdout);
         Assert.Contains("usable     CPUExecutionProvider", stdout);
+        // Precompiled (ReadyToRun): otherwise every command JIT-compiles its code before the first image.
+        foreach (var name in new[] { "OnnxTransfer.Cli.dll", "OnnxTransfer.dll" })
+        {
+            var assembly = Directory.EnumerateFiles(Path.Combine(tools, ".store"), name, SearchOption.AllDirectories).Single();
+            Assert.True(IsReadyToRun(assembly), $"{assembly} is IL only; the tool package must be published with ReadyToRun.");
+        }
+    }
+
+    private static bool IsReadyToRun(string assembly)
+    {
+        using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(assembly));
+        return pe.PEHeaders.CorHeader?.ManagedNativeHeaderDirectory.Size > 0;
     }
 
     private IReadOnlyList<string> Dependencies(string id)
