@@ -13,6 +13,7 @@ public class SynthesisTests
         Phrase = "alexa",
         Positives = 6,
         Negatives = 4,
+        Recordings = false,
         Seed = seed,
         Threads = 2,
     };
