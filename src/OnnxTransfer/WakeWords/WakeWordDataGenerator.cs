@@ -76,7 +76,8 @@ internal sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Eng
 /// a synthesizer first (equal shares), then one of its voices, so a synthesizer with hundreds of voice variants
 /// does not drown those with a handful. Room, microphone, noise and voice transformation are applied later,
 /// freshly for every training copy (<see cref="WakeWordAugmenter"/>). A share of the voices of synthesizers
-/// with many voices is held out for the val split. Output is identical for a seed whatever the thread count.
+/// with many voices is held out for the val split. Installed recordings of real people (<see cref="RecordedSpeech"/>)
+/// join the train negatives. Output is identical for a seed whatever the thread count.
 /// </summary>
 public static class WakeWordDataGenerator
 {
