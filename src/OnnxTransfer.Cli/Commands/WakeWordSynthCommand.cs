@@ -4,7 +4,7 @@ using OnnxTransfer.WakeWords;
 
 namespace OnnxTransfer.Cli.Commands;
 
-/// <summary><c>onnxtransfer wakeword synth "PHRASE" --out DIR [--count N] [--negatives M] [--engines ...] [--exclude-engine E] [--recordings false]</c>.</summary>
+/// <summary><c>onnxtransfer wakeword synth "PHRASE" --out DIR [--count N] [--negatives M] [--engines ...] [--exclude-engine E]</c>.</summary>
 internal static class WakeWordSynthCommand
 {
     /// <summary>Builds the command.</summary>
@@ -17,11 +17,10 @@ internal static class WakeWordSynthCommand
         var engines = new Option<string[]>("--engines") { Description = "Synthesizers to use (default: every installed one of espeak-ng, flite, festival).", AllowMultipleArgumentsPerToken = true };
         var exclude = new Option<string[]>("--exclude-engine") { Description = "Synthesizers never used (e.g. one held out to evaluate on).", AllowMultipleArgumentsPerToken = true };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same clips).", DefaultValueFactory = _ => 1UL };
-        var recordings = new Option<bool>("--recordings") { Description = "Add installed recordings of real people (KLettres: letters and syllables in 20 languages) as negatives.", DefaultValueFactory = _ => true };
         var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("synth", "Synthesize clean wake-word speech (the phrase, near misses, other speech) with every installed synthesizer and many voices.")
         {
-            phrase, output, count, negatives, engines, exclude, recordings, seed, threads,
+            phrase, output, count, negatives, engines, exclude, seed, threads,
         };
         command.SetAction(async (pr, ct) =>
         {
@@ -32,7 +31,6 @@ internal static class WakeWordSynthCommand
                 Negatives = pr.GetValue(negatives),
                 Engines = pr.GetValue(engines) is { Length: > 0 } e ? e : null,
                 ExcludedEngines = pr.GetValue(exclude) ?? [],
-                Recordings = pr.GetValue(recordings),
                 Seed = pr.GetValue(seed),
                 Threads = pr.GetValue(threads),
             };
@@ -42,11 +40,6 @@ internal static class WakeWordSynthCommand
             foreach (var group in manifest.Clips.GroupBy(c => (c.Split, c.Label)).OrderBy(g => g.Key))
                 Console.WriteLine($"{group.Key.Split}/{group.Key.Label}: {group.Count()} clips ({string.Join(", ", group.GroupBy(c => c.Voice.Split(':')[0]).Select(k => $"{k.Key} {k.Count()}"))})");
             Console.WriteLine($"synthesizers: {string.Join(", ", manifest.Engines)}; {manifest.TrainSpeakers.Length} train voices, {manifest.ValSpeakers.Length} val voices (never in train)");
-            var recorded = manifest.Clips.Where(c => c.Kind == "recording").ToArray();
-            if (recorded.Length > 0)
-                Console.WriteLine($"recordings of real people: {recorded.Length} clips, {recorded.Select(c => c.Speaker).Distinct().Count()} readers (train negatives)");
-            else if (options.Recordings && new RecordedSpeech().Unavailable() is { } why)
-                CliConsole.Warning($"no recordings of real people among the negatives: {why}");
             Console.WriteLine($"wrote {Path.Combine(dir, SynthesisManifest.FileName)}");
             return 0;
         });

@@ -24,8 +24,6 @@ public sealed record WakeWordDataOptions
     public (double Min, double Max) Rate { get; init; } = (0.8, 1.25);
     /// <summary>Lowest and highest pitch multiplier (log-uniform).</summary>
     public (double Min, double Max) Pitch { get; init; } = (0.8, 1.25);
-    /// <summary>Whether installed recordings of real people (<see cref="RecordedSpeech"/>, KLettres) join the train negatives.</summary>
-    public bool Recordings { get; init; } = true;
     /// <summary>Seed of every random choice.</summary>
     public ulong Seed { get; init; } = 1;
     /// <summary>Worker threads (the output does not depend on this).</summary>
@@ -36,10 +34,10 @@ public sealed record WakeWordDataOptions
 /// <param name="Path">Relative to the dataset folder.</param>
 /// <param name="Split">"train" or "val".</param>
 /// <param name="Label">"positive" or "negative".</param>
-/// <param name="Kind">"phrase", "near-miss", "sound-alike" (a dictionary word that sounds close, <see cref="PhoneticNeighbours"/>), "word" (common), "dictionary-word", "words" (a run of dictionary words), "sentence", or "recording" (a real person, <see cref="RecordedSpeech"/>).</param>
+/// <param name="Kind">"phrase", "near-miss", "sound-alike" (a dictionary word that sounds close, <see cref="PhoneticNeighbours"/>), "word" (common), "dictionary-word", "words" (a run of dictionary words) or "sentence".</param>
 /// <param name="Text">What was spoken.</param>
-/// <param name="Speaker">engine:voice (or klettres:language) — the identity splits are made on.</param>
-/// <param name="Voice">The full voice setting (with rate and pitch), or the recording's source.</param>
+/// <param name="Speaker">engine:voice — the identity splits are made on.</param>
+/// <param name="Voice">The full voice setting (with rate and pitch).</param>
 /// <param name="Seconds">Duration after trimming silence.</param>
 internal sealed record SynthesizedClip(string Path, string Split, string Label, string Kind, string Text, string Speaker, string Voice, double Seconds);
 
@@ -47,7 +45,7 @@ internal sealed record SynthesizedClip(string Path, string Split, string Label, 
 /// <param name="Phrase">The wake phrase.</param>
 /// <param name="Seed">Seed used.</param>
 /// <param name="Engines">Synthesizers used.</param>
-/// <param name="TrainSpeakers">Speakers (engine:voice, and the readers of recordings) of the train split.</param>
+/// <param name="TrainSpeakers">Speakers (engine:voice) of the train split.</param>
 /// <param name="ValSpeakers">Speakers of the val split, never in train.</param>
 /// <param name="Clips">Every render.</param>
 internal sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Engines, string[] TrainSpeakers, string[] ValSpeakers,
@@ -76,8 +74,7 @@ internal sealed record SynthesisManifest(string Phrase, ulong Seed, string[] Eng
 /// a synthesizer first (equal shares), then one of its voices, so a synthesizer with hundreds of voice variants
 /// does not drown those with a handful. Room, microphone, noise and voice transformation are applied later,
 /// freshly for every training copy (<see cref="WakeWordAugmenter"/>). A share of the voices of synthesizers
-/// with many voices is held out for the val split. Installed recordings of real people (<see cref="RecordedSpeech"/>)
-/// join the train negatives. Output is identical for a seed whatever the thread count.
+/// with many voices is held out for the val split. Output is identical for a seed whatever the thread count.
 /// </summary>
 public static class WakeWordDataGenerator
 {
@@ -86,13 +83,9 @@ public static class WakeWordDataGenerator
     /// <summary>Label folder of everything else.</summary>
     public const string NegativeLabel = "negative";
 
-    /// <summary>
-    /// Generates the dataset into <paramref name="outputDir"/> and returns its manifest. With
-    /// <see cref="WakeWordDataOptions.Recordings"/>, the recordings of <paramref name="recordings"/> (default: KLettres) are
-    /// added as train negatives when installed (<see cref="RecordedSpeech.Unavailable"/> says why they are not).
-    /// </summary>
+    /// <summary>Generates the dataset into <paramref name="outputDir"/> and returns its manifest.</summary>
     internal static SynthesisManifest Generate(string outputDir, WakeWordDataOptions options, IReadOnlyList<ISpeechSynthesizer>? synthesizers = null,
-        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, RecordedSpeech? recordings = null)
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(options.Phrase)) throw new OnnxTransferException("wake phrase is empty; pass a phrase such as \"hey computer\".");
         if (options.Positives < 1) throw new OnnxTransferException($"--count {options.Positives}: need at least one positive clip.");
@@ -137,9 +130,8 @@ public static class WakeWordDataGenerator
             Directory.CreateDirectory(Path.Combine(outputDir, split, label));
 
         var clips = Render(outputDir, jobs, engines, options.Threads, progress, ct);
-        var recorded = options.Recordings ? Record(outputDir, recordings ?? new RecordedSpeech(), options.Threads, progress, ct) : [];
         var manifest = new SynthesisManifest(options.Phrase, options.Seed, engines.Select(e => e.Engine).ToArray(),
-            [.. Speakers(train), .. recorded.Select(c => c.Speaker).Distinct().Order(StringComparer.Ordinal)], Speakers(val), [.. clips, .. recorded]);
+            Speakers(train), Speakers(val), clips);
         manifest.Write(outputDir);
         return manifest;
     }
@@ -230,29 +222,6 @@ public static class WakeWordDataGenerator
 
     private static double LogUniform(SeededRandom rng, (double Min, double Max) range) =>
         Math.Exp(Math.Log(range.Min) + (Math.Log(range.Max) - Math.Log(range.Min)) * rng.NextDouble());
-
-    /// <summary>
-    /// Every installed recording of a real person, decoded to train/negative/rec_NNNNN.wav (named after the synthetic
-    /// negatives, so the babble the trainer mixes from the first of them stays synthetic); none when not installed.
-    /// </summary>
-    private static SynthesizedClip[] Record(string outputDir, RecordedSpeech source, int threads, IProgress<ProgressUpdate>? progress, CancellationToken ct)
-    {
-        if (source.Unavailable() is not null) return [];
-        var recordings = source.Find();
-        var clips = new SynthesizedClip[recordings.Count];
-        var done = 0;
-        Parallel.For(0, recordings.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = ct }, i =>
-        {
-            var r = recordings[i];
-            var speech = source.Decode(r, ct);
-            var path = Path.Combine("train", NegativeLabel, $"rec_{i:D5}.wav");
-            if (speech.Length > 0) WavWriter.Write(Path.Combine(outputDir, path), speech, SpeechFrontEnd.SampleRate);
-            clips[i] = new SynthesizedClip(path, "train", NegativeLabel, "recording", r.Text, r.Speaker, r.Speaker + "/" + Path.GetFileName(r.Path),
-                Math.Round((double)speech.Length / SpeechFrontEnd.SampleRate, 3));
-            progress?.Report(new ProgressUpdate("recordings", Interlocked.Increment(ref done), recordings.Count, "clips"));
-        });
-        return clips.Where(c => c.Seconds > 0).ToArray();
-    }
 
     /// <summary>Renders the jobs in batches per engine (festival pays its start-up once per batch), spread over the threads.</summary>
     private static SynthesizedClip[] Render(string outputDir, IReadOnlyList<Job> jobs, IReadOnlyList<ISpeechSynthesizer> engines, int threads,

@@ -10,7 +10,7 @@ public class SpeakerIdentityTests
         Assert.Equal("speech-commands:6a27a9bf", SpeakerIdentity.Of("/x/sheila/6a27a9bf_nohash_0.wav"));
         Assert.Equal("fsdd:jackson", SpeakerIdentity.Of("/x/recordings/0_jackson_12.wav"));
         using var dir = new TempDir();
-        var manifest = WakeWordDataGenerator.Generate(dir.Path, new WakeWordDataOptions { Phrase = "alexa", Positives = 4, Negatives = 0, Recordings = false, Seed = 3, Threads = 2 });
+        var manifest = WakeWordDataGenerator.Generate(dir.Path, new WakeWordDataOptions { Phrase = "alexa", Positives = 4, Negatives = 0, Seed = 3, Threads = 2 });
         foreach (var clip in manifest.Clips)
             Assert.Equal(clip.Speaker, SpeakerIdentity.Of(Path.Combine(dir.Path, clip.Path)));
     }

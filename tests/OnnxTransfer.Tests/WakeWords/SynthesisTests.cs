@@ -13,7 +13,6 @@ public class SynthesisTests
         Phrase = "alexa",
         Positives = 6,
         Negatives = 4,
-        Recordings = false,
         Seed = seed,
         Threads = 2,
     };

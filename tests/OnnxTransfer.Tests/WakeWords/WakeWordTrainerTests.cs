@@ -28,7 +28,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
     {
         using var dir = new TempDir();
         var data = dir.File("data");
-        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Recordings = false, Positives = 8, Negatives = 8, ValSpeakerFraction = 0.3, Seed = 5, Threads = 2 });
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 8, Negatives = 8, ValSpeakerFraction = 0.3, Seed = 5, Threads = 2 });
         var manifest = SynthesisManifest.TryRead(data)!;
         var trainPositives = manifest.Clips.Count(c => c.Split == "train" && c.Label == "positive");
         var trainNegatives = manifest.Clips.Count(c => c.Split == "train" && c.Label == "negative");
@@ -57,7 +57,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
     {
         using var dir = new TempDir();
         var data = dir.File("data");
-        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Recordings = false, Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 2, Threads = 2 });
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 2, Threads = 2 });
         var options = Tiny with { MiningRounds = 0 };
         await WakeWordTrainer.TrainAsync(data, dir.File("a.onnx"), fixture.FrontEnd, options);
         var cache = Directory.GetFiles(dir.File("a.features"), "*.parquet").ToDictionary(Path.GetFileName, File.GetLastWriteTimeUtc);
@@ -77,7 +77,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
         // where the folder lies must not change which renders validate, and so the model.
         using var dir = new TempDir();
         var data = dir.File("data");
-        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Recordings = false, Positives = 8, Negatives = 8, ValSpeakerFraction = 0, Seed = 4, Threads = 2 });
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 8, Negatives = 8, ValSpeakerFraction = 0, Seed = 4, Threads = 2 });
         var moved = dir.File(Path.Combine("somewhere", "else", "copy"));
         foreach (var file in Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories))
         {
@@ -125,7 +125,7 @@ public class WakeWordTrainerTests(SpeechFrontEndFixture fixture) : IClassFixture
     {
         using var dir = new TempDir();
         var data = dir.File("data");
-        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Recordings = false, Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 4, Threads = 2 });
+        WakeWordDataGenerator.Generate(data, new WakeWordDataOptions { Phrase = "hey toaster", Positives = 6, Negatives = 6, ValSpeakerFraction = 0, Seed = 4, Threads = 2 });
         await WakeWordTrainer.TrainAsync(data, dir.File("ww.onnx"), fixture.FrontEnd, Tiny with { MiningRounds = 0 });
         // A target no stream can miss (every frame may fire) gives the lowest threshold; a zero target a higher one.
         var loose = await ThresholdCalibrator.CalibrateAsync(dir.File("ww.onnx"), data, fixture.FrontEnd, 1e9, minutes: 1, threads: 2);
