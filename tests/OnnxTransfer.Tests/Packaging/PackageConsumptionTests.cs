@@ -142,6 +142,8 @@ public class PackageConsumptionTests(ExportFixture fx, PackageFeed feed, ITestOu
             var assembly = Directory.EnumerateFiles(Path.Combine(tools, ".store"), name, SearchOption.AllDirectories).Single();
             Assert.True(IsReadyToRun(assembly), $"{assembly} is IL only; the tool package must be published with ReadyToRun.");
         }
+        // The package is linux-x64 (PackageFeed): ONNX Runtime's Windows DLLs would be dead weight in it.
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(tools, ".store"), "onnxruntime*.dll", SearchOption.AllDirectories));
     }
 
     private static bool IsReadyToRun(string assembly)
