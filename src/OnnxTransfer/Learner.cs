@@ -4,6 +4,7 @@ using OnnxTransfer.Evaluation;
 using OnnxTransfer.Export;
 using OnnxTransfer.Features;
 using OnnxTransfer.Runtime;
+using OnnxTransfer.Training.Engine;
 using OnnxTransfer.Training.Heads;
 using OnnxTransfer.Training.FineTuning;
 
@@ -147,7 +148,8 @@ public sealed class Learner : IDisposable
     /// <summary>
     /// The items of a run with <paramref name="training"/> (its seed and validation fraction) and this learner's hold-out
     /// fraction, per-class limit and grouping (<see cref="DataSplit.Plan"/>). Head training and fine-tuning both use it, so
-    /// with the same seed they train, stop and report on the same items.
+    /// with the same seed they report on the same items (a linear head solved by L-BFGS also trains on the items the
+    /// others watch for early stopping: it chooses its L2 strength on the training items itself).
     /// </summary>
     public DataSplit Split(IReadOnlyList<DatasetItem> items, TrainingOptions training) => DataSplit.Plan(items, new DataSplitOptions
     {
@@ -163,13 +165,31 @@ public sealed class Learner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(features);
         var items = Enumerable.Range(0, features.Count).Select(i => new DatasetItem(features.Paths[i], features.Paths[i], features.Labels[i], features.Splits[i])).ToArray();
-        var split = Split(items, Options.Training);
+        var split = HeadSplit(items);
         return (Train(features, split, headDir, progress, ct), split);
     }
 
     /// <summary>
+    /// <see cref="Split"/> for head training. A linear head solved by L-BFGS chooses its L2 strength on the training items
+    /// itself (5-fold cross-validation up to 2,000 rows, else a carve and a refit on all), so no item is set aside for it; a
+    /// carve of few items chooses close to at random. With a grouping the split still carves, by group, as the solver's folds
+    /// know no groups.
+    /// </summary>
+    private DataSplit HeadSplit(IReadOnlyList<DatasetItem> items)
+    {
+        if (!SolverChoosesL2) return Split(items, Options.Training);
+        var split = Split(items, Options.Training with { ValidationFraction = 0 });
+        return split.Validation.Count > 0 ? split // the dataset's own val split (beside a test split) still chooses
+            : split with { ValidationName = FormattableString.Invariant($"none (the linear head chooses its L2 strength on the training items, seed {Options.Training.Seed})") };
+    }
+
+    private bool SolverChoosesL2 => Options.Grouping is null && Options.Training.ValidationFraction > 0
+        && Options.Training.Optimizer.ResolveFor(Options.Training.Spec.IsLinear).Kind == OptimizerKind.Lbfgs;
+
+    /// <summary>
     /// Trains a head into <paramref name="headDir"/> on the rows of <paramref name="split"/>'s training items; early stopping
-    /// watches its validation items (none: no early stopping). Rows are matched by item id.
+    /// watches its validation items (none: no early stopping, or a linear L-BFGS head choosing its L2 strength on the
+    /// training items). Rows are matched by item id.
     /// </summary>
     public TrainingResult Train(FeatureTable features, DataSplit split, string headDir,
         IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default)
@@ -179,8 +199,13 @@ public sealed class Learner : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(headDir);
         using var lease = _guard.Enter();
         var val = Rows(features, split.Validation);
-        // The split already chose the early-stopping rows; the trainer must not carve its own out of the training rows.
-        var training = Options.Training with { FeatureSource = $"{Backbone.Name}:{Backbone.FeatureTensor}", ValidationFraction = 0 };
+        // The split already chose the early-stopping rows; the trainer must not carve its own out of the training rows,
+        // except for the L2 choice of an L-BFGS head, which uses every training row (HeadSplit).
+        var training = Options.Training with
+        {
+            FeatureSource = $"{Backbone.Name}:{Backbone.FeatureTensor}",
+            ValidationFraction = val.Count == 0 && SolverChoosesL2 ? Options.Training.ValidationFraction : 0,
+        };
         using var sessions = Backbone.TrainingSessions(training.Threads);
         return Trainer.Fit(Rows(features, split.Train), val.Count > 0 ? val : null, training, headDir, progress, ct, sessions);
     }
@@ -244,7 +269,7 @@ public sealed class Learner : IDisposable
         var dataset = LoadFitDataset(dataPath);
         // Planned on the dataset's items (not the readable rows) so fine-tuning with the same seed holds out the same items,
         // and before extraction so a grouping that cannot place a file fails in seconds, not after minutes.
-        var split = Split(dataset.Items, Options.Training);
+        var split = HeadSplit(dataset.Items);
         var (table, extraction) = await ExtractAsync(dataset, stem + ".features.parquet", progress, ct).ConfigureAwait(false);
         if (table.Count == 0)
             throw new OnnxTransferException($"{dataPath}: no item could be read (see {extraction.ErrorsFile}).");

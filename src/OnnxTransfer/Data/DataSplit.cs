@@ -71,8 +71,8 @@ public sealed record DataSplit(IReadOnlyList<DatasetItem> Train, IReadOnlyList<D
 
     /// <summary>One line for the console: which items early stopping and the evaluation used.</summary>
     public string Describe() => Invariant(
-        $"train: {Train.Count} items; early stopping: {Named(ValidationName)} ({Validation.Count} items); evaluation: {Named(EvaluationName)} ({Evaluation.Count} items, unseen by training and early stopping)")
-        + (EvaluationName == "val" ? " — the dataset has no test split, so val is the evaluation set and early stopping used training items" : "");
+        $"train: {Train.Count} items; early stopping: {Named(ValidationName)}{(Validation.Count > 0 ? $" ({Validation.Count} items)" : "")}; evaluation: {Named(EvaluationName)} ({Evaluation.Count} items, unseen by training and early stopping)")
+        + (EvaluationName == "val" ? " — the dataset has no test split, so val is the evaluation set" + (Validation.Count > 0 ? " and early stopping used training items" : "") : "");
 
     private static string Named(string name) => name is "val" or "test" ? $"the dataset's {name} split" : name;
 

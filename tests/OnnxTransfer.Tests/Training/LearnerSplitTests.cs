@@ -24,7 +24,7 @@ public class LearnerSplitTests
     private static string[] Ids(IEnumerable<DatasetItem> items) => items.Select(i => i.Id).Order(StringComparer.Ordinal).ToArray();
 
     [Fact]
-    public async Task Fit_and_fine_tuning_with_one_seed_train_stop_and_report_on_the_same_items()
+    public async Task Fit_and_fine_tuning_with_one_seed_report_on_the_same_items_and_the_linear_head_trains_on_every_other()
     {
         using var dir = new TempDir();
         var data = ClassFolders(dir);
@@ -38,28 +38,29 @@ public class LearnerSplitTests
         var fit = await learner.FitAsync(data, dir.File("head.onnx"));
         var tuned = await learner.FineTuneAsync(data, dir.File("tuned.onnx"), layers: 2);
 
-        // Per class: 20 % of 12 held out (2), 6 of the other 10 kept, 20 % of those (1) watched by early stopping.
+        // Per class: 20 % of 12 held out (2) and 6 of the other 10 kept. Fine-tuning watches 20 % of those (1) for early
+        // stopping; the L-BFGS head trains on all 6 and cross-validates its L2 strength on them.
         Assert.Equal(4, fit.Split.Evaluation.Count);
-        Assert.Equal(2, fit.Split.Validation.Count);
-        Assert.Equal(10, fit.Split.Train.Count);
+        Assert.Equal(4, tuned.Split.Evaluation.Count);
         Assert.Equal(Ids(fit.Split.Evaluation), Ids(tuned.Split.Evaluation));
-        Assert.Equal(Ids(fit.Split.Train), Ids(tuned.Split.Train));
-        Assert.Equal(Ids(fit.Split.Validation), Ids(tuned.Split.Validation));
+        Assert.Equal((10, 2), (tuned.Split.Train.Count, tuned.Split.Validation.Count));
+        Assert.Empty(fit.Split.Validation);
+        Assert.Equal(Ids(tuned.Split.Train.Concat(tuned.Split.Validation)), Ids(fit.Split.Train));
 
-        // Each run trained on the training items, stopped on the validation items and reported on the rest.
-        Assert.Equal(10, fit.Training.Info.Metrics.TrainRows);
-        Assert.Equal(2, fit.Training.Info.Metrics.ValRows);
+        // Each run trained on its training items and reported on the rest.
+        Assert.Equal(12, fit.Training.Info.Metrics.TrainRows);
+        Assert.Equal(0, fit.Training.Info.Metrics.ValRows);
+        Assert.NotNull(fit.Training.Info.Metrics.ValAccuracy); // the folds' mean: the L2 strength was cross-validated, not fixed
         Assert.Equal(10, tuned.TrainItems);
         Assert.Equal(4, fit.Report!.N);
         Assert.Equal(4, tuned.Report!.N);
-        Assert.Empty(Ids(fit.Split.Validation).Intersect(Ids(fit.Split.Evaluation)));
         Assert.Empty(Ids(fit.Split.Train).Intersect(Ids(fit.Split.Evaluation)));
-        foreach (var report in new[] { fit.Report, tuned.Report })
-        {
-            Assert.StartsWith("stratified 20", report.Context["split"]);
-            Assert.Contains("training items", report.Context["early_stopping"]);
-            Assert.Equal("2", report.Context["early_stopping_rows"]);
-        }
+        Assert.Empty(Ids(tuned.Split.Validation).Intersect(Ids(tuned.Split.Evaluation)));
+        foreach (var report in new[] { fit.Report, tuned.Report }) Assert.StartsWith("stratified 20", report.Context["split"]);
+        Assert.Contains("L2 strength on the training items", fit.Report.Context["early_stopping"]);
+        Assert.Equal("0", fit.Report.Context["early_stopping_rows"]);
+        Assert.Contains("20 % of the training items", tuned.Report.Context["early_stopping"]);
+        Assert.Equal("2", tuned.Report.Context["early_stopping_rows"]);
         Assert.Equal(fit.Report.Context["early_stopping"], EvaluationReportOnDisk(fit.ReportPath!).Context["early_stopping"]);
         // Both runs list their scored items beside report.json, and write the page.
         foreach (var (report, path) in new[] { (fit.Report, fit.ReportPath!), (tuned.Report, tuned.ReportPath!) })
