@@ -52,7 +52,7 @@ internal sealed class TrainingOptionSet
     public Option<string> Optimizer { get; } = new Option<string>("--optimizer") { Description = "auto (lbfgs for a linear head, else adamw), lbfgs (full-batch, L2 chosen on the validation split; linear heads), adamw or sgd.", DefaultValueFactory = _ => "auto" }
         .Parses(text => ParseEnum(text, "--optimizer", OptimizerKind.Auto));
     public Option<int?> Batch { get; } = new Option<int?>("--batch-size") { Description = "Rows per training step (default 64)." }.AtLeast(1);
-    public Option<double?> ValSplit { get; } = new Option<double?>("--val-split") { Description = "Share of each class of the training rows carved out for early stopping (default 0.1); train: unless the table has a val split, fit: unless the dataset has both val and test splits (with only val, val is the evaluation set)." }.Fraction();
+    public Option<double?> ValSplit { get; } = new Option<double?>("--val-split") { Description = "Share of each class of the training rows carved out for early stopping (default 0.1; 0: none); train: unless the table has a val split, fit: unless the dataset has both val and test splits (with only val, val is the evaluation set). A linear head solved by L-BFGS uses it to choose its L2 strength, and up to 2,000 rows cross-validates instead (5 folds), then trains on every row." }.Fraction();
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed (shuffling, init, dropout, splits).", DefaultValueFactory = _ => 1UL };
     public Option<string?> Schedule { get; } = new Option<string?>("--schedule") { Description = "constant, cosine (default) or warmup (linear warm-up then decay)." }
         .Parses(text => ParseSchedule(text));
