@@ -171,9 +171,8 @@ public sealed class Learner : IDisposable
 
     /// <summary>
     /// <see cref="Split"/> for head training. A linear head solved by L-BFGS chooses its L2 strength on the training items
-    /// itself (5-fold cross-validation up to 2,000 rows, else a carve and a refit on all), so no item is set aside for it; a
-    /// carve of few items chooses close to at random. With a grouping the split still carves, by group, as the solver's folds
-    /// know no groups.
+    /// itself (5-fold cross-validation up to 2,000 rows, else a carve and a refit on all; a group's items on one side), so no
+    /// item is set aside for it: a carve of few items chooses close to at random.
     /// </summary>
     private DataSplit HeadSplit(IReadOnlyList<DatasetItem> items)
     {
@@ -183,7 +182,7 @@ public sealed class Learner : IDisposable
             : split with { ValidationName = FormattableString.Invariant($"none (the linear head chooses its L2 strength on the training items, seed {Options.Training.Seed})") };
     }
 
-    private bool SolverChoosesL2 => Options.Grouping is null && Options.Training.ValidationFraction > 0
+    private bool SolverChoosesL2 => Options.Training.ValidationFraction > 0
         && Options.Training.Optimizer.ResolveFor(Options.Training.Spec.IsLinear).Kind == OptimizerKind.Lbfgs;
 
     /// <summary>
@@ -207,7 +206,13 @@ public sealed class Learner : IDisposable
             ValidationFraction = val.Count == 0 && SolverChoosesL2 ? Options.Training.ValidationFraction : 0,
         };
         using var sessions = Backbone.TrainingSessions(training.Threads);
-        return Trainer.Fit(Rows(features, split.Train), val.Count > 0 ? val : null, training, headDir, progress, ct, sessions);
+        var train = Rows(features, split.Train);
+        // The solver carves or folds the training rows for its L2 choice: it must keep a group (one patient's scans) on one side.
+        var groups = Options.Grouping is { } grouping
+            ? split.Train.ToDictionary(i => i.Id, grouping.GroupOf, StringComparer.Ordinal)
+            : null;
+        return Trainer.Fit(train, val.Count > 0 ? val : null, training, headDir, groups is null ? null : train.Paths.Select(id => groups[id]).ToArray(),
+            progress, ct, sessions);
     }
 
     private static FeatureTable Rows(FeatureTable features, IReadOnlyList<DatasetItem> items)

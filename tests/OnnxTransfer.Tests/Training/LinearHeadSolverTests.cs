@@ -132,6 +132,28 @@ public class LinearHeadSolverTests
     }
 
     [Fact]
+    public void Grouped_rows_keep_each_group_in_one_fold_and_one_side_of_the_carve()
+    {
+        // 40 rows, 2 classes, 8 groups (people) of 5 rows: folds and the carve must never split a person.
+        var data = SyntheticData.Blobs(20, 2, 3, separation: 2, seed: 5);
+        var groups = Enumerable.Range(0, 40).Select(i => $"person{i % 8}").ToArray();
+        var grouped = data.WithGroups(groups);
+        var folds = grouped.FoldRows(L2CrossValidation.Folds, 3);
+        Assert.All(Enumerable.Range(0, 40).GroupBy(i => groups[i]), g => Assert.Single(g.Select(i => folds[i]).Distinct()));
+        Assert.True(folds.Distinct().Count() > 1);
+        var (train, val) = grouped.SplitRows(0.25, 3);
+        Assert.NotEmpty(val);
+        Assert.Empty(train.Select(i => groups[i]).Intersect(val.Select(i => groups[i])));
+        // Subsets keep their rows' groups; the cross-validation needs a group per fold in every class.
+        var firstRows = val.Order().ToArray();
+        Assert.Equal(firstRows.Select(i => groups[i]), grouped.Subset(firstRows).Groups!);
+        Assert.True(L2CrossValidation.AppliesTo(data));
+        var labels = Enumerable.Range(0, 40).Select(i => i % 2).ToArray();
+        var fourPeople = TrainingSet.SingleLabel(data.Features, data.Dimension, labels, ["a", "b"]).WithGroups(Enumerable.Range(0, 40).Select(i => $"p{i % 4}").ToArray());
+        Assert.False(L2CrossValidation.AppliesTo(fourPeople)); // every class seen by 2 people: fewer than 5 folds' worth
+    }
+
+    [Fact]
     public void Reruns_and_resume_give_the_same_head_bit_for_bit()
     {
         var data = SyntheticData.Blobs(40, 3, 6, separation: 1.5, seed: 31);

@@ -37,14 +37,13 @@ internal static class L2CrossValidation
     internal const int MaxRows = 2000;
 
     /// <summary>Whether <paramref name="rows"/> are cross-validated: at most <see cref="MaxRows"/>, and every class (or, multi-label, the
-    /// whole set) has a row for each fold.</summary>
+    /// whole set) has a row, or with <see cref="TrainingSet.Groups"/> a group, for each fold.</summary>
     public static bool AppliesTo(TrainingSet rows)
     {
         if (rows.Count > MaxRows || rows.Count < 2 * Folds) return false;
-        if (rows.ClassIndex is not { } index) return true;
-        var counts = new int[rows.Classes.Length];
-        foreach (var c in index) counts[c]++;
-        return counts.Where(n => n > 0).All(n => n >= Folds);
+        var units = Enumerable.Range(0, rows.Count).Select(i => rows.Groups?[i] ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (rows.ClassIndex is not { } index) return units.Distinct(StringComparer.Ordinal).Count() >= Folds;
+        return units.Select((unit, i) => (unit, Class: index[i])).Distinct().GroupBy(u => u.Class).All(g => g.Count() >= Folds);
     }
 
     /// <summary>

@@ -49,10 +49,20 @@ public static class Trainer
     /// Multi-label tables (task MultiLabel) separate a row's labels with ';'.
     /// </summary>
     public static TrainingResult Fit(FeatureTable train, FeatureTable? val, TrainingOptions options, string headDir,
-        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, SessionFactory? sessions = null)
+        IProgress<ProgressUpdate>? progress = null, CancellationToken ct = default, SessionFactory? sessions = null) =>
+        Fit(train, val, options, headDir, trainGroups: null, progress, ct, sessions);
+
+    /// <summary>
+    /// <see cref="Fit(FeatureTable, FeatureTable?, TrainingOptions, string, IProgress{ProgressUpdate}?, CancellationToken, SessionFactory?)"/>
+    /// with the group of each training row (<paramref name="trainGroups"/>, in row order, e.g. one patient's scans), which
+    /// every hold-out and fold carved from the training rows keeps on one side.
+    /// </summary>
+    internal static TrainingResult Fit(FeatureTable train, FeatureTable? val, TrainingOptions options, string headDir, string[]? trainGroups,
+        IProgress<ProgressUpdate>? progress, CancellationToken ct, SessionFactory? sessions)
     {
         var multiLabel = options.Task == HeadTask.MultiLabel;
         var trainSet = TrainingSet.FromTable(train, null, multiLabel);
+        if (trainGroups is not null) trainSet = trainSet.WithGroups(trainGroups);
         var valSet = val is null ? null : TrainingSet.FromTable(val, trainSet.Classes, multiLabel);
         return Fit(trainSet, valSet, options, headDir, progress, ct, sessions);
     }

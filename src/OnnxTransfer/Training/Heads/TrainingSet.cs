@@ -43,6 +43,16 @@ public sealed class TrainingSet
     /// <summary>True for multi-label data.</summary>
     public bool IsMultiLabel => Targets is not null;
 
+    /// <summary>The group of each row (one patient's scans), or null: the splits and folds here keep a group on one side.</summary>
+    internal string[]? Groups { get; private init; }
+
+    /// <summary>These rows with the group of each (<see cref="Groups"/>).</summary>
+    internal TrainingSet WithGroups(string[] groups)
+    {
+        if (groups.Length != Count) throw new ArgumentException($"{groups.Length} groups for {Count} rows.", nameof(groups));
+        return new TrainingSet(Features, Dimension, Classes, ClassIndex, Targets) { Groups = groups };
+    }
+
     /// <summary>Single-label rows: <paramref name="labels"/>[i] indexes <paramref name="classes"/>.</summary>
     public static TrainingSet SingleLabel(float[] features, int dimension, int[] labels, string[] classes) =>
         new(features, dimension, classes, labels, null);
@@ -78,24 +88,26 @@ public sealed class TrainingSet
 
     /// <summary>
     /// Stratified hold-out of rows by <see cref="Data.StratifiedSplit.Split"/>, per class (multi-label data: one stratum).
-    /// In-memory rows carry no item id, so the row index is the key unless <paramref name="groupOf"/> names the row's item
-    /// or group; callers that have item ids should split the items instead.
+    /// In-memory rows carry no item id, so the row index is the key unless <paramref name="groupOf"/> (default: the rows'
+    /// groups, if any) names the row's item or group; callers that have item ids should split the items instead.
     /// </summary>
     public (int[] Train, int[] Val) SplitRows(double fraction, ulong seed, Func<int, string>? groupOf = null)
     {
         var (keys, labels) = RowKeys();
-        return Data.StratifiedSplit.Split(keys, labels, fraction, seed, groupOf);
+        return Data.StratifiedSplit.Split(keys, labels, fraction, seed, groupOf ?? GroupOf);
     }
 
     /// <summary>
     /// The fold (0 to <paramref name="k"/>−1) of every row, dealt by <see cref="Data.StratifiedSplit.Folds"/> per class
-    /// (multi-label data: one stratum), keyed on the row index like <see cref="SplitRows"/>.
+    /// (multi-label data: one stratum), keyed on the row index like <see cref="SplitRows"/>; a group's rows share a fold.
     /// </summary>
     internal int[] FoldRows(int k, ulong seed)
     {
         var (keys, labels) = RowKeys();
-        return Data.StratifiedSplit.Folds(keys, labels, k, seed);
+        return Data.StratifiedSplit.Folds(keys, labels, k, seed, GroupOf);
     }
+
+    private Func<int, string>? GroupOf => Groups is { } groups ? i => groups[i] : null;
 
     // The row index as key and the class as stratum (multi-label data: one stratum), for the splits above.
     private (string[] Keys, string[] Labels) RowKeys() =>
@@ -107,11 +119,16 @@ public sealed class TrainingSet
     {
         var f = new float[rows.Count * Dimension];
         for (var k = 0; k < rows.Count; k++) Features.AsSpan(rows[k] * Dimension, Dimension).CopyTo(f.AsSpan(k * Dimension));
-        if (Targets is null) return SingleLabel(f, Dimension, rows.Select(r => ClassIndex![r]).ToArray(), Classes);
-        var c = Classes.Length;
-        var t = new float[rows.Count * c];
-        for (var k = 0; k < rows.Count; k++) Targets.AsSpan(rows[k] * c, c).CopyTo(t.AsSpan(k * c));
-        return MultiLabel(f, Dimension, t, Classes);
+        TrainingSet subset;
+        if (Targets is null) subset = SingleLabel(f, Dimension, rows.Select(r => ClassIndex![r]).ToArray(), Classes);
+        else
+        {
+            var c = Classes.Length;
+            var t = new float[rows.Count * c];
+            for (var k = 0; k < rows.Count; k++) Targets.AsSpan(rows[k] * c, c).CopyTo(t.AsSpan(k * c));
+            subset = MultiLabel(f, Dimension, t, Classes);
+        }
+        return Groups is { } groups ? subset.WithGroups(rows.Select(r => groups[r]).ToArray()) : subset;
     }
 
     private static IEnumerable<string> SplitLabels(string s) =>
